@@ -1,0 +1,11 @@
+from .models import Role, role_of
+
+
+def roles(request):
+    role = role_of(request.user) if hasattr(request, "user") else None
+    return {
+        "user_role": role,
+        "is_planner": role == Role.PLANNER,
+        "is_leader": role == Role.LEADER,
+        "is_unit_user": role == Role.UNIT,
+    }

@@ -1,0 +1,626 @@
+"""Import of a plan's 六重清单 from the official table layout (plan text, CSV or XLSX).
+
+The three formats are read into the same stream of rows; one parser walks that stream
+(list headings, header rows, category headings, data rows, 小计/合计 rows), validates
+every row and collects every error; only a clean parse is written, in one transaction.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from django.db import transaction
+
+from .models import Category, Item, ItemStatus, ItemUnit, ListKind, Plan, ProjectType, Programme, Unit, UnitAlias
+
+PROGRAMME = "programme"  # pseudo list kind for 十大（类）百亿工程
+
+LIST_HEADING = re.compile(r"^[一二三四五六]\s*[、.．]\s*重大(项目|平台|产业|改革|政策|要素)清单$")
+LIST_BY_WORD = {
+    "项目": ListKind.PROJECT,
+    "平台": ListKind.PLATFORM,
+    "产业": ListKind.INDUSTRY,
+    "改革": ListKind.REFORM,
+    "政策": ListKind.POLICY,
+    "要素": ListKind.ELEMENT,
+}
+CATEGORY_HEADING = re.compile(r"^([一二三四五六七八九十]+)\s*(?:[、.．]\s*(.*))?$")
+PROJECT_TYPES = {label: value for value, label in ProjectType.choices}
+PLACEHOLDER_UNITS = {"", "待定", "业主单位", "无", "/", "-", "—"}
+UNKNOWN = {"待定", ""}
+
+REQUIRED_COLUMNS = {
+    ListKind.PROJECT: ["seq", "name", "content", "project_type", "period", "total", "plan_investment", "units"],
+    PROGRAMME: ["seq", "name", "content", "period", "total"],
+    ListKind.POLICY: ["seq", "domain", "name", "content", "units"],
+}
+DEFAULT_REQUIRED = ["seq", "name", "content", "units"]
+COLUMN_LABELS = {
+    "seq": "序号",
+    "name": "名称",
+    "content": "建设规模和内容",
+    "project_type": "项目类型",
+    "period": "建设期限",
+    "total": "总投资",
+    "plan_investment": "“十四五”投资",
+    "units": "责任单位",
+    "domain": "领域",
+}
+
+_CJK = r"\u2e80-\u2fff\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef“”‘’"
+_CJK_GAP = re.compile(rf"(?<=[{_CJK}])\s+(?=[{_CJK}])")
+_FULLWIDTH = str.maketrans("０１２３４５６７８９．－～　", "0123456789.-~ ")
+_PERIOD_DASH = re.compile(r"\s*[-~—–至]+\s*")
+
+
+class ImportFailed(Exception):
+    """Raised with every validation error; nothing has been written."""
+
+    def __init__(self, errors):
+        self.errors = list(errors)
+        super().__init__("\n".join(self.errors))
+
+
+# ---------------------------------------------------------------- normalisers
+
+def squeeze(text: str) -> str:
+    """Undo PDF wrapping: drop white space between two CJK characters, fold the rest."""
+    text = (text or "").replace("\u00a0", " ").strip()
+    text = re.sub(r"\s+", " ", text)
+    return _CJK_GAP.sub("", text)
+
+
+def halfwidth(text: str) -> str:
+    return (text or "").translate(_FULLWIDTH).strip()
+
+
+def parse_money(raw: str):
+    """'7.3' → (7.3, False); '约 200' → (200, True); '待定' or '' → (None, False)."""
+    text = halfwidth(raw).replace(" ", "").replace(",", "")
+    if text in UNKNOWN:
+        return None, False
+    approx = False
+    if text.startswith("约"):
+        approx, text = True, text[1:]
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise ValueError("不是数字（应为亿元金额或“待定”）") from None
+    if not value.is_finite():
+        raise ValueError("不是数字（应为亿元金额或“待定”）")
+    if value < 0:
+        raise ValueError("金额不能为负数")
+    return value, approx
+
+
+def parse_period(raw: str):
+    """'2021-2025' → (2021, 2025); '2021' → (2021, 2021); '待定' → (None, None)."""
+    text = halfwidth(raw).replace(" ", "").rstrip("年")
+    if text in UNKNOWN:
+        return None, None
+    parts = [p for p in _PERIOD_DASH.split(text) if p]
+    if not all(re.fullmatch(r"\d{4}", p) for p in parts) or len(parts) not in (1, 2):
+        raise ValueError("建设期限应为“YYYY-YYYY”、“YYYY”或“待定”")
+    start, end = int(parts[0]), int(parts[-1])
+    if end < start:
+        raise ValueError("结束年份早于开始年份")
+    return start, end
+
+
+def normalise_unit_name(name: str) -> str:
+    name = squeeze(name).replace("(", "（").replace(")", "）").replace(",", "，")
+    return re.sub(r"\s*([（），])\s*", r"\1", name)
+
+
+def split_units(raw: str) -> list[str]:
+    """Split a 责任单位 cell on '、' outside brackets; drop placeholders (待定, 业主单位, empty)."""
+    text = normalise_unit_name(raw)
+    names, depth, current = [], 0, []
+    for ch in text:
+        if ch in "（(":
+            depth += 1
+        elif ch in "）)":
+            depth = max(0, depth - 1)
+        if ch in "、；;" and depth == 0:
+            names.append("".join(current))
+            current = []
+        else:
+            current.append(ch)
+    names.append("".join(current))
+    result = []
+    for name in (n.strip() for n in names):
+        if name not in PLACEHOLDER_UNITS and name not in result:
+            result.append(name)
+    return result
+
+
+# ---------------------------------------------------------------- reading files
+
+@dataclass
+class Row:
+    where: str
+    line: int
+    cells: list
+    sheet: str = ""
+
+
+def _cell_text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return format(Decimal(repr(value)).normalize(), "f")
+    return str(value)
+
+
+def read_rows(path: Path) -> list[Row]:
+    data = path.read_bytes()
+    if not data.strip():
+        raise ImportFailed([f"{path.name}: 文件为空"])
+    if data[:4] == b"PK\x03\x04":
+        return _read_xlsx(path)
+    if b"\x00" in data[:4096]:
+        raise ImportFailed([f"{path.name}: 不是表格文件（应为规划文本、CSV 或 XLSX）"])
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = data.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise ImportFailed([f"{path.name}: 无法识别的文本编码（应为 UTF-8 或 GB18030）"])
+    lines = text.splitlines()
+    if any("\t" in line for line in lines):
+        return [Row(f"第 {n} 行", n, line.split("\t")) for n, line in enumerate(lines, start=1)]
+    reader = csv.reader(io.StringIO(text))
+    return [Row(f"第 {n} 行", n, cells) for n, cells in enumerate(reader, start=1)]
+
+
+def _read_xlsx(path: Path) -> list[Row]:
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds for a broken file
+        raise ImportFailed([f"{path.name}: 不是有效的 XLSX 文件（{exc.__class__.__name__}）"]) from None
+    rows = []
+    for sheet in book.worksheets:
+        for n, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+            rows.append(Row(f"工作表「{sheet.title}」第 {n} 行", n, [_cell_text(v) for v in values], sheet.title))
+    book.close()
+    return rows
+
+
+# ---------------------------------------------------------------- parsing
+
+@dataclass
+class ParsedCategory:
+    list_kind: str
+    order: int
+    name: str
+    label: str
+    printed_total: Decimal | None = None
+    printed_plan: Decimal | None = None
+
+
+@dataclass
+class ParsedItem:
+    list_kind: str
+    seq: int
+    line: int
+    category: ParsedCategory | None
+    name: str
+    content: str = ""
+    domain: str = ""
+    project_type: str = ""
+    start_year: int | None = None
+    end_year: int | None = None
+    total: Decimal | None = None
+    total_approx: bool = False
+    plan_investment: Decimal | None = None
+    plan_approx: bool = False
+    units: list = field(default_factory=list)
+    units_as_printed: str = ""
+
+
+@dataclass
+class ParsedPlan:
+    file_label: str
+    name: str = ""
+    categories: list = field(default_factory=list)
+    items: list = field(default_factory=list)
+    programmes: list = field(default_factory=list)
+    printed_totals: dict = field(default_factory=dict)
+
+
+def _header_key(cell: str) -> str | None:
+    text = re.sub(r"\s+", "", halfwidth(cell))
+    if not text:
+        return None
+    if text == "序号":
+        return "seq"
+    if "十四五" in text and "投资" in text:
+        return "plan_investment"
+    if text.startswith("总投资"):
+        return "total"
+    if text in ("建设规模和内容", "建设内容", "工作目标任务", "主要内容"):
+        return "content"
+    if text == "项目类型":
+        return "project_type"
+    if text in ("建设期限", "建设年限"):
+        return "period"
+    if text == "责任单位":
+        return "units"
+    if text == "领域":
+        return "domain"
+    if text.endswith("名称") or text == "类别":
+        return "name"
+    return "?" + text
+
+
+def _list_of_sheet(title: str):
+    if "百亿工程" in title:
+        return PROGRAMME
+    for word, kind in LIST_BY_WORD.items():
+        if f"重大{word}" in title:
+            return kind
+    return None
+
+
+def parse_rows(rows: list[Row], file_label: str) -> ParsedPlan:
+    parsed = ParsedPlan(file_label)
+    errors: list[str] = []
+
+    def error(row, column, raw, reason):
+        errors.append(f'{file_label} {row.where} {column} "{raw}": {reason}')
+
+    start = 0
+    for i, row in enumerate(rows):
+        nonempty = [c.strip() for c in row.cells if c.strip()]
+        if len(nonempty) == 1 and re.match(r"^附件\s*[:：]", nonempty[0]):
+            start = i + 1
+            title = re.sub(r"^附件\s*[:：]\s*", "", nonempty[0])
+            parsed.name = re.sub(r"[“\"]?六重[”\"]?清单$", "", title).strip()
+            break
+
+    kind = None
+    sheet = None
+    columns: list | None = None
+    category = None
+    category_order = defaultdict(int)
+    seen_seq: dict = {}
+
+    for row in rows[start:]:
+        cells = [c if isinstance(c, str) else _cell_text(c) for c in row.cells]
+        stripped = [c.strip() for c in cells]
+        nonempty = [c for c in stripped if c]
+        if row.sheet and row.sheet != sheet:
+            sheet = row.sheet
+            kind, columns, category = _list_of_sheet(sheet), None, None
+        if not nonempty:
+            continue
+        first = halfwidth(stripped[0]) if stripped else ""
+        heading = LIST_HEADING.match(re.sub(r"\s+", "", nonempty[0])) if len(nonempty) == 1 else None
+        if heading:
+            kind, columns, category = LIST_BY_WORD[heading.group(1)], None, None
+            continue
+        if len(nonempty) == 1 and nonempty[0].startswith("其中") and "百亿工程" in nonempty[0]:
+            kind, columns, category = PROGRAMME, None, None
+            continue
+        if kind is None:
+            continue
+        if re.sub(r"\s+", "", first) == "序号":
+            columns = [_header_key(c) for c in cells]
+            unknown = [c[1:] for c in columns if c and c.startswith("?")]
+            required = REQUIRED_COLUMNS.get(kind, DEFAULT_REQUIRED)
+            missing = [COLUMN_LABELS[c] for c in required if c not in columns]
+            if unknown or missing:
+                reason = "；".join(
+                    ([f"未知列 {'、'.join(unknown)}"] if unknown else [])
+                    + ([f"缺少列 {'、'.join(missing)}"] if missing else [])
+                )
+                error(row, "表头", "\t".join(nonempty), reason)
+                columns = None
+            continue
+        total_word = next((c for c in stripped[:2] if re.sub(r"\s+", "", c) in ("小计", "合计")), None)
+        if total_word:
+            if columns is None:
+                error(row, "表头", total_word, "小计/合计行之前没有表头")
+                continue
+            values = {}
+            for key in ("total", "plan_investment"):
+                if key in columns and columns.index(key) < len(cells):
+                    raw = cells[columns.index(key)]
+                    try:
+                        values[key] = parse_money(raw)[0]
+                    except ValueError as exc:
+                        error(row, COLUMN_LABELS[key], raw.strip(), str(exc))
+            if re.sub(r"\s+", "", total_word) == "小计" and category is not None:
+                category.printed_total = values.get("total")
+                category.printed_plan = values.get("plan_investment")
+            else:
+                parsed.printed_totals[kind] = {k: (str(v) if v is not None else None) for k, v in values.items()}
+            continue
+        if columns is None:
+            if re.fullmatch(r"\d+", first) or CATEGORY_HEADING.match(first):
+                error(row, "表头", first, "数据行之前没有“序号”表头")
+            continue
+        cat = CATEGORY_HEADING.match(re.sub(r"\s+", "", first)) if first else None
+        if cat and kind != PROGRAMME:
+            name = cat.group(2) or (stripped[1] if len(stripped) > 1 else "")
+            if not name:
+                error(row, "类别", first, "类别标题缺少名称")
+                continue
+            category_order[kind] += 1
+            label = first if cat.group(2) else f"{first}、{name}"
+            category = ParsedCategory(kind, category_order[kind], squeeze(name), squeeze(label))
+            parsed.categories.append(category)
+            continue
+        if not re.fullmatch(r"\d+", first):
+            if len(nonempty) > 1:
+                error(row, "序号", stripped[0], "无法识别的行（不是表头、类别、小计或以数字序号开头的数据行）")
+            continue
+        if len(cells) > len(columns) and any(c.strip() for c in cells[len(columns):]):
+            error(row, "列数", str(len(cells)), f"多于表头的 {len(columns)} 列")
+            continue
+        values = {key: (cells[i] if i < len(cells) else "") for i, key in enumerate(columns) if key}
+        seq = int(first)
+        if (kind, seq) in seen_seq:
+            error(row, "序号", first, f"序号重复（已见于{seen_seq[(kind, seq)]}）")
+            continue
+        seen_seq[(kind, seq)] = row.where
+        item = ParsedItem(kind, seq, row.line, category, squeeze(values.get("name", "")))
+        if not item.name:
+            error(row, "名称", "", "名称不能为空")
+        item.content = squeeze(values.get("content", ""))
+        if item.content == "待定":
+            item.content = ""
+        item.domain = squeeze(values.get("domain", ""))
+        if "project_type" in values:
+            raw = squeeze(values["project_type"])
+            if raw not in PROJECT_TYPES:
+                error(row, "项目类型", raw, f"未知的项目类型（应为 {'、'.join(PROJECT_TYPES)}）")
+            else:
+                item.project_type = PROJECT_TYPES[raw]
+        if "period" in values:
+            try:
+                item.start_year, item.end_year = parse_period(values["period"])
+            except ValueError as exc:
+                error(row, "建设期限", values["period"].strip(), str(exc))
+        for key, attr in (("total", "total"), ("plan_investment", "plan_investment")):
+            if key in values:
+                try:
+                    value, approx = parse_money(values[key])
+                except ValueError as exc:
+                    error(row, COLUMN_LABELS[key], values[key].strip(), str(exc))
+                else:
+                    setattr(item, attr, value)
+                    setattr(item, f"{'plan' if key == 'plan_investment' else 'total'}_approx", approx)
+        if "units" in values:
+            item.units_as_printed = squeeze(values["units"])
+            item.units = split_units(values["units"])
+        (parsed.programmes if kind == PROGRAMME else parsed.items).append(item)
+
+    if errors:
+        raise ImportFailed(errors)
+    if not parsed.items:
+        raise ImportFailed([
+            f"{file_label}: 未找到六重清单表格（需要“一、重大项目清单”等标题或同名工作表，以及“序号”开头的表头行）"
+        ])
+    return parsed
+
+
+# ---------------------------------------------------------------- summary
+
+def _sum(values):
+    return sum((v for v in values if v is not None), Decimal("0"))
+
+
+def money2(value) -> str:
+    return "待定" if value is None else f"{Decimal(value):.2f}"
+
+
+@dataclass
+class ImportReport:
+    plan: Plan | None
+    parsed: ParsedPlan
+    counts: dict  # list kind -> {"created": n, "updated": n, "unchanged": n}
+    dry_run: bool
+    absent: list = field(default_factory=list)
+
+    def mismatches(self):
+        """Every printed 小计/合计 that differs from the sum of its rows."""
+        found = []
+        for cat in self.parsed.categories:
+            rows = [i for i in self.parsed.items if i.category is cat]
+            for label, printed, computed in (
+                ("总投资", cat.printed_total, _sum(i.total for i in rows)),
+                ("“十四五”投资", cat.printed_plan, _sum(i.plan_investment for i in rows)),
+            ):
+                if printed is not None and printed != computed:
+                    found.append((f"{ListKind(cat.list_kind).label} {cat.label} 小计", label, printed, computed))
+        for kind, totals in self.parsed.printed_totals.items():
+            rows = self.parsed.programmes if kind == PROGRAMME else [i for i in self.parsed.items if i.list_kind == kind]
+            title = "十大（类）百亿工程" if kind == PROGRAMME else ListKind(kind).label
+            for key, label, attr in (("total", "总投资", "total"), ("plan_investment", "“十四五”投资", "plan_investment")):
+                printed = totals.get(key)
+                if printed is None:
+                    continue
+                computed = _sum(getattr(i, attr) for i in rows)
+                if Decimal(printed) != computed:
+                    found.append((f"{title} 合计", label, Decimal(printed), computed))
+        return found
+
+    @staticmethod
+    def _money(kind, rows):
+        if kind != ListKind.PROJECT:
+            return ""
+        return (
+            f"，总投资 {money2(_sum(i.total for i in rows))} 亿元，"
+            f"“十四五”投资 {money2(_sum(i.plan_investment for i in rows))} 亿元"
+        )
+
+    def lines(self):
+        out = []
+        head = "试运行（未写入）" if self.dry_run else "导入完成"
+        out.append(f"{head}：{self.parsed.file_label} → 规划 {self.plan.code if self.plan else ''} {self.parsed.name}")
+        kinds = [k for k, _ in ListKind.choices]
+        for kind in kinds:
+            rows = [i for i in self.parsed.items if i.list_kind == kind]
+            if not rows:
+                continue
+            c = self.counts.get(kind, {})
+            out.append(
+                f"{ListKind(kind).label}：{len(rows)} 项{self._money(kind, rows)}；"
+                f"新建 {c.get('created', 0)}，更新 {c.get('updated', 0)}，未变 {c.get('unchanged', 0)}"
+            )
+            for cat in (x for x in self.parsed.categories if x.list_kind == kind):
+                crow = [i for i in rows if i.category is cat]
+                out.append(f"  {cat.label}：{len(crow)} 项{self._money(kind, crow)}")
+        if self.parsed.programmes:
+            c = self.counts.get(PROGRAMME, {})
+            out.append(
+                f"十大（类）百亿工程：{len(self.parsed.programmes)} 项，总投资 "
+                f"{money2(_sum(i.total for i in self.parsed.programmes))} 亿元；"
+                f"新建 {c.get('created', 0)}，更新 {c.get('updated', 0)}，未变 {c.get('unchanged', 0)}"
+            )
+        for where, label, printed, computed in self.mismatches():
+            out.append(f"警告：{where} {label} 印刷 {money2(printed)} ≠ 逐行合计 {money2(computed)}")
+        for item in self.absent:
+            out.append(f"提示：{item.get_list_kind_display()} 序号 {item.seq}「{item.name}」在库中但不在本文件中，未作改动")
+        return out
+
+
+# ---------------------------------------------------------------- writing
+
+ITEM_FIELDS = (
+    "category_id", "name", "content", "domain", "project_type", "start_year", "end_year",
+    "total_investment", "total_investment_approx", "plan_investment", "plan_investment_approx",
+    "units_as_printed", "source_line",
+)
+
+
+class UnitResolver:
+    """Finds or creates the Unit of a normalised name, through known aliases."""
+
+    def __init__(self):
+        self.by_name = {u.name: u for u in Unit.objects.all()}
+        self.by_name.update({a.name: a.unit for a in UnitAlias.objects.select_related("unit")})
+
+    def __call__(self, name):
+        unit = self.by_name.get(name)
+        if unit is None:
+            unit = Unit.objects.create(name=name)
+            self.by_name[name] = unit
+        return unit
+
+
+def _changed(obj, values):
+    return any(getattr(obj, k) != v for k, v in values.items())
+
+
+def write_plan(parsed: ParsedPlan, code: str, name: str | None = None, dry_run: bool = False) -> ImportReport:
+    counts = defaultdict(lambda: {"created": 0, "updated": 0, "unchanged": 0})
+    with transaction.atomic():
+        plan, _ = Plan.objects.get_or_create(code=code, defaults={"name": name or parsed.name or code})
+        wanted_name = name or parsed.name
+        if wanted_name and plan.name != wanted_name:
+            plan.name = wanted_name
+        plan.printed_totals = parsed.printed_totals
+        plan.save()
+
+        cat_rows = {}
+        existing_cats = {(c.list_kind, c.order): c for c in plan.categories.all()}
+        for pc in parsed.categories:
+            values = {
+                "name": pc.name, "printed_label": pc.label,
+                "printed_total_investment": pc.printed_total, "printed_plan_investment": pc.printed_plan,
+            }
+            cat = existing_cats.get((pc.list_kind, pc.order))
+            if cat is None:
+                cat = Category.objects.create(plan=plan, list_kind=pc.list_kind, order=pc.order, **values)
+            elif _changed(cat, values):
+                for k, v in values.items():
+                    setattr(cat, k, v)
+                cat.save()
+            cat_rows[id(pc)] = cat
+
+        resolve = UnitResolver()
+        existing = {
+            (i.list_kind, i.seq): i
+            for i in plan.items.prefetch_related("unit_links")
+        }
+        for p in parsed.items:
+            values = {
+                "category_id": cat_rows[id(p.category)].pk if p.category else None,
+                "name": p.name, "content": p.content, "domain": p.domain, "project_type": p.project_type,
+                "start_year": p.start_year, "end_year": p.end_year,
+                "total_investment": p.total, "total_investment_approx": p.total_approx,
+                "plan_investment": p.plan_investment, "plan_investment_approx": p.plan_approx,
+                "units_as_printed": p.units_as_printed, "source_line": p.line,
+            }
+            links = [
+                (resolve(n).pk, ItemUnit.Role.LEAD if i == 0 else ItemUnit.Role.SUPPORT)
+                for i, n in enumerate(p.units)
+            ]
+            item = existing.pop((p.list_kind, p.seq), None)
+            if item is None:
+                status = ItemStatus.IN_PROGRESS if p.project_type == ProjectType.CONTINUING else ItemStatus.NOT_STARTED
+                item = Item.objects.create(plan=plan, list_kind=p.list_kind, seq=p.seq, status=status, **values)
+                outcome = "created"
+                current_links = set()
+            else:
+                current_links = {(l.unit_id, l.role) for l in item.unit_links.all()}
+                outcome = "unchanged"
+                if _changed(item, values):
+                    for k, v in values.items():
+                        setattr(item, k, v)
+                    item.save()
+                    outcome = "updated"
+            wanted_links = dict(links)  # a unit named twice keeps its first role
+            if current_links != set(wanted_links.items()):
+                ItemUnit.objects.filter(item=item).exclude(unit_id__in=wanted_links).delete()
+                kept = {uid: role for uid, role in current_links if uid in wanted_links}
+                for uid, role in wanted_links.items():
+                    if uid not in kept:
+                        ItemUnit.objects.create(item=item, unit_id=uid, role=role)
+                    elif kept[uid] != role:
+                        ItemUnit.objects.filter(item=item, unit_id=uid).update(role=role)
+                if outcome == "unchanged":
+                    outcome = "updated"
+            counts[p.list_kind][outcome] += 1
+
+        existing_prog = {p.seq: p for p in plan.programmes.all()}
+        for p in parsed.programmes:
+            values = {
+                "name": p.name, "content": p.content, "start_year": p.start_year, "end_year": p.end_year,
+                "total_investment": p.total, "total_investment_approx": p.total_approx, "source_line": p.line,
+            }
+            prog = existing_prog.get(p.seq)
+            if prog is None:
+                Programme.objects.create(plan=plan, seq=p.seq, **values)
+                counts[PROGRAMME]["created"] += 1
+            elif _changed(prog, values):
+                for k, v in values.items():
+                    setattr(prog, k, v)
+                prog.save()
+                counts[PROGRAMME]["updated"] += 1
+            else:
+                counts[PROGRAMME]["unchanged"] += 1
+
+        report = ImportReport(plan, parsed, dict(counts), dry_run, absent=sorted(existing.values(), key=lambda i: (i.list_kind, i.seq)))
+        if dry_run:
+            transaction.set_rollback(True)
+    return report
+
+
+def import_plan(path, code: str, name: str | None = None, dry_run: bool = False) -> ImportReport:
+    path = Path(path)
+    if not path.exists():
+        raise ImportFailed([f"{path}: 文件不存在"])
+    parsed = parse_rows(read_rows(path), path.name)
+    return write_plan(parsed, code, name=name, dry_run=dry_run)

@@ -1,0 +1,23 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from projects.importer import ImportFailed, import_plan
+
+
+class Command(BaseCommand):
+    help = "导入规划的六重清单（规划文本、CSV 或 XLSX）：全部校验通过才写入，重复导入就地更新。"
+
+    def add_arguments(self, parser):
+        parser.add_argument("file")
+        parser.add_argument("--plan", required=True, help="规划代码，例如 ojk-14")
+        parser.add_argument("--name", help="规划名称（默认取自附件标题）")
+        parser.add_argument("--dry-run", action="store_true", help="只校验并打印汇总，不写入")
+
+    def handle(self, *args, **opts):
+        try:
+            report = import_plan(opts["file"], opts["plan"], name=opts.get("name"), dry_run=opts["dry_run"])
+        except ImportFailed as exc:
+            for line in exc.errors:
+                self.stderr.write(line)
+            raise CommandError(f"导入失败：{len(exc.errors)} 处错误，未写入任何数据。")
+        for line in report.lines():
+            self.stdout.write(line)

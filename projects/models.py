@@ -1,0 +1,329 @@
+"""The registry: what the plan says (plans, units, list entries) and what units report."""
+import datetime
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Exists, OuterRef, Q
+from simple_history.models import HistoricalRecords
+
+MONEY = dict(max_digits=14, decimal_places=4, null=True, blank=True)
+
+
+class ListKind(models.TextChoices):
+    PROJECT = "project", "重大项目"
+    PLATFORM = "platform", "重大平台"
+    INDUSTRY = "industry", "重大产业"
+    REFORM = "reform", "重大改革"
+    POLICY = "policy", "重大政策"
+    ELEMENT = "element", "重大要素"
+
+
+class ProjectType(models.TextChoices):
+    NEW = "new", "新建"
+    CONTINUING = "continuing", "续建"
+    PREPARATORY = "preparatory", "前期"
+    RESEARCH = "research", "研究"
+
+
+class ItemStatus(models.TextChoices):
+    NOT_STARTED = "not_started", "未开工"
+    IN_PROGRESS = "in_progress", "推进中"
+    COMPLETED = "completed", "已完成"
+    SUSPENDED = "suspended", "暂停"
+    CANCELLED = "cancelled", "已取消"
+
+
+class Role(models.TextChoices):
+    PLANNER = "planner", "规划人员"
+    LEADER = "leader", "领导"
+    UNIT = "unit", "责任单位"
+
+
+def role_of(user):
+    """The user's role: planner, leader or unit (groups named after the roles)."""
+    if not user.is_authenticated:
+        return None
+    if user.is_superuser:
+        return Role.PLANNER
+    cached = getattr(user, "_tracker_role", None)
+    if cached:
+        return cached
+    names = set(user.groups.values_list("name", flat=True))
+    role = Role.PLANNER if Role.PLANNER in names else Role.LEADER if Role.LEADER in names else Role.UNIT
+    user._tracker_role = role
+    return role
+
+
+class Plan(models.Model):
+    code = models.SlugField("代码", max_length=40, unique=True)
+    name = models.CharField("规划名称", max_length=200)
+    issuer = models.CharField("发布机关", max_length=200, blank=True)
+    start_year = models.PositiveSmallIntegerField("起始年份", default=2021)
+    end_year = models.PositiveSmallIntegerField("结束年份", default=2025)
+    printed_totals = models.JSONField("印刷合计", default=dict, blank=True)
+    is_synthetic = models.BooleanField("合成数据", default=False)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "规划"
+        constraints = [
+            models.CheckConstraint(condition=Q(end_year__gte=models.F("start_year")), name="plan_period_order"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class Unit(models.Model):
+    name = models.CharField("单位名称", max_length=200, unique=True, help_text="规范化名称")
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, verbose_name="用户", related_name="units", blank=True
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = verbose_name_plural = "责任单位"
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class UnitAlias(models.Model):
+    unit = models.ForeignKey(Unit, verbose_name="单位", on_delete=models.CASCADE, related_name="aliases")
+    name = models.CharField("别名", max_length=200, unique=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "单位别名"
+
+    def __str__(self):
+        return self.name
+
+
+class Category(models.Model):
+    plan = models.ForeignKey(Plan, verbose_name="规划", on_delete=models.CASCADE, related_name="categories")
+    list_kind = models.CharField("清单", max_length=20, choices=ListKind.choices)
+    order = models.PositiveSmallIntegerField("顺序")
+    name = models.CharField("类别名称", max_length=200)
+    printed_label = models.CharField("印刷标题", max_length=200, blank=True)
+    printed_total_investment = models.DecimalField("印刷小计·总投资", **MONEY)
+    printed_plan_investment = models.DecimalField("印刷小计·“十四五”投资", **MONEY)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "类别"
+        ordering = ["plan", "list_kind", "order"]
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "list_kind", "order"], name="category_unique_order"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class Programme(models.Model):
+    plan = models.ForeignKey(Plan, verbose_name="规划", on_delete=models.CASCADE, related_name="programmes")
+    seq = models.PositiveIntegerField("序号")
+    name = models.CharField("项目名称", max_length=300)
+    content = models.TextField("建设内容", blank=True)
+    start_year = models.PositiveSmallIntegerField("开始年份", null=True, blank=True)
+    end_year = models.PositiveSmallIntegerField("结束年份", null=True, blank=True)
+    total_investment = models.DecimalField("总投资（亿元）", **MONEY)
+    total_investment_approx = models.BooleanField("总投资为约数", default=False)
+    source_line = models.PositiveIntegerField("来源行", null=True, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "十大（类）百亿工程"
+        ordering = ["plan", "seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "seq"], name="programme_unique_seq"),
+            models.CheckConstraint(
+                condition=Q(end_year__isnull=True) | Q(start_year__isnull=True) | Q(end_year__gte=models.F("start_year")),
+                name="programme_period_order",
+            ),
+            models.CheckConstraint(
+                condition=Q(total_investment__isnull=True) | Q(total_investment__gte=0),
+                name="programme_investment_nonnegative",
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class ItemQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """Row-level scope: unit users see only entries where one of their units is lead or support."""
+        role = role_of(user)
+        if role in (Role.PLANNER, Role.LEADER):
+            return self
+        if role is None:
+            return self.none()
+        return self.filter(
+            Exists(ItemUnit.objects.filter(item=OuterRef("pk"), unit__members=user))
+        )
+
+    def of_list(self, kind):
+        return self.filter(list_kind=kind)
+
+
+class Item(models.Model):
+    plan = models.ForeignKey(Plan, verbose_name="规划", on_delete=models.CASCADE, related_name="items")
+    list_kind = models.CharField("清单", max_length=20, choices=ListKind.choices, db_index=True)
+    category = models.ForeignKey(
+        Category, verbose_name="类别", on_delete=models.PROTECT, null=True, blank=True, related_name="items"
+    )
+    seq = models.PositiveIntegerField("序号")
+    name = models.CharField("名称", max_length=300)
+    content = models.TextField("建设规模和内容 / 工作目标任务", blank=True)
+    domain = models.CharField("领域", max_length=100, blank=True)
+    project_type = models.CharField("项目类型", max_length=20, choices=ProjectType.choices, blank=True)
+    start_year = models.PositiveSmallIntegerField("开始年份", null=True, blank=True)
+    end_year = models.PositiveSmallIntegerField("结束年份", null=True, blank=True)
+    total_investment = models.DecimalField("总投资（亿元）", **MONEY)
+    total_investment_approx = models.BooleanField("总投资为约数", default=False)
+    plan_investment = models.DecimalField("“十四五”投资（亿元）", **MONEY)
+    plan_investment_approx = models.BooleanField("“十四五”投资为约数", default=False)
+    status = models.CharField(
+        "状态", max_length=20, choices=ItemStatus.choices, default=ItemStatus.NOT_STARTED, db_index=True
+    )
+    units_as_printed = models.CharField("责任单位（原文）", max_length=500, blank=True)
+    source_line = models.PositiveIntegerField("来源行", null=True, blank=True)
+    units = models.ManyToManyField(Unit, through="ItemUnit", verbose_name="责任单位", related_name="items")
+    history = HistoricalRecords(excluded_fields=["source_line"])
+
+    objects = ItemQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = verbose_name_plural = "清单事项"
+        ordering = ["plan", "list_kind", "seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "list_kind", "seq"], name="item_unique_seq"),
+            models.CheckConstraint(
+                condition=Q(end_year__isnull=True) | Q(start_year__isnull=True) | Q(end_year__gte=models.F("start_year")),
+                name="item_period_order",
+            ),
+            models.CheckConstraint(
+                condition=Q(total_investment__isnull=True) | Q(total_investment__gte=0),
+                name="item_total_investment_nonnegative",
+            ),
+            models.CheckConstraint(
+                condition=Q(plan_investment__isnull=True) | Q(plan_investment__gte=0),
+                name="item_plan_investment_nonnegative",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["list_kind", "category", "status"], name="item_list_cat_status"),
+            models.Index(fields=["end_year"], name="item_end_year"),
+        ]
+
+    def __str__(self):
+        return f"{self.seq}. {self.name}"
+
+    @property
+    def period_display(self):
+        if self.start_year is None:
+            return "待定"
+        if self.start_year == self.end_year:
+            return str(self.start_year)
+        return f"{self.start_year}-{self.end_year}"
+
+
+class ItemUnit(models.Model):
+    class Role(models.TextChoices):
+        LEAD = "lead", "牵头"
+        SUPPORT = "support", "配合"
+
+    item = models.ForeignKey(Item, verbose_name="事项", on_delete=models.CASCADE, related_name="unit_links")
+    unit = models.ForeignKey(Unit, verbose_name="单位", on_delete=models.PROTECT, related_name="item_links")
+    role = models.CharField("角色", max_length=10, choices=Role.choices, default=Role.LEAD)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = verbose_name_plural = "责任分工"
+        ordering = ["item", "role", "pk"]
+        constraints = [models.UniqueConstraint(fields=["item", "unit"], name="itemunit_unique")]
+
+    def __str__(self):
+        return f"{self.unit}（{self.get_role_display()}）"
+
+
+class AnnualTarget(models.Model):
+    item = models.ForeignKey(Item, verbose_name="事项", on_delete=models.CASCADE, related_name="annual_targets")
+    year = models.PositiveSmallIntegerField("年度")
+    planned_investment = models.DecimalField("计划投资（亿元）", **MONEY)
+    target_text = models.TextField("年度目标", blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = verbose_name_plural = "年度推进计划"
+        ordering = ["item", "year"]
+        constraints = [
+            models.UniqueConstraint(fields=["item", "year"], name="target_unique_year"),
+            models.CheckConstraint(
+                condition=Q(planned_investment__isnull=True) | Q(planned_investment__gte=0),
+                name="target_investment_nonnegative",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.year} 年"
+
+
+class Milestone(models.Model):
+    item = models.ForeignKey(Item, verbose_name="事项", on_delete=models.CASCADE, related_name="milestones")
+    name = models.CharField("节点", max_length=100)
+    due_date = models.DateField("计划日期")
+    met_on = models.DateField("完成日期", null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = verbose_name_plural = "节点"
+        ordering = ["item", "due_date"]
+        indexes = [models.Index(fields=["due_date"], name="milestone_due", condition=Q(met_on__isnull=True))]
+
+    def __str__(self):
+        return self.name
+
+
+def first_of_month(day: datetime.date) -> datetime.date:
+    return day.replace(day=1)
+
+
+class StatusReport(models.Model):
+    item = models.ForeignKey(Item, verbose_name="事项", on_delete=models.CASCADE, related_name="reports")
+    month = models.DateField("月份", help_text="该月 1 日")
+    status = models.CharField("状态", max_length=20, choices=ItemStatus.choices)
+    progress_pct = models.DecimalField("形象进度（%）", max_digits=5, decimal_places=2, null=True, blank=True)
+    month_investment = models.DecimalField("本月完成投资（亿元）", **MONEY)
+    cumulative_investment = models.DecimalField("累计完成投资（亿元）", **MONEY)
+    progress_text = models.TextField("进展情况", blank=True)
+    problems = models.TextField("存在问题", blank=True)
+    next_steps = models.TextField("下步计划", blank=True)
+    filed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="填报人", on_delete=models.SET_NULL, null=True, blank=True
+    )
+    filed_at = models.DateTimeField("填报时间", auto_now_add=True)
+    updated_at = models.DateTimeField("更新时间", auto_now=True)
+    version = models.PositiveIntegerField("版本", default=1)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = verbose_name_plural = "进度填报"
+        ordering = ["item", "-month"]
+        constraints = [
+            models.UniqueConstraint(fields=["item", "month"], name="report_one_per_month"),
+            models.CheckConstraint(
+                condition=Q(progress_pct__isnull=True) | (Q(progress_pct__gte=0) & Q(progress_pct__lte=100)),
+                name="report_progress_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(month_investment__isnull=True) | Q(month_investment__gte=0),
+                name="report_month_investment_nonnegative",
+            ),
+            models.CheckConstraint(
+                condition=Q(cumulative_investment__isnull=True) | Q(cumulative_investment__gte=0),
+                name="report_cumulative_nonnegative",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.item} {self.month:%Y-%m}"
