@@ -1,0 +1,45 @@
+import csv
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth.models import Group, User
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from projects.importer import normalise_unit_name
+from projects.models import Role, Unit
+
+DEMO_FILE = Path(settings.BASE_DIR) / "fixtures" / "demo_users.csv"
+
+
+def ensure_role_groups():
+    return {role: Group.objects.get_or_create(name=role)[0] for role in Role.values}
+
+
+class Command(BaseCommand):
+    help = "创建演示用户（规划人员、领导、两个不同单位的用户），仅供本地运行。"
+
+    def add_arguments(self, parser):
+        parser.add_argument("--file", default=str(DEMO_FILE))
+        parser.add_argument("--force", action="store_true", help="非调试模式下也创建（仅限测试）")
+
+    @transaction.atomic
+    def handle(self, *args, **opts):
+        if not settings.DEBUG and not opts["force"]:
+            raise CommandError("演示用户只用于本地运行（DEBUG=1）。")
+        groups = ensure_role_groups()
+        with open(opts["file"], encoding="utf-8") as fh:
+            rows = list(csv.DictReader(fh))
+        for row in rows:
+            user, _ = User.objects.get_or_create(username=row["username"])
+            user.set_password(row["password"])
+            user.is_staff = row["role"] == Role.PLANNER
+            user.save()
+            user.groups.set([groups[row["role"]]])
+            names = [normalise_unit_name(n) for n in row["units"].split("|") if n.strip()]
+            for name in names:
+                unit = Unit.objects.filter(name=name).first()
+                if unit is None:
+                    raise CommandError(f"{opts['file']}: 用户 {row['username']} 的单位“{name}”不存在，请先导入规划。")
+                unit.members.add(user)
+            self.stdout.write(f"  {Role(row['role']).label:<6} {row['username']:<10} 密码 {row['password']}  {'、'.join(names)}")

@@ -1,0 +1,67 @@
+"""Shared fixtures: the real 瓯江口 plan in the test database, and one user per role."""
+import os
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import User
+from django.core.management import call_command
+
+from projects.importer import import_plan
+from projects.models import Plan, Role, Unit
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED = ROOT / "fixtures" / "ojk_14th_plan.txt"
+ALIASES = ROOT / "fixtures" / "unit_aliases.csv"
+PLAN_CODE = "ojk-14"
+UNIT_A = "温州市瓯江口开发建设投资集团有限公司"
+UNIT_B = "经济发展局（统计局，科技局）"
+
+
+def load_real_plan():
+    if not Plan.objects.filter(code=PLAN_CODE).exists():
+        call_command("load_unit_aliases", str(ALIASES), stdout=open(os.devnull, "w"))
+        import_plan(SEED, PLAN_CODE)
+    return Plan.objects.get(code=PLAN_CODE)
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock():
+        load_real_plan()
+
+
+@pytest.fixture
+def real_plan(db):
+    """The real plan; re-imported only if a transactional test flushed it."""
+    return load_real_plan()
+
+
+def make_user(username, role, units=()):
+    from projects.management.commands.create_demo_users import ensure_role_groups
+
+    groups = ensure_role_groups()
+    user = User.objects.create_user(username=username, password="pw-" + username, is_staff=role == Role.PLANNER)
+    user.groups.set([groups[role]])
+    for name in units:
+        Unit.objects.get(name=name).members.add(user)
+    return user
+
+
+@pytest.fixture
+def planner(real_plan):
+    return make_user("planner_t", Role.PLANNER)
+
+
+@pytest.fixture
+def leader(real_plan):
+    return make_user("leader_t", Role.LEADER)
+
+
+@pytest.fixture
+def unit_a_user(real_plan):
+    return make_user("unit_a_t", Role.UNIT, [UNIT_A])
+
+
+@pytest.fixture
+def unit_b_user(real_plan):
+    return make_user("unit_b_t", Role.UNIT, [UNIT_B])
