@@ -1,6 +1,22 @@
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import path
 
+from portfolio import dashboard, views as portfolio_views
+from projects import views as project_views
+
 urlpatterns = [
+    path("", dashboard.dashboard, name="home"),
+    path("accounts/login/", auth_views.LoginView.as_view(template_name="registration/login.html"), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("lists/<slug:kind>/", portfolio_views.item_list, name="item_list"),
+    path("items/<int:pk>/", portfolio_views.item_detail, name="item_detail"),
+    path("items/<int:pk>/report/", project_views.report_form, name="report_form"),
+    path("milestones/<int:pk>/met/", project_views.milestone_met, name="milestone_met"),
+    path("targets/upload/", project_views.targets_upload, name="targets_upload"),
+    path("my/", portfolio_views.my_items, name="my_items"),
+    path("flags/", dashboard.flag_list, name="flag_list"),
+    path("ranking/", dashboard.unit_ranking, name="unit_ranking"),
+    path("rollup/", dashboard.rollup_download, name="rollup_download"),
     path("admin/", admin.site.urls),
 ]

@@ -1,0 +1,93 @@
+"""Flags raised by the rules (DESIGN.md "Rules"), and each entry's light derived from them."""
+from django.db import models
+from django.db.models import Case, Exists, OuterRef, Q, Value, When
+
+from projects.models import Item, ItemStatus
+
+
+class FlagKind(models.TextChoices):
+    OVERDUE = "overdue", "逾期"
+    MILESTONE_OVERDUE = "milestone_overdue", "节点逾期"
+    REPORT_MISSING = "report_missing", "逾期未报"
+    UNDERFUNDED = "underfunded", "投资滞后"
+    UNASSIGNED = "unassigned", "责任未落实"
+    INVESTMENT_UNKNOWN = "investment_unknown", "投资待定"
+
+
+class Severity(models.TextChoices):
+    RED = "red", "红"
+    YELLOW = "yellow", "黄"
+    INFO = "info", "提示"
+
+
+SEVERITY_RANK = {Severity.INFO: 1, Severity.YELLOW: 2, Severity.RED: 3}
+
+
+class Light(models.TextChoices):
+    RED = "red", "红灯"
+    YELLOW = "yellow", "黄灯"
+    GREEN = "green", "绿灯"
+    DONE = "done", "已完成"
+
+
+class Flag(models.Model):
+    item = models.ForeignKey(Item, verbose_name="事项", on_delete=models.CASCADE, related_name="flags")
+    kind = models.CharField("类型", max_length=30, choices=FlagKind.choices)
+    severity = models.CharField("严重程度", max_length=10, choices=Severity.choices)
+    opened_on = models.DateField("发现日期")
+    last_seen_on = models.DateField("最近确认")
+    resolved_on = models.DateField("解除日期", null=True, blank=True)
+    detail = models.JSONField("详情", default=dict, blank=True)
+    notified_severity = models.CharField("已通知级别", max_length=10, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "预警"
+        ordering = ["-opened_on", "item_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["item", "kind"], condition=Q(resolved_on__isnull=True), name="flag_one_open_per_kind"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["item", "severity"], name="flag_open_item_sev", condition=Q(resolved_on__isnull=True)),
+        ]
+
+    def __str__(self):
+        return f"{self.item} {self.get_kind_display()}（{self.get_severity_display()}）"
+
+    @property
+    def description(self):
+        d = self.detail or {}
+        if self.kind == FlagKind.OVERDUE:
+            return f"建设期限 {d.get('end_year')} 年已过，逾期 {d.get('days_overdue')} 天"
+        if self.kind == FlagKind.MILESTONE_OVERDUE:
+            return f"节点“{d.get('milestone')}”计划 {d.get('due_date')}，逾期 {d.get('days_overdue')} 天"
+        if self.kind == FlagKind.REPORT_MISSING:
+            return f"{d.get('month')} 月进度未报，已连续 {d.get('missed_months')} 个月未报"
+        if self.kind == FlagKind.UNDERFUNDED:
+            return (f"序时进度应完成 {d.get('expected_pct')}%，实际 {d.get('actual_pct')}%，"
+                    f"落后 {d.get('points_behind')} 个百分点")
+        if self.kind == FlagKind.UNASSIGNED:
+            return "责任单位未落实"
+        if self.kind == FlagKind.INVESTMENT_UNKNOWN:
+            return "总投资待定"
+        return ""
+
+
+def open_flags(severity):
+    return Flag.objects.filter(item=OuterRef("pk"), resolved_on__isnull=True, severity=severity)
+
+
+def light_expression():
+    """An entry's light: done when completed, else the worst severity of its open flags."""
+    return Case(
+        When(status=ItemStatus.COMPLETED, then=Value(Light.DONE)),
+        When(Exists(open_flags(Severity.RED)), then=Value(Light.RED)),
+        When(Exists(open_flags(Severity.YELLOW)), then=Value(Light.YELLOW)),
+        default=Value(Light.GREEN),
+        output_field=models.CharField(),
+    )
+
+
+def with_light(queryset):
+    return queryset.annotate(light=light_expression())

@@ -1,4 +1,4 @@
-from .models import Role, role_of
+from .models import ListKind, Role, role_of
 
 
 def roles(request):
@@ -8,4 +8,6 @@ def roles(request):
         "is_planner": role == Role.PLANNER,
         "is_leader": role == Role.LEADER,
         "is_unit_user": role == Role.UNIT,
+        "role_label": Role(role).label if role else "",
+        "list_nav": [(k.value, k.label) for k in ListKind],
     }

@@ -13,7 +13,15 @@ DEMO_FILE = Path(settings.BASE_DIR) / "fixtures" / "demo_users.csv"
 
 
 def ensure_role_groups():
-    return {role: Group.objects.get_or_create(name=role)[0] for role in Role.values}
+    """One group per role; planners hold every permission of the tracker's models."""
+    from django.contrib.auth.models import Permission
+
+    groups = {role: Group.objects.get_or_create(name=role)[0] for role in Role.values}
+    planner_perms = Permission.objects.filter(
+        content_type__app_label__in=["projects", "portfolio", "auth", "django_celery_beat"]
+    )
+    groups[Role.PLANNER].permissions.set(planner_perms)
+    return groups
 
 
 class Command(BaseCommand):

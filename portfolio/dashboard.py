@@ -1,0 +1,132 @@
+"""Leaders' pages: dashboard, flags, unit ranking and rollup downloads (all scoped to the user)."""
+import datetime
+import json
+
+import django_filters as df
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponseBadRequest
+from django.shortcuts import render
+from django.utils import timezone
+
+from projects.models import ListKind, Plan
+
+from .exports import FORMATS, stream_csv
+from .formatting import money
+from .models import Flag, FlagKind, Severity
+from .rollup import rollup_response
+from .summary import RANKING_FORMULA, portfolio_summary, unit_ranking as ranking_rows
+from .filters import visible_units
+from projects.models import Item, ItemUnit
+from django.db.models import Exists, OuterRef
+
+
+def _as_of(request):
+    try:
+        return datetime.date.fromisoformat(request.GET["as_of"])
+    except (KeyError, ValueError):
+        return timezone.localdate()
+
+
+def _plan(request):
+    code = request.GET.get("plan")
+    plans = Plan.objects.all()
+    if code:
+        return plans.filter(code=code).first()
+    return plans.first() if plans.count() == 1 else None
+
+
+def _num(value):
+    return float(value) if value is not None else 0
+
+
+@login_required
+def dashboard(request):
+    as_of = _as_of(request)
+    plan = _plan(request)
+    s = portfolio_summary(request.user, as_of, plan)
+    ranking = ranking_rows(request.user, as_of, plan)[:15]
+    lights_order = ["red", "yellow", "green", "done"]
+    cats = [r["category__name"] for r in s["by_category"]]
+    charts = {
+        "category": {"names": cats, "total": [_num(r["total"]) for r in s["by_category"]],
+                     "plan": [_num(r["plan"]) for r in s["by_category"]],
+                     "completed": [_num(r["completed"]) for r in s["by_category"]]},
+        "years": {"years": [str(r["year"]) for r in s["by_year"]],
+                  "planned": [_num(r["planned"]) for r in s["by_year"]],
+                  "completed": [_num(r["completed"]) for r in s["by_year"]]},
+        "lights": {"names": cats, "series": {l: [s["lights_by_category"].get(c, {}).get(l, 0) for c in cats]
+                                             for l in lights_order}},
+        "ranking": {"names": [r["unit"].name for r in ranking][::-1], "score": [float(r["score"]) for r in ranking][::-1]},
+    }
+    return render(request, "portfolio/dashboard.html", {
+        "s": s, "as_of": as_of, "plan": plan, "charts_json": json.dumps(charts, ensure_ascii=False),
+        "ranking": ranking[:10], "plans": Plan.objects.all(),
+    })
+
+
+class FlagFilter(df.FilterSet):
+    kind = df.ChoiceFilter(label="类型", choices=FlagKind.choices)
+    severity = df.ChoiceFilter(label="严重程度", choices=Severity.choices)
+    list_kind = df.ChoiceFilter(label="清单", choices=ListKind.choices, field_name="item__list_kind")
+    unit = df.ModelChoiceFilter(label="责任单位", queryset=None, method="by_unit")
+    opened_after = df.DateFilter(label="发现日期起", field_name="opened_on", lookup_expr="gte")
+    opened_before = df.DateFilter(label="发现日期止", field_name="opened_on", lookup_expr="lte")
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.filters["unit"].queryset = visible_units(user)
+
+    def by_unit(self, queryset, name, value):
+        return queryset.filter(Exists(ItemUnit.objects.filter(item=OuterRef("item"), unit=value)))
+
+
+@login_required
+def flag_list(request):
+    base = Flag.objects.filter(resolved_on__isnull=True, item__in=Item.objects.visible_to(request.user)) \
+        .select_related("item").order_by("-severity", "item__list_kind", "item__seq")
+    f = FlagFilter(request.GET or None, queryset=base, user=request.user)
+    flags = f.qs if f.is_bound else base
+    from django.core.paginator import Paginator
+    page = Paginator(flags, 100).get_page(request.GET.get("page"))
+    params = request.GET.copy()
+    params.pop("page", None)
+    return render(request, "portfolio/flag_list.html", {
+        "filter": f, "page": page, "count": page.paginator.count, "query_without_page": params.urlencode()})
+
+
+@login_required
+def unit_ranking(request):
+    as_of = _as_of(request)
+    rows = ranking_rows(request.user, as_of, _plan(request))
+    fmt = request.GET.get("_export")
+    if fmt:
+        if fmt not in FORMATS:
+            return HttpResponseBadRequest(f"不支持的导出格式“{fmt}”".encode())
+        header = ["名次", "责任单位", "重大项目数", "序时应完成投资（亿元）", "实际累计完成投资（亿元）",
+                  "投资序时完成度（%）", "应报月报", "按期月报", "按时填报率（%）", "未解除红灯", "得分"]
+        flags = [False, False, False, True, True, False, False, False, False, False, False]
+        data = [([r["rank"], r["unit"].name, r["projects"], r["expected"], r["actual"],
+                  r["pace_pct"] if r["pace_pct"] is not None else "—", r["reports_due"], r["reports_on_time"],
+                  r["report_pct"] if r["report_pct"] is not None else "—", r["red"], r["score"]], flags)
+                for r in rows]
+        name = f"单位赛马排名_{as_of:%Y%m%d}.{fmt}"
+        if fmt == "csv":
+            return stream_csv(header, iter(data), name)
+        from .rollup import single_sheet_xlsx
+        return single_sheet_xlsx("单位赛马排名", header, data, name, note=RANKING_FORMULA)
+    return render(request, "portfolio/unit_ranking.html", {
+        "rows": rows, "as_of": as_of, "formula": RANKING_FORMULA})
+
+
+@login_required
+def rollup_download(request):
+    fmt = request.GET.get("format", "xlsx")
+    if fmt not in FORMATS:
+        return HttpResponseBadRequest(f"不支持的导出格式“{fmt}”，可选：{'、'.join(FORMATS)}".encode())
+    plan = _plan(request) or Plan.objects.first()
+    if plan is None:
+        return HttpResponseBadRequest("尚未导入规划".encode())
+    return rollup_response(plan, request.user, fmt, _as_of(request))
+
+
+__all__ = ["dashboard", "flag_list", "unit_ranking", "rollup_download", "money"]

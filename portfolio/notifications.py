@@ -1,0 +1,101 @@
+"""Emails in Chinese: alerts when flags open or get worse, weekly reminders and the leaders' digest."""
+import datetime
+from collections import defaultdict
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.core.mail import send_mail
+from django.db.models import Count, Q
+
+from projects.models import Role, StatusReport
+
+from .models import Flag, FlagKind, Severity
+
+
+def _recipients_by_item(item_ids):
+    users = defaultdict(set)
+    rows = User.objects.filter(is_active=True, units__item_links__item_id__in=item_ids).exclude(email="") \
+        .values_list("pk", "units__item_links__item_id")
+    for user_id, item_id in rows:
+        users[user_id].add(item_id)
+    return users
+
+
+def notify_flag_changes(flag_ids):
+    """One email per unit user for the flags that opened or got worse; never the same alert twice."""
+    flags = list(
+        Flag.objects.filter(pk__in=flag_ids, resolved_on__isnull=True)
+        .exclude(severity=Severity.INFO).select_related("item")
+    )
+    flags = [f for f in flags if f.notified_severity != f.severity]
+    if not flags:
+        return 0
+    by_user = _recipients_by_item({f.item_id for f in flags})
+    users = User.objects.in_bulk(list(by_user))
+    sent = 0
+    for user_id, item_ids in by_user.items():
+        mine = [f for f in flags if f.item_id in item_ids]
+        lines = [f"【{f.get_severity_display()}】{f.item.name}：{f.get_kind_display()}，{f.description}" for f in mine]
+        send_mail(
+            f"六重清单预警：{len(mine)} 项新增或升级",
+            "您好，\n\n以下事项出现新的预警或预警升级：\n\n" + "\n".join(lines) + "\n\n请登录系统查看并及时填报。",
+            settings.DEFAULT_FROM_EMAIL, [users[user_id].email],
+        )
+        sent += 1
+    for f in flags:
+        f.notified_severity = f.severity
+    Flag.objects.bulk_update(flags, ["notified_severity"])
+    return sent
+
+
+def send_unit_reminders(as_of: datetime.date):
+    """Monday reminder to each unit's users: their red and yellow entries and missing reports."""
+    open_flags = Flag.objects.filter(resolved_on__isnull=True, severity__in=[Severity.RED, Severity.YELLOW]) \
+        .select_related("item")
+    by_item = defaultdict(list)
+    for f in open_flags:
+        by_item[f.item_id].append(f)
+    by_user = _recipients_by_item(list(by_item))
+    users = User.objects.in_bulk(list(by_user))
+    sent = 0
+    for user_id, item_ids in by_user.items():
+        lines, missing = [], []
+        for item_id in sorted(item_ids):
+            for f in by_item[item_id]:
+                (missing if f.kind == FlagKind.REPORT_MISSING else lines).append(
+                    f"【{f.get_severity_display()}】{f.item.name}：{f.get_kind_display()}，{f.description}")
+        body = [f"您好，截至 {as_of:%Y年%m月%d日}，贵单位负责的事项情况如下。"]
+        if lines:
+            body += ["", "红黄灯事项："] + lines
+        if missing:
+            body += ["", "未按期填报："] + missing
+        body += ["", "请登录系统“我的事项”处理。"]
+        send_mail(f"六重清单每周提醒（{as_of:%m月%d日}）", "\n".join(body), settings.DEFAULT_FROM_EMAIL,
+                  [users[user_id].email])
+        sent += 1
+    return sent
+
+
+def send_leader_digest(as_of: datetime.date):
+    """Weekly digest to leaders: new red flags, resolved flags, units with most red flags."""
+    since = as_of - datetime.timedelta(days=7)
+    leaders = list(User.objects.filter(is_active=True, groups__name=Role.LEADER).exclude(email="")
+                   .values_list("email", flat=True))
+    if not leaders:
+        return 0
+    new_red = Flag.objects.filter(severity=Severity.RED, opened_on__gt=since, opened_on__lte=as_of) \
+        .select_related("item")
+    resolved = Flag.objects.filter(resolved_on__gt=since, resolved_on__lte=as_of).select_related("item")
+    units = (Flag.objects.filter(resolved_on__isnull=True, severity=Severity.RED)
+             .values("item__unit_links__unit__name").annotate(n=Count("pk", distinct=True)).order_by("-n")[:10])
+    body = [f"本周（{since + datetime.timedelta(days=1):%m月%d日}—{as_of:%m月%d日}）六重清单动态：", "",
+            f"新增红灯 {new_red.count()} 项："]
+    body += [f"  {f.item.name}：{f.get_kind_display()}，{f.description}" for f in new_red[:50]]
+    body += ["", f"解除预警 {resolved.count()} 项："]
+    body += [f"  {f.item.name}：{f.get_kind_display()}" for f in resolved[:50]]
+    body += ["", "红灯最多的单位："]
+    body += [f"  {u['item__unit_links__unit__name'] or '（责任未落实）'}：{u['n']} 项" for u in units]
+    send_mail(f"六重清单周报（{as_of:%Y-%m-%d}）", "\n".join(body), settings.DEFAULT_FROM_EMAIL, leaders)
+    return len(leaders)
+
+

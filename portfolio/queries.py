@@ -1,0 +1,27 @@
+"""Annotations shared by lists, detail pages, exports and dashboards (one place, no per-row queries)."""
+from django.db.models import OuterRef, Prefetch, Subquery
+
+from projects.models import Item, ItemUnit, StatusReport
+
+from .models import with_light
+
+
+def latest_report(as_of=None):
+    reports = StatusReport.objects.filter(item=OuterRef("pk"))
+    if as_of is not None:
+        reports = reports.filter(month__lte=as_of)
+    return reports.order_by("-month")
+
+
+def tracked_items(user, as_of=None):
+    """Entries the user may see, with light, last reported month and cumulative investment."""
+    reports = latest_report(as_of)
+    qs = Item.objects.visible_to(user).select_related("category", "plan")
+    qs = with_light(qs).annotate(
+        last_month=Subquery(reports.values("month")[:1]),
+        cumulative=Subquery(reports.values("cumulative_investment")[:1]),
+        progress_pct=Subquery(reports.values("progress_pct")[:1]),
+    )
+    return qs.prefetch_related(
+        Prefetch("unit_links", queryset=ItemUnit.objects.select_related("unit").order_by("role", "pk"))
+    )

@@ -1,0 +1,242 @@
+"""The rules of DESIGN.md, each one SQL expression over all entries, evaluated as of a date.
+
+`findings(as_of)` runs one query over every entry (annotations and subqueries, no per-entry
+queries); `evaluate_flags(as_of)` turns the findings into opened / updated / resolved flags.
+"""
+import datetime
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.conf import settings
+from django.db import connection, models, transaction
+from django.db.models import (
+    BooleanField, Case, DecimalField, Exists, ExpressionWrapper, F, OuterRef, Q, Subquery, Sum, Value, When,
+)
+from django.db.models.functions import Cast, Coalesce, Greatest, Least, NullIf
+
+from projects.models import (
+    AnnualTarget, Item, ItemStatus, ItemUnit, ListKind, Milestone, ProjectType, StatusReport,
+)
+
+from .models import SEVERITY_RANK, Flag, FlagKind, Severity
+
+DEC = DecimalField(max_digits=20, decimal_places=6)
+CLOSED = [ItemStatus.COMPLETED, ItemStatus.CANCELLED]
+ADVISORY_LOCK_ID = 7_614_202  # serialises concurrent evaluations on PostgreSQL
+
+
+def previous_month(day: datetime.date) -> datetime.date:
+    return (day.replace(day=1) - datetime.timedelta(days=1)).replace(day=1)
+
+
+def due_report_month(as_of: datetime.date) -> datetime.date:
+    """The latest month whose report is due by as_of: last month once the reporting day has passed."""
+    month = previous_month(as_of)
+    return month if as_of.day > settings.TRACKER_REPORTING_DAY else previous_month(month)
+
+
+def months_between(earlier: datetime.date, later: datetime.date) -> int:
+    return (later.year - earlier.year) * 12 + later.month - earlier.month
+
+
+def _bool(q):
+    return ExpressionWrapper(q, output_field=BooleanField())
+
+
+def _dec(expr):
+    return Cast(expr, DEC)
+
+
+def annotate_rules(queryset, as_of: datetime.date):
+    """Annotate each entry with every rule's condition and the figures its detail needs."""
+    year, month = as_of.year, as_of.month
+    due_month = due_report_month(as_of)
+    reports = StatusReport.objects.filter(item=OuterRef("pk"), month__lte=as_of).order_by("-month")
+    late_milestones = Milestone.objects.filter(
+        item=OuterRef("pk"), met_on__isnull=True, due_date__lt=as_of
+    ).order_by("due_date", "pk")
+    targets_before = (
+        AnnualTarget.objects.filter(item=OuterRef("pk"), year__lt=year)
+        .values("item").annotate(s=Sum("planned_investment")).values("s")
+    )
+    target_now = AnnualTarget.objects.filter(item=OuterRef("pk"), year=year).values("planned_investment")[:1]
+    total = NullIf(F("total_investment"), Value(Decimal("0")))
+    period_months = (F("end_year") - F("start_year") + 1) * 12
+    months_done = Greatest(Value(0), Least(Value(year * 12 + month - 1) - F("start_year") * 12, period_months))
+    even_pct = _dec(months_done) * Value(Decimal("100")) / _dec(period_months)
+    target_pct = (
+        (Coalesce(Subquery(targets_before, output_field=DEC), Value(Decimal("0")))
+         + Coalesce(Subquery(target_now, output_field=DEC), Value(Decimal("0"))) * Value(Decimal(month - 1)) / Value(Decimal("12")))
+        * Value(Decimal("100")) / total
+    )
+    is_open = ~Q(status__in=CLOSED)
+    qs = queryset.annotate(
+        last_month=Subquery(reports.values("month")[:1]),
+        cumulative=Subquery(reports.values("cumulative_investment")[:1]),
+        has_unit=Exists(ItemUnit.objects.filter(item=OuterRef("pk"))),
+        has_targets=Exists(AnnualTarget.objects.filter(item=OuterRef("pk"))),
+        late_milestone=Subquery(late_milestones.values("name")[:1]),
+        late_milestone_due=Subquery(late_milestones.values("due_date")[:1]),
+    ).annotate(
+        expected_pct=ExpressionWrapper(
+            Least(Case(When(has_targets=True, then=target_pct), default=even_pct, output_field=DEC),
+                  Value(Decimal("100"))),
+            output_field=DEC),
+        actual_pct=ExpressionWrapper(
+            Coalesce(F("cumulative"), Value(Decimal("0"))) * Value(Decimal("100")) / total, output_field=DEC),
+    ).annotate(
+        points_behind=ExpressionWrapper(F("expected_pct") - F("actual_pct"), output_field=DEC),
+    ).annotate(
+        rule_overdue=_bool(is_open & Q(end_year__lt=year)),
+        rule_milestone_overdue=_bool(is_open & Q(late_milestone_due__isnull=False)),
+        rule_report_missing=_bool(
+            Q(status=ItemStatus.IN_PROGRESS) & (Q(last_month__isnull=True) | Q(last_month__lt=due_month))
+        ),
+        rule_underfunded=_bool(
+            is_open & Q(list_kind=ListKind.PROJECT, total_investment__gt=0, start_year__isnull=False,
+                        end_year__isnull=False, points_behind__gt=settings.TRACKER_UNDERFUNDED_YELLOW_POINTS)
+        ),
+        rule_unassigned=_bool(is_open & Q(has_unit=False)),
+        rule_investment_unknown=_bool(
+            is_open & Q(list_kind=ListKind.PROJECT, total_investment__isnull=True,
+                        project_type__in=[ProjectType.NEW, ProjectType.CONTINUING])
+        ),
+    )
+    return qs
+
+
+RULE_FIELDS = {
+    FlagKind.OVERDUE: "rule_overdue",
+    FlagKind.MILESTONE_OVERDUE: "rule_milestone_overdue",
+    FlagKind.REPORT_MISSING: "rule_report_missing",
+    FlagKind.UNDERFUNDED: "rule_underfunded",
+    FlagKind.UNASSIGNED: "rule_unassigned",
+    FlagKind.INVESTMENT_UNKNOWN: "rule_investment_unknown",
+}
+
+
+def _pct(value):
+    return str(Decimal(value).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)) if value is not None else None
+
+
+def findings(as_of: datetime.date, items=None):
+    """{(item_id, kind): (severity, detail)} for every rule that holds, in one query."""
+    queryset = items if items is not None else Item.objects.all()
+    any_rule = Q()
+    for name in RULE_FIELDS.values():
+        any_rule |= Q(**{name: True})
+    rows = annotate_rules(queryset, as_of).filter(any_rule).values(
+        "pk", "end_year", "start_year", "last_month", "late_milestone", "late_milestone_due",
+        "expected_pct", "actual_pct", "points_behind", *RULE_FIELDS.values(),
+    )
+    due_month = due_report_month(as_of)
+    red_months = settings.TRACKER_REPORT_MISSING_RED_MONTHS
+    result = {}
+    for row in rows:
+        pk = row["pk"]
+        if row["rule_overdue"]:
+            days = (as_of - datetime.date(row["end_year"], 12, 31)).days
+            result[(pk, FlagKind.OVERDUE)] = (Severity.RED, {"end_year": row["end_year"], "days_overdue": days})
+        if row["rule_milestone_overdue"]:
+            due = row["late_milestone_due"]
+            result[(pk, FlagKind.MILESTONE_OVERDUE)] = (Severity.RED, {
+                "milestone": row["late_milestone"], "due_date": due.isoformat(), "days_overdue": (as_of - due).days,
+            })
+        if row["rule_report_missing"]:
+            if row["last_month"]:
+                missed = months_between(row["last_month"], due_month)
+            else:
+                since = datetime.date(row["start_year"] or due_month.year, 1, 1)
+                missed = max(1, months_between(since, due_month) + 1)
+            severity = Severity.RED if missed >= red_months else Severity.YELLOW
+            result[(pk, FlagKind.REPORT_MISSING)] = (severity, {
+                "month": due_month.strftime("%Y-%m"), "missed_months": missed,
+                "last_month": row["last_month"].strftime("%Y-%m") if row["last_month"] else None,
+            })
+        if row["rule_underfunded"]:
+            points = Decimal(row["points_behind"])
+            severity = Severity.RED if points > settings.TRACKER_UNDERFUNDED_RED_POINTS else Severity.YELLOW
+            result[(pk, FlagKind.UNDERFUNDED)] = (severity, {
+                "expected_pct": _pct(row["expected_pct"]), "actual_pct": _pct(row["actual_pct"]),
+                "points_behind": _pct(points),
+            })
+        if row["rule_unassigned"]:
+            result[(pk, FlagKind.UNASSIGNED)] = (Severity.YELLOW, {})
+        if row["rule_investment_unknown"]:
+            result[(pk, FlagKind.INVESTMENT_UNKNOWN)] = (Severity.INFO, {})
+    return result
+
+
+@dataclass
+class EvaluationResult:
+    as_of: datetime.date
+    opened: int = 0
+    updated: int = 0
+    resolved: int = 0
+    to_notify: list = field(default_factory=list)  # flag ids that opened or got worse
+
+    def as_dict(self):
+        return {"opened": self.opened, "updated": self.updated, "resolved": self.resolved}
+
+
+def _lock():
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ADVISORY_LOCK_ID])
+
+
+def evaluate_flags(as_of: datetime.date, plan=None, item_ids=None) -> EvaluationResult:
+    """Open, update and resolve flags so that the open flags are exactly the findings as of a date."""
+    items = Item.objects.all()
+    if plan is not None:
+        items = items.filter(plan=plan)
+    if item_ids is not None:
+        items = items.filter(pk__in=list(item_ids))
+    result = EvaluationResult(as_of)
+    with transaction.atomic():
+        _lock()
+        found = findings(as_of, items)
+        open_flags = {
+            (f.item_id, f.kind): f
+            for f in Flag.objects.filter(resolved_on__isnull=True, item__in=items).select_for_update()
+        }
+        new, changed, gone = [], [], []
+        for key, (severity, detail) in found.items():
+            flag = open_flags.pop(key, None)
+            if flag is None:
+                new.append(Flag(item_id=key[0], kind=key[1], severity=severity, detail=detail,
+                                opened_on=as_of, last_seen_on=as_of))
+            elif flag.severity != severity or flag.detail != detail or flag.last_seen_on < as_of:
+                worse = SEVERITY_RANK[severity] > SEVERITY_RANK[Severity(flag.severity)]
+                if flag.severity != severity or flag.detail != detail:
+                    result.updated += 1
+                flag.severity, flag.detail, flag.last_seen_on = severity, detail, max(flag.last_seen_on, as_of)
+                changed.append(flag)
+                if worse:
+                    result.to_notify.append(flag.pk)
+        for flag in open_flags.values():
+            flag.resolved_on = as_of
+            gone.append(flag)
+        Flag.objects.bulk_create(new, batch_size=2000)
+        Flag.objects.bulk_update(changed, ["severity", "detail", "last_seen_on"], batch_size=2000)
+        Flag.objects.bulk_update(gone, ["resolved_on"], batch_size=2000)
+        result.opened, result.resolved = len(new), len(gone)
+        result.to_notify += [f.pk for f in new if f.pk is not None]
+        if connection.vendor != "postgresql" and new:
+            # SQLite's bulk_create may not return ids: look the new flags up once.
+            result.to_notify += list(
+                Flag.objects.filter(resolved_on__isnull=True, opened_on=as_of,
+                                    item_id__in=[f.item_id for f in new], notified_severity="")
+                .exclude(pk__in=result.to_notify).values_list("pk", flat=True)
+            )
+    return result
+
+
+def open_counts(plan=None, items=None):
+    """{(kind, severity): n} of open flags."""
+    qs = Flag.objects.filter(resolved_on__isnull=True)
+    if plan is not None:
+        qs = qs.filter(item__plan=plan)
+    if items is not None:
+        qs = qs.filter(item__in=items)
+    return {(r["kind"], r["severity"]): r["n"] for r in qs.values("kind", "severity").annotate(n=models.Count("pk"))}

@@ -1,0 +1,32 @@
+"""Celery tasks: thin wrappers taking ids and dates, calling ordinary functions."""
+import datetime
+
+from celery import shared_task
+from django.utils import timezone
+
+from .notifications import notify_flag_changes, send_leader_digest, send_unit_reminders
+from .rules import evaluate_flags
+
+
+def _date(value):
+    return datetime.date.fromisoformat(value) if value else timezone.localdate()
+
+
+@shared_task
+def evaluate_flags_task(as_of=None, plan_id=None, item_ids=None):
+    from projects.models import Plan
+
+    plan = Plan.objects.get(pk=plan_id) if plan_id else None
+    result = evaluate_flags(_date(as_of), plan=plan, item_ids=item_ids)
+    notify_flag_changes(result.to_notify)
+    return result.as_dict()
+
+
+@shared_task
+def send_unit_reminders_task(as_of=None):
+    return send_unit_reminders(_date(as_of))
+
+
+@shared_task
+def send_leader_digest_task(as_of=None):
+    return send_leader_digest(_date(as_of))

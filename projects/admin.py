@@ -1,0 +1,189 @@
+from django.contrib import admin, messages
+from django.db import transaction
+from django.template.response import TemplateResponse
+from simple_history.admin import SimpleHistoryAdmin
+
+from .models import (
+    AnnualTarget, Category, Item, ItemUnit, Milestone, Plan, Programme, StatusReport, Unit, UnitAlias,
+)
+
+admin.site.site_header = "六重清单管理后台"
+admin.site.site_title = "六重清单"
+admin.site.index_title = "数据维护"
+
+
+@admin.register(Plan)
+class PlanAdmin(admin.ModelAdmin):
+    list_display = ("code", "name", "issuer", "start_year", "end_year", "is_synthetic")
+    search_fields = ("code", "name")
+
+
+class UnitAliasInline(admin.TabularInline):
+    model = UnitAlias
+    extra = 0
+
+
+def merge_units(target, others):
+    """Move every link of `others` to `target`, keep their names as aliases, delete them."""
+    with transaction.atomic():
+        for unit in others:
+            for link in ItemUnit.objects.filter(unit=unit):
+                existing = ItemUnit.objects.filter(item_id=link.item_id, unit=target).first()
+                if existing is None:
+                    link.unit = target
+                    link.save()
+                else:
+                    if link.role == ItemUnit.Role.LEAD and existing.role != ItemUnit.Role.LEAD:
+                        existing.role = ItemUnit.Role.LEAD
+                        existing.save()
+                    link.delete()
+            target.members.add(*unit.members.all())
+            UnitAlias.objects.filter(unit=unit).update(unit=target)
+            UnitAlias.objects.update_or_create(name=unit.name, defaults={"unit": target})
+            unit.delete()
+
+
+@admin.action(description="合并所选单位（保留一个，其余名称作为别名）")
+def merge_selected_units(modeladmin, request, queryset):
+    units = list(queryset.order_by("name"))
+    if len(units) < 2:
+        modeladmin.message_user(request, "请至少选择两个单位。", messages.WARNING)
+        return None
+    target_id = request.POST.get("target")
+    if request.POST.get("confirm") and target_id:
+        target = next((u for u in units if str(u.pk) == target_id), None)
+        if target is None:
+            modeladmin.message_user(request, "合并目标必须是所选单位之一。", messages.ERROR)
+            return None
+        others = [u for u in units if u.pk != target.pk]
+        merge_units(target, others)
+        modeladmin.message_user(
+            request, f"已将 {'、'.join(u.name for u in others)} 合并到 {target.name}。", messages.SUCCESS
+        )
+        return None
+    return TemplateResponse(
+        request,
+        "admin/projects/unit/merge.html",
+        {**modeladmin.admin_site.each_context(request), "units": units, "opts": modeladmin.model._meta,
+         "title": "合并单位", "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME},
+    )
+
+
+@admin.register(Unit)
+class UnitAdmin(SimpleHistoryAdmin):
+    list_display = ("name", "item_count", "alias_names")
+    search_fields = ("name", "aliases__name")
+    inlines = [UnitAliasInline]
+    filter_horizontal = ("members",)
+    actions = [merge_selected_units]
+
+    def get_queryset(self, request):
+        from django.db.models import Count
+        return super().get_queryset(request).annotate(n_items=Count("item_links")).prefetch_related("aliases")
+
+    @admin.display(description="事项数", ordering="n_items")
+    def item_count(self, obj):
+        return obj.n_items
+
+    @admin.display(description="别名")
+    def alias_names(self, obj):
+        return "、".join(a.name for a in obj.aliases.all())
+
+
+@admin.register(Category)
+class CategoryAdmin(admin.ModelAdmin):
+    list_display = ("plan", "list_kind", "order", "name", "printed_total_investment", "printed_plan_investment")
+    list_filter = ("plan", "list_kind")
+    search_fields = ("name",)
+
+
+@admin.register(Programme)
+class ProgrammeAdmin(admin.ModelAdmin):
+    list_display = ("plan", "seq", "name", "start_year", "end_year", "total_investment", "total_investment_approx")
+    list_filter = ("plan",)
+    search_fields = ("name", "content")
+
+
+class ItemUnitInline(admin.TabularInline):
+    model = ItemUnit
+    extra = 0
+    autocomplete_fields = ("unit",)
+
+
+class AnnualTargetInline(admin.TabularInline):
+    model = AnnualTarget
+    extra = 0
+
+
+class MilestoneInline(admin.TabularInline):
+    model = Milestone
+    extra = 0
+
+
+class StatusReportInline(admin.StackedInline):
+    model = StatusReport
+    extra = 0
+    readonly_fields = ("filed_by", "filed_at", "updated_at", "version")
+
+
+class UnitFilter(admin.SimpleListFilter):
+    title = "责任单位"
+    parameter_name = "unit"
+
+    def lookups(self, request, model_admin):
+        return [(u.pk, u.name) for u in Unit.objects.all()]
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(unit_links__unit_id=self.value()).distinct()
+        return queryset
+
+
+@admin.register(Item)
+class ItemAdmin(SimpleHistoryAdmin):
+    list_display = (
+        "seq", "name", "list_kind", "category", "project_type", "period", "total_investment",
+        "plan_investment", "status", "unit_names",
+    )
+    list_display_links = ("seq", "name")
+    list_filter = ("plan", "list_kind", "category", "project_type", "status", UnitFilter, "end_year")
+    search_fields = ("name", "content", "unit_links__unit__name", "units_as_printed")
+    list_per_page = 50
+    inlines = [ItemUnitInline, AnnualTargetInline, MilestoneInline, StatusReportInline]
+    readonly_fields = ("source_line",)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("category").prefetch_related("unit_links__unit")
+
+    @admin.display(description="建设期限")
+    def period(self, obj):
+        return obj.period_display
+
+    @admin.display(description="责任单位")
+    def unit_names(self, obj):
+        return "、".join(link.unit.name for link in obj.unit_links.all()) or "—"
+
+
+@admin.register(AnnualTarget)
+class AnnualTargetAdmin(SimpleHistoryAdmin):
+    list_display = ("item", "year", "planned_investment")
+    list_filter = ("year",)
+    search_fields = ("item__name",)
+    autocomplete_fields = ("item",)
+
+
+@admin.register(Milestone)
+class MilestoneAdmin(SimpleHistoryAdmin):
+    list_display = ("item", "name", "due_date", "met_on")
+    list_filter = ("due_date",)
+    search_fields = ("item__name", "name")
+    autocomplete_fields = ("item",)
+
+
+@admin.register(StatusReport)
+class StatusReportAdmin(SimpleHistoryAdmin):
+    list_display = ("item", "month", "status", "progress_pct", "cumulative_investment", "filed_by", "updated_at")
+    list_filter = ("month", "status")
+    search_fields = ("item__name",)
+    autocomplete_fields = ("item",)
+    readonly_fields = ("filed_by", "filed_at", "updated_at", "version")

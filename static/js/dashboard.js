@@ -1,0 +1,48 @@
+// Dashboard charts (ECharts, served by the app; Chinese labels).
+(function () {
+  const data = JSON.parse(document.getElementById('charts-data').textContent);
+  const make = (id, option) => {
+    const el = document.getElementById(id);
+    if (!el) return;
+    const chart = echarts.init(el);
+    chart.setOption(Object.assign({ tooltip: { trigger: 'axis' }, grid: { left: 60, right: 20, bottom: 70, top: 40 } }, option));
+    window.addEventListener('resize', () => chart.resize());
+    el.dataset.ready = '1';
+  };
+  const axisLabel = { interval: 0, rotate: 20, fontSize: 11 };
+  make('chart-category', {
+    legend: { data: ['总投资', '“十四五”投资', '累计完成'] },
+    xAxis: { type: 'category', data: data.category.names, axisLabel },
+    yAxis: { type: 'value', name: '亿元' },
+    series: [
+      { name: '总投资', type: 'bar', data: data.category.total },
+      { name: '“十四五”投资', type: 'bar', data: data.category.plan },
+      { name: '累计完成', type: 'bar', data: data.category.completed },
+    ],
+  });
+  make('chart-years', {
+    legend: { data: ['年度计划投资', '完成投资'] },
+    xAxis: { type: 'category', data: data.years.years },
+    yAxis: { type: 'value', name: '亿元' },
+    series: [
+      { name: '年度计划投资', type: 'bar', data: data.years.planned },
+      { name: '完成投资', type: 'bar', data: data.years.completed },
+    ],
+  });
+  const lightNames = { red: '红灯', yellow: '黄灯', green: '绿灯', done: '已完成' };
+  const lightColors = { red: '#dc3545', yellow: '#ffc107', green: '#198754', done: '#6c757d' };
+  make('chart-lights', {
+    legend: { data: Object.values(lightNames) },
+    xAxis: { type: 'category', data: data.lights.names, axisLabel },
+    yAxis: { type: 'value', name: '项' },
+    series: Object.keys(lightNames).map(k => ({
+      name: lightNames[k], type: 'bar', stack: 'l', data: data.lights.series[k], itemStyle: { color: lightColors[k] },
+    })),
+  });
+  make('chart-ranking', {
+    grid: { left: 230, right: 30, bottom: 30, top: 20 },
+    xAxis: { type: 'value', name: '得分' },
+    yAxis: { type: 'category', data: data.ranking.names, axisLabel: { fontSize: 11, width: 220, overflow: 'truncate' } },
+    series: [{ name: '得分', type: 'bar', data: data.ranking.score, itemStyle: { color: '#0d6efd' } }],
+  });
+})();
