@@ -1,6 +1,5 @@
 """Leaders' pages: dashboard, flags, unit ranking and rollup downloads (all scoped to the user)."""
 import datetime
-import json
 
 import django_filters as df
 from django.contrib.auth.decorators import login_required
@@ -59,7 +58,7 @@ def dashboard(request):
         "ranking": {"names": [r["unit"].name for r in ranking][::-1], "score": [float(r["score"]) for r in ranking][::-1]},
     }
     return render(request, "portfolio/dashboard.html", {
-        "s": s, "as_of": as_of, "plan": plan, "charts_json": json.dumps(charts, ensure_ascii=False),
+        "s": s, "as_of": as_of, "plan": plan, "charts": charts,
         "ranking": ranking[:10], "plans": Plan.objects.all(),
     })
 

@@ -66,7 +66,7 @@ def portfolio_summary(user, as_of: datetime.date, plan=None):
     totals["expected_rate"] = rate(totals["expected"], totals["known_total"])
     totals["actual_rate"] = rate(totals["completed_known"], totals["known_total"])
 
-    lights = {r["light"]: r["n"] for r in with_light(items).values("light").annotate(n=Count("pk"))}
+    lights = {r["light"]: r["n"] for r in projects.order_by().values("light").annotate(n=Count("pk"))}
     by_category = grouped(projects, "category__name")
     order = {c: i for i, c in enumerate(
         projects.order_by("category__order").values_list("category__name", flat=True).distinct())}
@@ -111,7 +111,8 @@ def portfolio_summary(user, as_of: datetime.date, plan=None):
 
 
 RANKING_FORMULA = (
-    "得分 = 60 × min(投资序时完成度, 1) + 40 × 按时填报率 − 5 × 未解除红灯数；"
+    "得分 = 100 × (0.6 × min(投资序时完成度, 1) + 0.4 × 按时填报率) − 5 × 未解除红灯数"
+    "（单位没有某项指标时，按其余指标的权重折算）；"
     "投资序时完成度 = 实际累计完成投资 ÷ 按序时进度应完成投资；"
     "按时填报率 = 近 6 个月按期（次月报送日前）提交的月报数 ÷ 应报月报数（推进中的事项）。"
 )
@@ -168,17 +169,20 @@ def unit_ranking(user, as_of: datetime.date, plan=None, months=6):
             on_time[unit.pk] += on_time_items.get(item_id, 0)
         pace_ratio = (actual[unit.pk] / expected[unit.pk]) if expected[unit.pk] else None
         report_rate = Decimal(on_time[unit.pk]) / due if due else None
-        score = (Decimal(60) * min(pace_ratio, Decimal(1)) if pace_ratio is not None else Decimal(60)) \
-            + (Decimal(40) * report_rate if report_rate is not None else Decimal(40)) - 5 * red[unit.pk]
+        parts = [(Decimal("0.6"), min(pace_ratio, Decimal(1)))] if pace_ratio is not None else []
+        parts += [(Decimal("0.4"), report_rate)] if report_rate is not None else []
+        weight = sum(w for w, _ in parts)
+        base = (100 * sum(w * v for w, v in parts) / weight) if weight else Decimal(0)
+        score = base - 5 * red[unit.pk]
         rows.append({
             "unit": unit, "projects": pace.get(unit.pk, {}).get("projects", 0),
             "expected": expected[unit.pk], "actual": actual[unit.pk],
             "pace_pct": (pace_ratio * 100).quantize(Decimal("0.1")) if pace_ratio is not None else None,
             "reports_due": due, "reports_on_time": on_time[unit.pk],
             "report_pct": (report_rate * 100).quantize(Decimal("0.1")) if report_rate is not None else None,
-            "red": red[unit.pk], "score": score.quantize(Decimal("0.1")),
+            "red": red[unit.pk], "score": score.quantize(Decimal("0.1")), "scored": bool(weight),
         })
-    rows.sort(key=lambda r: (-r["score"], -r["actual"], r["unit"].name))
+    rows.sort(key=lambda r: (not r["scored"], -r["score"], -r["actual"], r["unit"].name))
     for i, r in enumerate(rows, start=1):
         r["rank"] = i
     return rows

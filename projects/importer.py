@@ -520,7 +520,7 @@ class UnitResolver:
 
 
 def _changed(obj, values):
-    return True
+    return any(getattr(obj, k) != v for k, v in values.items())
 
 
 def write_plan(parsed: ParsedPlan, code: str, name: str | None = None, dry_run: bool = False) -> ImportReport:

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Runs the tracker on the embedded default (SQLite + kombu filesystem broker, no servers):
+# installs, migrates, loads the real 瓯江口 lists, creates demo users, evaluates flags,
+# then starts the web server and a Celery worker with embedded beat.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/bootstrap.sh
+
+export DEBUG="${DEBUG:-1}"
+export DJANGO_SETTINGS_MODULE=config.settings
+PORT="${PORT:-8000}"
+PY=.venv/bin/python
+
+$PY manage.py migrate --noinput -v0
+$PY manage.py load_unit_aliases fixtures/unit_aliases.csv
+$PY manage.py import_plan fixtures/ojk_14th_plan.txt --plan ojk-14
+$PY manage.py evaluate_flags --plan ojk-14 --no-notify
+echo "演示用户（仅供本地运行）："
+$PY manage.py create_demo_users
+
+.venv/bin/celery -A config worker --beat --loglevel=warning --concurrency=1 \
+  --schedule "$($PY -c 'from django.conf import settings; import django; django.setup(); print(settings.VAR_DIR)')/celerybeat-schedule" &
+WORKER=$!
+trap 'kill $WORKER 2>/dev/null || true' EXIT INT TERM
+
+echo
+echo "六重清单推进系统：http://127.0.0.1:$PORT/  （Celery worker + beat 已在后台运行，Ctrl+C 结束）"
+$PY manage.py runserver "0.0.0.0:$PORT" --noreload
