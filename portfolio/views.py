@@ -106,13 +106,13 @@ def my_items(request):
     if role_of(request.user) != Role.UNIT:
         qs = qs.filter(list_kind=ListKind.PROJECT)[:0]
     items = list(qs.prefetch_related("milestones"))
+    month_end = (today.replace(day=28) + timezone.timedelta(days=4)).replace(day=1) - timezone.timedelta(days=1)
     flags = {}
     for flag in Flag.objects.filter(item__in=[i.pk for i in items], resolved_on__isnull=True):
         flags.setdefault(flag.item_id, []).append(flag)
     rows = []
     for item in items:
-        due_milestones = [m for m in item.milestones.all() if m.met_on is None
-                          and m.due_date <= today.replace(day=28) + timezone.timedelta(days=4)]
+        due_milestones = [m for m in item.milestones.all() if m.met_on is None and m.due_date <= month_end]
         rows.append({
             "item": item, "light": light_badge(item.light), "flags": flags.get(item.pk, []),
             "report_due": item.list_kind == ListKind.PROJECT and item.status == "in_progress"

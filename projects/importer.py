@@ -153,7 +153,8 @@ def _cell_text(value) -> str:
     if value is None:
         return ""
     if isinstance(value, float):
-        return format(Decimal(repr(value)).normalize(), "f")
+        # Excel holds 15 significant digits; a cached =SUM() such as 525.9300000000001 is 525.93.
+        return format(Decimal(f"{value:.15g}").normalize(), "f")
     return str(value)
 
 

@@ -811,3 +811,31 @@ def test_xlsx_bad_cell_names_sheet_and_row(real_plan, tmp_path):
     assert index == 4  # title row, header row, 一、基础设施项目, 项目 1, 项目 2
     assert failed.value.errors == [f'plan.xlsx 工作表「重大项目」第 {index + 1} 行 总投资 "-5": 金额不能为负数']
     assert table_state() == before
+
+
+def test_xlsx_subtotals_cached_by_excel_formulas_are_read_as_printed(real_plan, tmp_path):
+    """Excel keeps a =SUM() subtotal as a binary float (e.g. 525.9300000000001); reading it
+    back must give the 2-decimal amount, not a false “印刷 ≠ 逐行合计” warning."""
+    sheets = seed_sheets()
+    rows = sheets["重大项目"]
+    header = next(r for r in rows if r[SEQ] == "序号")
+    cols = [i for i, h in enumerate(header) if "总投资" in h or "十四五" in h]
+    block = []
+    for row in rows:
+        if isinstance(row[SEQ], int):
+            block.append(row)
+        elif "小计" in row[:2]:
+            for i in cols:  # what Excel caches for =SUM() over the block
+                row[i] = sum(float(r[i]) for r in block if isinstance(r[i], (int, float)))
+            block = []
+    assert [r[PLAN_INV] for r in rows if "小计" in r[:2]][0] != 525.93  # the float artefact is there
+    path = write_xlsx(tmp_path / "plan.xlsx", sheets)
+    report = import_plan(path, "ojk-xlsx")
+    assert [m for m in report.mismatches() if "小计" in m[0]] == []
+    printed = list(Category.objects.filter(plan__code="ojk-xlsx", list_kind=ListKind.PROJECT).order_by("order")
+                   .values_list("printed_total_investment", "printed_plan_investment"))
+    assert printed == [
+        (D("886.38"), D("525.93")), (D("671.98"), D("427.60")), (D("610.27"), D("464.24")),
+        (D("164.89"), D("158.55")), (D("36.84"), D("35.98")),
+    ]
+    assert import_plan(path, "ojk-xlsx").counts[ListKind.PROJECT]["unchanged"] == 196
