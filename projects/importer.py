@@ -95,12 +95,14 @@ def parse_money(raw: str):
         raise ValueError("不是数字（应为亿元金额或“待定”）")
     if value < 0:
         raise ValueError("金额不能为负数")
+    if value.as_tuple().exponent < -4 or value >= Decimal("1e10"):
+        raise ValueError("金额超出范围（最多 10 位整数、4 位小数，单位亿元）")
     return value, approx
 
 
 def parse_period(raw: str):
     """'2021-2025' → (2021, 2025); '2021' → (2021, 2021); '待定' → (None, None)."""
-    text = halfwidth(raw).replace(" ", "").rstrip("年")
+    text = halfwidth(raw).replace(" ", "").replace("年", "")
     if text in UNKNOWN:
         return None, None
     parts = [p for p in _PERIOD_DASH.split(text) if p]
@@ -377,6 +379,8 @@ def parse_rows(rows: list[Row], file_label: str) -> ParsedPlan:
         item = ParsedItem(kind, seq, row.line, category, squeeze(values.get("name", "")))
         if not item.name:
             error(row, "名称", "", "名称不能为空")
+        elif len(item.name) > 300:
+            error(row, "名称", item.name[:20] + "…", "名称超过 300 字")
         item.content = squeeze(values.get("content", ""))
         if item.content == "待定":
             item.content = ""
