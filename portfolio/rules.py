@@ -35,6 +35,11 @@ def due_report_month(as_of: datetime.date) -> datetime.date:
     return month if as_of.day > settings.TRACKER_REPORTING_DAY else previous_month(month)
 
 
+def reporting_start() -> datetime.date:
+    """The first month units were asked to report (TRACKER_REPORTING_START, YYYY-MM)."""
+    return datetime.date.fromisoformat(settings.TRACKER_REPORTING_START + "-01")
+
+
 def months_between(earlier: datetime.date, later: datetime.date) -> int:
     return (later.year - earlier.year) * 12 + later.month - earlier.month
 
@@ -146,7 +151,8 @@ def findings(as_of: datetime.date, items=None):
             if row["last_month"]:
                 missed = months_between(row["last_month"], due_month)
             else:
-                since = datetime.date(row["start_year"] or due_month.year, 1, 1)
+                # Never reported: count from the later of the entry's start and the go-live of reporting.
+                since = max(datetime.date(row["start_year"] or due_month.year, 1, 1), reporting_start())
                 missed = max(1, months_between(since, due_month) + 1)
             severity = Severity.RED if missed >= red_months else Severity.YELLOW
             result[(pk, FlagKind.REPORT_MISSING)] = (severity, {

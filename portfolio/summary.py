@@ -111,7 +111,7 @@ def portfolio_summary(user, as_of: datetime.date, plan=None):
 
 
 RANKING_FORMULA = (
-    "得分 = 100 × (0.6 × min(投资序时完成度, 1) + 0.4 × 按时填报率) − 5 × 未解除红灯数"
+    "得分 = 100 × (0.6 × min(投资序时完成度, 1) + 0.4 × 按时填报率) − 5 × 红灯事项数"
     "（单位没有某项指标时，按其余指标的权重折算）；"
     "投资序时完成度 = 实际累计完成投资 ÷ 按序时进度应完成投资；"
     "按时填报率 = 近 6 个月按期（次月报送日前）提交的月报数 ÷ 应报月报数（推进中的事项）。"
@@ -159,7 +159,7 @@ def unit_ranking(user, as_of: datetime.date, plan=None, months=6):
             on_time_items[item_id] += 1
     red = defaultdict(int)
     for unit_id, n in (Flag.objects.filter(resolved_on__isnull=True, severity=Severity.RED, item__in=items)
-                       .values_list("item__unit_links__unit_id").annotate(n=Count("pk", distinct=True))):
+                       .values_list("item__unit_links__unit_id").annotate(n=Count("item", distinct=True))):
         if unit_id:
             red[unit_id] = n
     rows = []

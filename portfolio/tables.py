@@ -40,15 +40,16 @@ def nulls_last(field):
 class ItemTable(tables.Table):
     seq = tables.Column("序号", attrs={"td": {"class": "text-nowrap"}})
     name = tables.Column("名称", attrs={"td": {"class": "item-name"}})
-    category = tables.Column("类别", accessor="category__name", order_by=("category__order", "seq"))
+    category = tables.Column("类别", accessor="category__name", order_by=("category__order", "seq"),
+                             attrs={"td": {"class": "text-nowrap"}})
     domain = tables.Column("领域")
-    project_type = tables.Column("项目类型")
-    period = tables.Column("建设期限", accessor="end_year", empty_values=())
+    project_type = tables.Column("项目类型", attrs={"td": {"class": "text-nowrap"}})
+    period = tables.Column("建设期限", accessor="end_year", empty_values=(), attrs={"td": {"class": "text-nowrap"}})
     total_investment = MoneyColumn("总投资（亿元）", empty_values=())
     plan_investment = MoneyColumn("“十四五”投资（亿元）", empty_values=())
     cumulative = MoneyColumn("累计完成（亿元）", empty_values=(), orderable=False)
     units = tables.Column("责任单位", empty_values=(), orderable=False, attrs={"td": {"class": "units"}})
-    status = tables.Column("状态")
+    status = tables.Column("状态", attrs={"td": {"class": "text-nowrap"}})
     light = tables.Column("灯", empty_values=(), orderable=False)
 
     order_total_investment = nulls_last("total_investment")

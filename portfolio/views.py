@@ -1,6 +1,7 @@
 from urllib.parse import urlencode
 
 from django.conf import settings
+from django.db.models import Case, Value, When
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, render
@@ -102,7 +103,8 @@ def my_items(request):
 
     today = timezone.localdate()
     due_month = previous_month(today)
-    qs = tracked_items(request.user).order_by("list_kind", "seq")
+    list_order = Case(*[When(list_kind=k.value, then=Value(i)) for i, k in enumerate(ListKind)])
+    qs = tracked_items(request.user).order_by(list_order, "seq")
     if role_of(request.user) != Role.UNIT:
         qs = qs.filter(list_kind=ListKind.PROJECT)[:0]
     items = list(qs.prefetch_related("milestones"))

@@ -40,8 +40,9 @@
     })),
   });
   make('chart-ranking', {
-    grid: { left: 230, right: 30, bottom: 30, top: 20 },
-    xAxis: { type: 'value', name: '得分' },
+    grid: { left: 230, right: 40, bottom: 40, top: 20 },
+    xAxis: { type: 'value', name: '得分', nameLocation: 'middle', nameGap: 25, max: 100,
+             min: Math.min(0, ...data.ranking.score.map(v => Math.floor(v / 10) * 10)) },
     yAxis: { type: 'category', data: data.ranking.names, axisLabel: { fontSize: 11, width: 220, overflow: 'truncate' } },
     series: [{ name: '得分', type: 'bar', data: data.ranking.score, itemStyle: { color: '#0d6efd' } }],
   });
