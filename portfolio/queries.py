@@ -19,7 +19,8 @@ def tracked_items(user, as_of=None):
     qs = Item.objects.visible_to(user).select_related("category", "plan")
     qs = with_light(qs).annotate(
         last_month=Subquery(reports.values("month")[:1]),
-        cumulative=Subquery(reports.values("cumulative_investment")[:1]),
+        cumulative=Subquery(reports.filter(cumulative_investment__isnull=False)
+                            .values("cumulative_investment")[:1]),
         progress_pct=Subquery(reports.values("progress_pct")[:1]),
     )
     return qs.prefetch_related(

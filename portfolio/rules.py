@@ -75,9 +75,15 @@ def annotate_rules(queryset, as_of: datetime.date):
         * Value(Decimal("100")) / total
     )
     is_open = ~Q(status__in=CLOSED)
+    # Never reported: a report is due only for months since the entry started and reporting began.
+    never_reported_due = Q(last_month__isnull=True) & (
+        Q(start_year__isnull=True) | Q(start_year__lte=due_month.year)
+    ) if due_month >= reporting_start() else Q(pk__in=[])
     qs = queryset.annotate(
         last_month=Subquery(reports.values("month")[:1]),
-        cumulative=Subquery(reports.values("cumulative_investment")[:1]),
+        # a report filed without the figure keeps the last known one
+        cumulative=Subquery(reports.filter(cumulative_investment__isnull=False)
+                            .values("cumulative_investment")[:1]),
         has_unit=Exists(ItemUnit.objects.filter(item=OuterRef("pk"))),
         has_targets=Exists(AnnualTarget.objects.filter(item=OuterRef("pk"))),
         late_milestone=Subquery(late_milestones.values("name")[:1]),
@@ -95,7 +101,7 @@ def annotate_rules(queryset, as_of: datetime.date):
         rule_overdue=_bool(is_open & Q(end_year__lt=year)),
         rule_milestone_overdue=_bool(is_open & Q(late_milestone_due__isnull=False)),
         rule_report_missing=_bool(
-            Q(status=ItemStatus.IN_PROGRESS) & (Q(last_month__isnull=True) | Q(last_month__lt=due_month))
+            Q(status=ItemStatus.IN_PROGRESS) & (never_reported_due | Q(last_month__lt=due_month))
         ),
         rule_underfunded=_bool(
             is_open & Q(list_kind=ListKind.PROJECT, total_investment__gt=0, start_year__isnull=False,
@@ -153,7 +159,7 @@ def findings(as_of: datetime.date, items=None):
             else:
                 # Never reported: count from the later of the entry's start and the go-live of reporting.
                 since = max(datetime.date(row["start_year"] or due_month.year, 1, 1), reporting_start())
-                missed = max(1, months_between(since, due_month) + 1)
+                missed = months_between(since, due_month) + 1
             severity = Severity.RED if missed >= red_months else Severity.YELLOW
             result[(pk, FlagKind.REPORT_MISSING)] = (severity, {
                 "month": due_month.strftime("%Y-%m"), "missed_months": missed,
