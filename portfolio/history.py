@@ -1,5 +1,7 @@
 """An entry's audit trail: django-simple-history records of the entry, its unit links,
 targets, milestones and reports, newest first, as (who, when, what, before → after)."""
+from decimal import Decimal
+
 from projects.models import AnnualTarget, Item, ItemUnit, Milestone, StatusReport
 
 ACTIONS = {"+": "新增", "~": "修改", "-": "删除"}
@@ -21,7 +23,13 @@ def _display(model, field, value):
     f = model._meta.get_field(field)
     if getattr(f, "choices", None):
         return dict(f.choices).get(value, value)
-    return "" if value is None else str(value)
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, Decimal):
+        return f"{value:.2f}"
+    return str(value)
 
 
 def item_history(item, limit=200):
@@ -40,7 +48,8 @@ def item_history(item, limit=200):
             if record.history_type == "~":
                 previous = record.prev_record
                 if previous is not None:
-                    delta = record.diff_against(previous, excluded_fields=["updated_at", "version", "source_line"])
+                    delta = record.diff_against(previous, excluded_fields=["updated_at", "version", "source_line"],
+                                                foreign_keys_are_objs=True)
                     for change in delta.changes:
                         name = model._meta.get_field(change.field).verbose_name
                         changes.append({"field": name, "old": _display(model, change.field, change.old),

@@ -75,6 +75,12 @@ class StatusReportForm(forms.ModelForm):
             if previous and cumulative < previous.cumulative_investment:
                 self.add_error("cumulative_investment", forms.ValidationError(
                     f"累计完成投资不能低于 {previous.month:%Y年%m月} 已报的 {previous.cumulative_investment:.2f} 亿元。"))
+            following = (StatusReport.objects.filter(item=self.item, month__gt=month,
+                                                     cumulative_investment__isnull=False)
+                         .order_by("month").first())
+            if following and cumulative > following.cumulative_investment:
+                self.add_error("cumulative_investment", forms.ValidationError(
+                    f"累计完成投资不能高于 {following.month:%Y年%m月} 已报的 {following.cumulative_investment:.2f} 亿元。"))
             total = self.item.total_investment
             if total is not None and cumulative > total:
                 self.warnings.append(f"累计完成投资 {cumulative:.2f} 亿元已超过总投资 {total:.2f} 亿元，请核实。")

@@ -6,6 +6,7 @@ from django.db import IntegrityError, transaction
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from .forms import MilestoneMetForm, StatusReportForm, TargetUploadForm
@@ -72,7 +73,8 @@ def report_form(request, pk):
                 report = save_report(form, item, request.user)
             except ReportConflict as conflict:
                 other = conflict.args[0]
-                who = f"{other.filed_by}（{other.updated_at:%Y-%m-%d %H:%M}）" if other and other.filed_by else "其他用户"
+                who = (f"{other.filed_by}（{timezone.localtime(other.updated_at):%Y-%m-%d %H:%M}）"
+                       if other and other.filed_by else "其他用户")
                 messages.error(request, f"提交冲突：该月报告刚被 {who} 修改。您填写的内容仍保留在下方，"
                                         f"请核对当前版本后再次提交。")
                 existing = other

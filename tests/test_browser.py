@@ -13,6 +13,7 @@ import pytest
 # themselves are still plain synchronous calls.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
+from django.core.management import call_command  # noqa: E402
 from django.db.models import Exists, F, OuterRef  # noqa: E402
 
 from projects.models import Category, Item, ItemStatus, ItemUnit, ListKind, Role, StatusReport, Unit  # noqa: E402
@@ -226,6 +227,8 @@ def test_unit_user_files_a_report(page, live_server, real_plan):
 
 
 def test_dashboard_charts_and_category_drilldown(page, live_server, real_plan):
+    # Like scripts/run.sh after an import: evaluate the rules so the lights are real.
+    call_command("evaluate_flags", "--plan", PLAN_CODE, "--no-notify", stdout=open(os.devnull, "w"))
     make_user("leader_c", Role.LEADER)
     login(page, live_server, "leader_c", "pw-leader_c")
     page.goto(live_server.url + "/")
@@ -257,6 +260,18 @@ def test_dashboard_charts_and_category_drilldown(page, live_server, real_plan):
     assert len(table_seqs(page)) == min(n, per_page)
     assert_no_raw_none(page)
     shot(page, "3_list_from_dashboard")
+
+    # The red-light figure leads to the same number of red projects.
+    page.goto(live_server.url + "/")
+    red = page.locator('a[data-figure="light-red"]')
+    n_red = int(re.fullmatch(r"红 (\d+)", red.inner_text().strip()).group(1))
+    assert n_red > 0, "after evaluation some projects of the real plan are red (e.g. overdue)"
+    red.click()
+    page.wait_for_url(re.compile(r"light=red"))
+    assert result_count(page) == n_red
+    assert page.locator("#id_light option:checked").inner_text() == "红灯"
+    badges = page.locator("table.item-table tbody .light-badge").all_inner_texts()
+    assert badges and set(badges) == {"红灯"}, set(badges)
     assert not page.js_errors, page.js_errors
 
 
@@ -278,6 +293,11 @@ def test_chinese_text_and_pending_money(page, live_server, real_plan):
     # Column headers are Chinese (django-tables2 must not fall back to English field names).
     headers = page.locator("table.item-table thead th").all_inner_texts()
     assert all(re.search(r"[\u4e00-\u9fff]", h) for h in headers), headers
+    # 196 projects at 100 a page: the pager is there and speaks Chinese.
+    pager = page.locator("ul.pagination")
+    assert pager.count() == 1
+    assert "下一页" in pager.inner_text() and not re.search(r"[A-Za-z]", pager.inner_text()), pager.inner_text()
+    shot(page, "4_list_page1")
 
     row.locator("td.item-name a").click()
     page.wait_for_url(re.compile(rf"/items/{item.pk}/"))
