@@ -113,8 +113,10 @@ def unit_ranking(request):
             return stream_csv(header, iter(data), name)
         from .rollup import single_sheet_xlsx
         return single_sheet_xlsx("单位赛马排名", header, data, name, note=RANKING_FORMULA)
+    params = request.GET.copy()
+    params.pop("_export", None)
     return render(request, "portfolio/unit_ranking.html", {
-        "rows": rows, "as_of": as_of, "formula": RANKING_FORMULA})
+        "rows": rows, "as_of": as_of, "formula": RANKING_FORMULA, "query": params.urlencode()})
 
 
 @login_required

@@ -52,7 +52,14 @@ def item_list(request, kind):
             return HttpResponseBadRequest(f"不支持的导出格式“{export}”，可选：{'、'.join(FORMATS)}".encode())
         RequestConfig(request, paginate=False).configure(table)
         return export_items(table.data.data, list_kind, export)
-    RequestConfig(request, paginate={"per_page": per_page}).configure(table)
+    # Page size is validated here; django-tables2 must not re-read it from the URL.
+    RequestConfig(request, paginate=False).configure(table)
+    try:
+        page = int(request.GET.get("page", 1))
+    except ValueError:
+        page = 1
+    pages = max(1, -(-qs.count() // per_page)) if page > 1 else 1
+    table.paginate(page=min(max(page, 1), pages), per_page=per_page)
     params = request.GET.copy()
     params.pop("page", None)
     return render(request, "portfolio/item_list.html", {
