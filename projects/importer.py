@@ -334,12 +334,12 @@ def parse_rows(rows: list[Row], file_label: str) -> ParsedPlan:
             if columns is None:
                 error(row, "表头", total_word, "小计/合计行之前没有表头")
                 continue
-            values = {}
+            values, approx = {}, {}
             for key in ("total", "plan_investment"):
                 if key in columns and columns.index(key) < len(cells):
                     raw = cells[columns.index(key)]
                     try:
-                        values[key] = parse_money(raw)[0]
+                        values[key], approx[key] = parse_money(raw)
                     except ValueError as exc:
                         error(row, COLUMN_LABELS[key], raw.strip(), str(exc))
             if re.sub(r"\s+", "", total_word) == "小计" and category is not None:
@@ -347,6 +347,7 @@ def parse_rows(rows: list[Row], file_label: str) -> ParsedPlan:
                 category.printed_plan = values.get("plan_investment")
             else:
                 parsed.printed_totals[kind] = {k: (str(v) if v is not None else None) for k, v in values.items()}
+                parsed.printed_totals[kind]["approx"] = [k for k, a in approx.items() if a]
             continue
         if columns is None:
             if re.fullmatch(r"\d+", first) or CATEGORY_HEADING.match(first):
@@ -457,7 +458,8 @@ class ImportReport:
                     continue
                 computed = _sum(getattr(i, attr) for i in rows)
                 if Decimal(printed) != computed:
-                    found.append((f"{title} 合计", label, Decimal(printed), computed))
+                    shown = f"约 {Decimal(printed):.2f}" if key in totals.get("approx", []) else Decimal(printed)
+                    found.append((f"{title} 合计", label, shown, computed))
         return found
 
     @staticmethod
@@ -494,7 +496,8 @@ class ImportReport:
                 f"新建 {c.get('created', 0)}，更新 {c.get('updated', 0)}，未变 {c.get('unchanged', 0)}"
             )
         for where, label, printed, computed in self.mismatches():
-            out.append(f"警告：{where} {label} 印刷 {money2(printed)} ≠ 逐行合计 {money2(computed)}")
+            printed = printed if isinstance(printed, str) else money2(printed)
+            out.append(f"警告：{where} {label} 印刷 {printed} ≠ 逐行合计 {money2(computed)}")
         for item in self.absent:
             out.append(f"提示：{item.get_list_kind_display()} 序号 {item.seq}「{item.name}」在库中但不在本文件中，未作改动")
         return out

@@ -85,7 +85,7 @@ def report_form(request, pk):
             else:
                 for warning in form.warnings:
                     messages.warning(request, warning)
-                messages.success(request, f"已保存 {report.month:%Y年%m月} 进度（第 {report.version} 版）。")
+                messages.success(request, f"已保存 {report.month:%Y年%m月} 进度（第 {report.version} 版），红黄灯将在后台重新评估。")
                 return redirect(reverse("item_detail", args=[item.pk]) + "#reports")
     else:
         initial = {"version": 0}

@@ -374,7 +374,7 @@ def test_filing_again_edits_the_month_and_keeps_the_earlier_version(client, unit
 
     response = client.post(url, report_data(month, progress_text="第二次填报", cumulative_investment="2.00",
                                             version="1"), follow=True)
-    assert f"已保存 {month:%Y年%m月} 进度（第 2 版）。" in body_of(response)
+    assert f"已保存 {month:%Y年%m月} 进度（第 2 版）" in body_of(response)
     report = StatusReport.objects.get(item=item_a, month=month)
     assert StatusReport.objects.filter(item=item_a).count() == 1
     assert (report.version, report.progress_text, report.cumulative_investment) == (2, "第二次填报", Decimal("2"))
