@@ -347,7 +347,8 @@ def parse_rows(rows: list[Row], file_label: str) -> ParsedPlan:
                 category.printed_plan = values.get("plan_investment")
             else:
                 parsed.printed_totals[kind] = {k: (str(v) if v is not None else None) for k, v in values.items()}
-                parsed.printed_totals[kind]["approx"] = [k for k, a in approx.items() if a]
+                if any(approx.values()):
+                    parsed.printed_totals[kind]["approx"] = [k for k, a in approx.items() if a]
             continue
         if columns is None:
             if re.fullmatch(r"\d+", first) or CATEGORY_HEADING.match(first):
