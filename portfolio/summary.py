@@ -10,12 +10,13 @@ from decimal import Decimal
 from django.db.models import Count, DecimalField, ExpressionWrapper, F, Q, Sum, Value
 from django.db.models.functions import Coalesce, ExtractYear
 
-from projects.models import AnnualTarget, Item, ItemStatus, ItemUnit, ListKind, ProjectType, StatusReport, Unit
+from projects.models import AnnualTarget, Item, ItemStatus, ListKind, ProjectType, StatusReport, Unit
 
 from .models import Flag, Light, Severity, with_light
 from .rules import annotate_rules, due_report_month, previous_month
 
 DEC = DecimalField(max_digits=20, decimal_places=6)
+RED_SHOWN = 200  # red entries listed on the dashboard; the count covers all
 ZERO = Value(Decimal("0"), output_field=DEC)
 
 
@@ -29,30 +30,10 @@ def project_figures(items, as_of):
     )
 
 
-def money_totals(qs):
-    return qs.aggregate(
-        count=Count("pk"),
-        total=Sum("total_investment"),
-        plan=Sum("plan_investment"),
-        completed=Sum("cumulative"),
-        expected=Sum("expected_amount"),
-        known_total=Sum("total_investment", filter=Q(total_investment__isnull=False)),
-        completed_known=Sum("cumulative", filter=Q(total_investment__isnull=False)),
-    )
-
-
 def rate(part, whole):
     if not whole:
         return None
     return (Decimal(part or 0) * 100 / Decimal(whole)).quantize(Decimal("0.1"))
-
-
-def grouped(qs, key):
-    rows = qs.values(key).annotate(
-        count=Count("pk"), total=Sum("total_investment"), plan=Sum("plan_investment"),
-        completed=Sum("cumulative"), expected=Sum("expected_amount"),
-    ).order_by(key)
-    return list(rows)
 
 
 def portfolio_summary(user, as_of: datetime.date, plan=None):
@@ -61,24 +42,45 @@ def portfolio_summary(user, as_of: datetime.date, plan=None):
         items = items.filter(plan=plan)
     per_list = {r["list_kind"]: r["n"] for r in items.values("list_kind").annotate(n=Count("pk"))}
     projects = project_figures(items, as_of)
-    totals = money_totals(projects)
+    # One pass over the projects, grouped by (category, type, light); everything else is summed here.
+    groups = list(projects.order_by().values(
+        "category_id", "category__name", "category__order", "project_type", "light",
+    ).annotate(
+        count=Count("pk"), total=Sum("total_investment"), plan=Sum("plan_investment"),
+        completed=Sum("cumulative"), expected=Sum("expected_amount"),
+        known_total=Sum("total_investment", filter=Q(total_investment__isnull=False)),
+        completed_known=Sum("cumulative", filter=Q(total_investment__isnull=False)),
+    ))
+    money_keys = ("total", "plan", "completed", "expected", "known_total", "completed_known")
+
+    def add(acc, row):
+        acc["count"] = acc.get("count", 0) + row["count"]
+        for key in money_keys:
+            if row[key] is not None:
+                acc[key] = (acc.get(key) or Decimal(0)) + row[key]
+        return acc
+
+    totals = {"count": 0, **dict.fromkeys(money_keys)}
+    by_cat, by_type_acc, lights = {}, {}, defaultdict(int)
+    lights_by_category = defaultdict(lambda: defaultdict(int))
+    for row in groups:
+        add(totals, row)
+        name = row["category__name"]
+        cat = by_cat.setdefault(name, {"category__name": name, "category_id": row["category_id"],
+                                       "order": row["category__order"] or 99, **dict.fromkeys(money_keys)})
+        add(cat, row)
+        add(by_type_acc.setdefault(row["project_type"], {"project_type": row["project_type"],
+                                                         **dict.fromkeys(money_keys)}), row)
+        lights[row["light"]] += row["count"]
+        lights_by_category[name][row["light"]] += row["count"]
     totals["completion_rate"] = rate(totals["completed_known"], totals["known_total"])
     totals["expected_rate"] = rate(totals["expected"], totals["known_total"])
     totals["actual_rate"] = rate(totals["completed_known"], totals["known_total"])
-
-    lights = {r["light"]: r["n"] for r in projects.order_by().values("light").annotate(n=Count("pk"))}
-    by_category = grouped(projects, "category__name")
-    order = {c: i for i, c in enumerate(
-        projects.order_by("category__order").values_list("category__name", flat=True).distinct())}
-    by_category.sort(key=lambda r: order.get(r["category__name"], 99))
-    for r in by_category:
-        r["category_id"] = projects.filter(category__name=r["category__name"]).values_list("category_id", flat=True).first()
-    by_type = grouped(projects, "project_type")
+    by_category = sorted(by_cat.values(), key=lambda r: (r["order"], r["category__name"] or ""))
+    by_type = sorted(by_type_acc.values(), key=lambda r: r["project_type"] or "")
     for r in by_type:
         r["label"] = ProjectType(r["project_type"]).label if r["project_type"] else "—"
-    lights_by_category = defaultdict(dict)
-    for r in projects.values("category__name", "light").annotate(n=Count("pk")):
-        lights_by_category[r["category__name"]][r["light"]] = r["n"]
+    lights_by_category = {k: dict(v) for k, v in lights_by_category.items()}
 
     planned_by_year = {
         r["year"]: r["s"] for r in AnnualTarget.objects.filter(item__in=items.filter(list_kind=ListKind.PROJECT))
@@ -92,11 +94,15 @@ def portfolio_summary(user, as_of: datetime.date, plan=None):
     years = sorted(set(planned_by_year) | set(completed_by_year) | set(range(2021, 2026)))
     by_year = [{"year": y, "planned": planned_by_year.get(y), "completed": completed_by_year.get(y)} for y in years]
 
-    red_flags = (Flag.objects.filter(resolved_on__isnull=True, severity=Severity.RED, item__in=items)
-                 .select_related("item").order_by("item__list_kind", "item__seq", "kind"))
+    red = Flag.objects.filter(resolved_on__isnull=True, severity=Severity.RED, item__in=items)
+    red_count = red.values("item_id").distinct().count()
+    shown = list(red.order_by("item__plan_id", "item__list_kind", "item__seq")
+                 .values_list("item_id", flat=True).distinct()[:RED_SHOWN * 3])
     red_items = {}
-    for f in red_flags:
-        red_items.setdefault(f.item_id, {"item": f.item, "flags": []})["flags"].append(f)
+    for f in red.filter(item_id__in=shown).select_related("item").order_by("item__plan_id", "item__list_kind",
+                                                                             "item__seq", "kind"):
+        if len(red_items) < RED_SHOWN or f.item_id in red_items:
+            red_items.setdefault(f.item_id, {"item": f.item, "flags": []})["flags"].append(f)
 
     return {
         "per_list": [(k, per_list.get(k.value, 0)) for k in ListKind],
@@ -107,6 +113,7 @@ def portfolio_summary(user, as_of: datetime.date, plan=None):
         "lights_by_category": dict(lights_by_category),
         "by_year": by_year,
         "red_items": list(red_items.values()),
+        "red_count": red_count,
     }
 
 
@@ -119,68 +126,53 @@ RANKING_FORMULA = (
 
 
 def unit_ranking(user, as_of: datetime.date, plan=None, months=6):
-    """Units ranked by investment pace, on-time reporting and open red flags (赛马)."""
+    """Units ranked by investment pace, on-time reporting and open red flags (赛马).
+
+    Every figure is one grouped query through the unit links, so an entry counts once per unit."""
     from django.conf import settings
+    from django.utils import timezone
 
     items = Item.objects.visible_to(user)
     if plan is not None:
         items = items.filter(plan=plan)
-    units = Unit.objects.filter(item_links__item__in=items).distinct()
-    projects = project_figures(items, as_of)
-    pace = {}
-    for r in (ItemUnit.objects.filter(item__in=projects).values("unit_id")
-              .annotate(n=Count("item_id", distinct=True))):
-        pace[r["unit_id"]] = {"projects": r["n"]}
-    # Expected vs actual per unit: per-entry figures summed per unit (an entry counts once per unit).
-    figures = {p.pk: (p.expected_amount or 0, p.cumulative or 0) for p in projects.only("pk")}
-    links = list(ItemUnit.objects.filter(item__in=items).values_list("unit_id", "item_id", "item__status"))
-    expected, actual = defaultdict(Decimal), defaultdict(Decimal)
-    in_progress = defaultdict(set)
-    for unit_id, item_id, status in links:
-        if item_id in figures:
-            expected[unit_id] += Decimal(figures[item_id][0])
-            actual[unit_id] += Decimal(figures[item_id][1])
-        if status == ItemStatus.IN_PROGRESS:
-            in_progress[unit_id].add(item_id)
-    last_due = due_report_month(as_of)
-    due_months = [last_due]
+    pace = {r["unit_links__unit_id"]: r for r in project_figures(items, as_of).order_by()
+            .values("unit_links__unit_id").annotate(projects=Count("pk"), expected=Sum("expected_amount"),
+                                                    actual=Sum("cumulative"))}
+    in_progress = {r["unit_links__unit_id"]: r["n"] for r in items.filter(status=ItemStatus.IN_PROGRESS)
+                   .order_by().values("unit_links__unit_id").annotate(n=Count("pk"))}
+    due_months = [due_report_month(as_of)]
     while len(due_months) < months:
         due_months.append(previous_month(due_months[-1]))
-    on_time = defaultdict(int)
-    reporting_day = settings.TRACKER_REPORTING_DAY
-    all_in_progress = set().union(*in_progress.values()) if in_progress else set()
-    reports = StatusReport.objects.filter(item_id__in=all_in_progress, month__in=due_months) \
-        .values_list("item_id", "month", "filed_at")
-    on_time_items = defaultdict(int)
-    from django.utils import timezone
-    for item_id, month, filed_at in reports:
-        deadline = (month.replace(day=28) + datetime.timedelta(days=4)).replace(day=reporting_day)
-        if timezone.localtime(filed_at).date() <= deadline:
-            on_time_items[item_id] += 1
-    red = defaultdict(int)
-    for unit_id, n in (Flag.objects.filter(resolved_on__isnull=True, severity=Severity.RED, item__in=items)
-                       .values_list("item__unit_links__unit_id").annotate(n=Count("item", distinct=True))):
-        if unit_id:
-            red[unit_id] = n
+    on_time_q = Q()
+    for month in due_months:
+        deadline = (month.replace(day=28) + datetime.timedelta(days=4)).replace(day=settings.TRACKER_REPORTING_DAY)
+        end = timezone.make_aware(datetime.datetime.combine(deadline + datetime.timedelta(days=1), datetime.time()))
+        on_time_q |= Q(month=month, filed_at__lt=end)
+    on_time = {r["item__unit_links__unit_id"]: r["n"] for r in StatusReport.objects.filter(
+        on_time_q, item__in=items.filter(status=ItemStatus.IN_PROGRESS)).order_by()
+        .values("item__unit_links__unit_id").annotate(n=Count("pk"))}
+    red = {r["item__unit_links__unit_id"]: r["n"] for r in Flag.objects.filter(
+        resolved_on__isnull=True, severity=Severity.RED, item__in=items).order_by()
+        .values("item__unit_links__unit_id").annotate(n=Count("item", distinct=True))}
     rows = []
-    for unit in units:
-        due = len(in_progress[unit.pk]) * len(due_months)
-        for item_id in in_progress[unit.pk]:
-            on_time[unit.pk] += on_time_items.get(item_id, 0)
-        pace_ratio = (actual[unit.pk] / expected[unit.pk]) if expected[unit.pk] else None
-        report_rate = Decimal(on_time[unit.pk]) / due if due else None
+    for unit in Unit.objects.filter(item_links__item__in=items).distinct():
+        p = pace.get(unit.pk, {})
+        expected, actual = p.get("expected") or Decimal(0), p.get("actual") or Decimal(0)
+        due = in_progress.get(unit.pk, 0) * len(due_months)
+        filed = on_time.get(unit.pk, 0)
+        pace_ratio = (actual / expected) if expected else None
+        report_rate = Decimal(filed) / due if due else None
         parts = [(Decimal("0.6"), min(pace_ratio, Decimal(1)))] if pace_ratio is not None else []
         parts += [(Decimal("0.4"), report_rate)] if report_rate is not None else []
         weight = sum(w for w, _ in parts)
         base = (100 * sum(w * v for w, v in parts) / weight) if weight else Decimal(0)
-        score = base - 5 * red[unit.pk]
+        score = base - 5 * red.get(unit.pk, 0)
         rows.append({
-            "unit": unit, "projects": pace.get(unit.pk, {}).get("projects", 0),
-            "expected": expected[unit.pk], "actual": actual[unit.pk],
+            "unit": unit, "projects": p.get("projects", 0), "expected": expected, "actual": actual,
             "pace_pct": (pace_ratio * 100).quantize(Decimal("0.1")) if pace_ratio is not None else None,
-            "reports_due": due, "reports_on_time": on_time[unit.pk],
+            "reports_due": due, "reports_on_time": filed,
             "report_pct": (report_rate * 100).quantize(Decimal("0.1")) if report_rate is not None else None,
-            "red": red[unit.pk], "score": score.quantize(Decimal("0.1")), "scored": bool(weight),
+            "red": red.get(unit.pk, 0), "score": score.quantize(Decimal("0.1")), "scored": bool(weight),
         })
     rows.sort(key=lambda r: (not r["scored"], -r["score"], -r["actual"], r["unit"].name))
     for i, r in enumerate(rows, start=1):

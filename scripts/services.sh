@@ -34,6 +34,7 @@ start_services() {
   as_pg "$PGBIN/initdb" -D "$WORK/pg/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
   as_pg "$PGBIN/pg_ctl" -D "$WORK/pg/data" -l "$WORK/pg/log" -w \
     -o "-p $PGPORT -k $WORK/pg -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200 $pg_extra" start >/dev/null
+  "$PGBIN/psql" -q -h 127.0.0.1 -p "$PGPORT" -U postgres -c "CREATE DATABASE tracker" >/dev/null
   redis-server --port "$REDISPORT" --bind 127.0.0.1 --save '' --appendonly no \
     --daemonize yes --pidfile "$WORK/redis.pid" --logfile "$WORK/redis.log"
   export DATABASE_URL="postgres://postgres@127.0.0.1:$PGPORT/tracker"

@@ -1,0 +1,224 @@
+"""Province-scale benchmark: run by bench/run.sh against a throwaway PostgreSQL.
+
+For each size it tops the synthetic data up to the target number of entries, then measures
+(medians over several runs): the 重大项目 list page, the dashboard for a leader and for a unit
+user, evaluate_flags over everything, export_rollup of one plan, a streamed CSV export of every
+entry (peak memory), import_plan of the real plan, and the list page under load (gunicorn, 2
+workers, wrk on loopback). For each page it also times its SQL alone (the floor).
+"""
+import datetime
+import json
+import os
+import platform
+import re
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+from django.contrib.auth.models import User  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import connection, reset_queries  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
+
+from projects.models import Category, Item, ItemStatus, ListKind, Plan, Role, Unit  # noqa: E402
+
+AS_OF = datetime.date(2026, 11, 23)
+RUNS = int(os.environ.get("BENCH_RUNS", "5"))
+RESULTS = ROOT / "bench" / "results.json"
+
+
+def median_ms(fn, runs=RUNS):
+    times = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t) * 1000)
+    return round(statistics.median(times), 1)
+
+
+def users():
+    from projects.management.commands.create_demo_users import ensure_role_groups
+
+    groups = ensure_role_groups()
+    leader, _ = User.objects.get_or_create(username="bench_leader")
+    leader.groups.set([groups[Role.LEADER]])
+    unit_user, _ = User.objects.get_or_create(username="bench_unit")
+    unit_user.groups.set([groups[Role.UNIT]])
+    busiest = (Unit.objects.filter(name__startswith="（合成）").order_by("pk").first())
+    busiest.members.add(unit_user)
+    return leader, unit_user
+
+
+def measure_page(user, url):
+    """Server time (median), query count, SQL floor (median of the page's queries run alone)."""
+    client = Client()
+    client.force_login(user)
+    client.get(url)  # warm caches and connection
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url)
+    captured = list(ctx.captured_queries)  # the next request resets Django's query log
+    assert response.status_code == 200, (url, response.status_code)
+    statements = []
+    for q in captured:
+        sql = q["sql"]
+        if sql.startswith(("SAVEPOINT", "RELEASE", "ROLLBACK")):
+            continue
+        declared = re.match(r"DECLARE .*? CURSOR .*? FOR (.*)$", sql, re.S)
+        statements.append(declared.group(1) if declared else sql)
+    page = median_ms(lambda: client.get(url))
+
+    def run_sql():
+        with connection.cursor() as cursor:
+            for sql in statements:
+                cursor.execute(sql)
+                if cursor.description:
+                    cursor.fetchall()
+
+    floor = median_ms(run_sql)
+    return {"url": url, "median_ms": page, "queries": len(captured),
+            "sql_floor_ms": floor, "page_over_floor": round(page / floor, 2) if floor else None}
+
+
+def csv_export_peak_memory():
+    """Streams the CSV of every entry to /dev/null in a child process; returns (ms, peak MB)."""
+    code = (
+        "import os, sys, time, resource; sys.path.insert(0, %r); "
+        "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'config.settings'); import django; django.setup(); "
+        "from django.contrib.auth.models import User; from portfolio.queries import tracked_items; "
+        "from portfolio.exports import export_items; "
+        "u = User.objects.get(username='bench_leader'); t = time.perf_counter(); n = 0\n"
+        "resp = export_items(tracked_items(u).order_by('pk'), 'project', 'csv')\n"
+        "for chunk in resp.streaming_content: n += chunk.count(b'\\n') if isinstance(chunk, bytes) else chunk.count('\\n')\n"
+        "print(n, round((time.perf_counter() - t) * 1000), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)"
+    ) % str(ROOT)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    return {"rows": int(out[0]) - 1, "ms": int(out[1]), "peak_rss_mb": int(out[2])}
+
+
+def load_test(user, url, seconds=15):
+    """gunicorn with 2 workers on loopback, wrk with 4 connections; bounded in time."""
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+
+    session = SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.create()
+    port = 18000 + os.getpid() % 1000
+    server = subprocess.Popen(
+        [str(ROOT / ".venv" / "bin" / "gunicorn"), "config.wsgi", "-w", "2", "-b", f"127.0.0.1:{port}",
+         "--log-level", "warning"], cwd=ROOT, env={**os.environ, "DEBUG": "0"})
+    try:
+        for _ in range(50):
+            try:
+                subprocess.run(["curl", "-s", "-o", "/dev/null", f"http://127.0.0.1:{port}/accounts/login/"],
+                               check=True, timeout=2)
+                break
+            except Exception:
+                time.sleep(0.2)
+        out = subprocess.run(
+            ["wrk", "-t2", "-c4", f"-d{seconds}s", "--timeout", "10s",
+             "-H", f"Cookie: sessionid={session.session_key}", f"http://127.0.0.1:{port}{url}"],
+            capture_output=True, text=True, timeout=seconds + 30).stdout
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
+    non2xx = int(m.group(1)) if (m := re.search(r"Non-2xx or 3xx responses: (\d+)", out)) else 0
+    socket = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    socket_errors = sum(int(x) for x in socket.groups()) if socket else 0
+    return {"requests": requests, "requests_per_s": rps, "errors": non2xx + socket_errors}
+
+
+def stage(entries):
+    have = Item.objects.filter(plan__is_synthetic=True).count()
+    need_plans = max(0, (entries - have) // 200)
+    t = time.perf_counter()
+    if need_plans:
+        call_command("generate_synthetic", plans=need_plans, seed=entries)
+    generated_s = round(time.perf_counter() - t, 1)
+    leader, unit_user = users()
+    total = Item.objects.count()
+    print(f"== {total} entries ({Item.objects.filter(plan__is_synthetic=True).count()} synthetic); "
+          f"generated {need_plans} plans in {generated_s} s", flush=True)
+
+    result = {"entries": total, "generate_s": generated_s, "generated_plans": need_plans}
+    evaluate = []
+    for _ in range(3):
+        t = time.perf_counter()
+        call_command("evaluate_flags", as_of=AS_OF.isoformat(), no_notify=True, stdout=open(os.devnull, "w"))
+        evaluate.append(round(time.perf_counter() - t, 2))
+    result["evaluate_flags_s"] = {"runs": evaluate, "median": statistics.median(evaluate)}
+
+    plan = Plan.objects.filter(is_synthetic=True).order_by("pk").first()
+    category = Category.objects.filter(plan=plan, list_kind=ListKind.PROJECT, order=2).first()
+    list_url = (f"/lists/project/?category={category.pk}&status={ItemStatus.IN_PROGRESS}"
+                f"&sort=-total_investment&per_page=50")
+    result["list_page"] = measure_page(leader, list_url)
+    result["list_page_unit_user"] = measure_page(unit_user, "/lists/project/?sort=-total_investment&per_page=50")
+    result["dashboard_leader"] = measure_page(leader, f"/?as_of={AS_OF}")
+    result["dashboard_unit_user"] = measure_page(unit_user, f"/?as_of={AS_OF}")
+
+    with tempfile.NamedTemporaryFile(suffix=".xlsx") as fh:
+        result["export_rollup_xlsx_ms"] = median_ms(lambda: call_command(
+            "export_rollup", plan=plan.code, format="xlsx", output=fh.name, as_of=AS_OF.isoformat(),
+            stdout=open(os.devnull, "w")), runs=3)
+    result["csv_export_all"] = csv_export_peak_memory()
+    result["import_plan_real_ms"] = median_ms(lambda: call_command(
+        "import_plan", str(ROOT / "fixtures" / "ojk_14th_plan.txt"), plan="ojk-14",
+        stdout=open(os.devnull, "w")), runs=3)
+    result["load_list_page"] = load_test(leader, list_url)
+    return result
+
+
+def table(results):
+    head = ["entries", "list ms (q, ÷floor)", "dash leader ms (÷floor)", "dash unit ms (÷floor)",
+            "evaluate_flags s", "rollup xlsx ms", "csv all: rows, MB", "import ms", "load req/s (errors)"]
+    lines = [" | ".join(head), " | ".join("---" for _ in head)]
+    for r in results:
+        lines.append(" | ".join(str(x) for x in [
+            r["entries"],
+            f'{r["list_page"]["median_ms"]} ({r["list_page"]["queries"]}, {r["list_page"]["page_over_floor"]})',
+            f'{r["dashboard_leader"]["median_ms"]} ({r["dashboard_leader"]["page_over_floor"]})',
+            f'{r["dashboard_unit_user"]["median_ms"]} ({r["dashboard_unit_user"]["page_over_floor"]})',
+            r["evaluate_flags_s"]["median"], r["export_rollup_xlsx_ms"],
+            f'{r["csv_export_all"]["rows"]}, {r["csv_export_all"]["peak_rss_mb"]}',
+            r["import_plan_real_ms"],
+            f'{r["load_list_page"]["requests_per_s"]} ({r["load_list_page"]["errors"]})',
+        ]))
+    return "\n".join(lines)
+
+
+def main():
+    sizes = [int(s) for s in (sys.argv[1:] or ["20000", "200000"])]
+    if not Plan.objects.filter(code="ojk-14").exists():
+        call_command("load_unit_aliases", str(ROOT / "fixtures" / "unit_aliases.csv"))
+        call_command("import_plan", str(ROOT / "fixtures" / "ojk_14th_plan.txt"), plan="ojk-14")
+    results = [stage(n) for n in sizes]
+    machine = f"{platform.machine()}, {os.cpu_count()} cores, {os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') // 2**30} GiB"
+    payload = {"date": datetime.date.today().isoformat(), "machine": machine, "runs": RUNS,
+               "postgresql": connection.cursor().connection.server_version, "results": results}
+    RESULTS.write_text(json.dumps(payload, ensure_ascii=False, indent=2))
+    print(table(results))
+    print(f"\nmachine: {machine}; medians of {RUNS} runs; written {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()
