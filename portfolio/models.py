@@ -91,3 +91,47 @@ def light_expression():
 
 def with_light(queryset):
     return queryset.annotate(light=light_expression())
+
+
+class ItemFigures(models.Model):
+    """Each entry's tracking figures as of its last evaluation (written by evaluate_flags).
+
+    Dashboards and the ranking sum these columns instead of re-deriving them per entry
+    from millions of reports; they are used only when every entry in scope has figures for
+    exactly the date asked for, and the live computation answers otherwise."""
+
+    item = models.OneToOneField(Item, verbose_name="事项", primary_key=True, on_delete=models.CASCADE,
+                                related_name="figures")
+    as_of = models.DateField("评估日期")
+    last_month = models.DateField("最近填报月份", null=True)
+    cumulative = models.DecimalField("累计完成投资", max_digits=20, decimal_places=6, null=True)
+    expected_pct = models.DecimalField("序时进度（%）", max_digits=20, decimal_places=6, null=True)
+    actual_pct = models.DecimalField("实际进度（%）", max_digits=20, decimal_places=6, null=True)
+    points_behind = models.DecimalField("落后百分点", max_digits=20, decimal_places=6, null=True)
+    expected_amount = models.DecimalField("序时应完成投资", max_digits=20, decimal_places=6, null=True)
+    late_milestone = models.CharField("最早逾期节点", max_length=100, null=True)
+    late_milestone_due = models.DateField("最早逾期节点日期", null=True)
+    reports_on_time = models.PositiveSmallIntegerField("近 6 个月按期填报数", default=0)
+    rule_overdue = models.BooleanField(default=False)
+    rule_milestone_overdue = models.BooleanField(default=False)
+    rule_report_missing = models.BooleanField(default=False)
+    rule_underfunded = models.BooleanField(default=False)
+    rule_unassigned = models.BooleanField(default=False)
+    rule_investment_unknown = models.BooleanField(default=False)
+    light = models.CharField("灯（按未解除预警）", max_length=10, choices=Light.choices, default=Light.GREEN)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "事项评估快照"
+        indexes = [models.Index(fields=["as_of"], name="figures_as_of")]
+
+
+class ItemYearFigures(models.Model):
+    """Completed investment per entry and year (from the monthly reports), as of the last evaluation."""
+
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="year_figures")
+    year = models.PositiveSmallIntegerField("年度")
+    completed = models.DecimalField("完成投资", max_digits=20, decimal_places=6, null=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "事项年度完成投资"
+        constraints = [models.UniqueConstraint(fields=["item", "year"], name="year_figures_unique")]

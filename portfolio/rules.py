@@ -12,13 +12,13 @@ from django.db import connection, models, transaction
 from django.db.models import (
     BooleanField, Case, DecimalField, Exists, ExpressionWrapper, F, OuterRef, Q, Subquery, Sum, Value, When,
 )
-from django.db.models.functions import Cast, Coalesce, Greatest, Least, NullIf
+from django.db.models.functions import Cast, Coalesce, ExtractYear, Greatest, Least, NullIf
 
 from projects.models import (
     AnnualTarget, Item, ItemStatus, ItemUnit, ListKind, Milestone, ProjectType, StatusReport,
 )
 
-from .models import SEVERITY_RANK, Flag, FlagKind, Severity
+from .models import SEVERITY_RANK, Flag, FlagKind, Light, Severity
 
 DEC = DecimalField(max_digits=20, decimal_places=6)
 CLOSED = [ItemStatus.COMPLETED, ItemStatus.CANCELLED]
@@ -140,6 +140,10 @@ def findings(as_of: datetime.date, items=None):
         "pk", "end_year", "start_year", "last_month", "late_milestone", "late_milestone_due",
         "expected_pct", "actual_pct", "points_behind", *RULE_FIELDS.values(),
     )
+    return _findings_from_rows(rows, as_of)
+
+
+def _findings_from_rows(rows, as_of):
     due_month = due_report_month(as_of)
     red_months = settings.TRACKER_REPORT_MISSING_RED_MONTHS
     result = {}
@@ -191,6 +195,91 @@ class EvaluationResult:
         return {"opened": self.opened, "updated": self.updated, "resolved": self.resolved}
 
 
+def on_time_filter(as_of: datetime.date, months: int = 6) -> Q:
+    """Reports for the last `months` due months, filed by the reporting day of the month after."""
+    from django.utils import timezone
+
+    due = [due_report_month(as_of)]
+    while len(due) < months:
+        due.append(previous_month(due[-1]))
+    condition = Q(pk__in=[])
+    for month in due:
+        deadline = (month.replace(day=28) + datetime.timedelta(days=4)).replace(day=settings.TRACKER_REPORTING_DAY)
+        end = timezone.make_aware(datetime.datetime.combine(deadline + datetime.timedelta(days=1), datetime.time()))
+        condition |= Q(month=month, filed_at__lt=end)
+    return condition
+
+
+FIGURE_COLUMNS = [
+    "last_month", "cumulative", "expected_pct", "actual_pct", "points_behind", "expected_amount",
+    "late_milestone", "late_milestone_due", "reports_on_time", *RULE_FIELDS.values(),
+]
+
+
+def write_figures(as_of: datetime.date, items):
+    """Materialise every entry's rule inputs and figures as of a date: two INSERT ... SELECT statements."""
+    from .models import ItemFigures, ItemYearFigures
+
+    on_time = (StatusReport.objects.filter(on_time_filter(as_of), item=OuterRef("pk"))
+               .values("item").annotate(n=models.Count("pk")).values("n"))
+    annotated = annotate_rules(items, as_of).annotate(
+        expected_amount=ExpressionWrapper(
+            Coalesce(F("expected_pct"), Value(Decimal("0"))) * Coalesce(F("total_investment"), Value(Decimal("0")))
+            / Value(Decimal("100")), output_field=DEC),
+        reports_on_time=Coalesce(Subquery(on_time, output_field=models.IntegerField()), Value(0)),
+        figure_item_id=F("pk"),
+    ).order_by().values("figure_item_id", *FIGURE_COLUMNS)
+    sql, params = annotated.query.sql_with_params()
+    table = ItemFigures._meta.db_table
+    quote = connection.ops.quote_name
+    columns = ["item_id", "as_of", *FIGURE_COLUMNS, "light"]
+    rules = set(RULE_FIELDS.values())  # SQL's three-valued logic: a rule that is NULL does not hold
+    select = ", ".join(["s.figure_item_id", "%s", *(f"COALESCE(s.{quote(c)}, false)" if c in rules
+                                                    else f"s.{quote(c)}" for c in FIGURE_COLUMNS), "%s"])
+    updates = ", ".join(f"{quote(c)} = EXCLUDED.{quote(c)}" for c in columns[1:])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({', '.join(map(quote, columns))}) SELECT {select} FROM ({sql}) s WHERE true "
+            f"ON CONFLICT (item_id) DO UPDATE SET {updates}",
+            [as_of, Light.GREEN, *params],
+        )
+        years = (StatusReport.objects.filter(item__in=items, month__lte=as_of).annotate(y=ExtractYear("month"))
+                 .order_by().values("item_id", "y").annotate(s=Sum("month_investment")))
+        ysql, yparams = years.query.sql_with_params()
+        ItemYearFigures.objects.filter(item__in=items).delete()
+        cursor.execute(
+            f"INSERT INTO {ItemYearFigures._meta.db_table} (item_id, {quote('year')}, completed) "
+            f"SELECT s.item_id, s.y, s.s FROM ({ysql}) s WHERE true", yparams)
+
+
+def findings_from_figures(as_of: datetime.date, items):
+    """The same findings as `findings`, read from the figures written for this date."""
+    from .models import ItemFigures
+
+    any_rule = Q()
+    for name in RULE_FIELDS.values():
+        any_rule |= Q(**{name: True})
+    rows = ItemFigures.objects.filter(any_rule, item__in=items, as_of=as_of).values(
+        "item_id", "last_month", "late_milestone", "late_milestone_due", "expected_pct", "actual_pct",
+        "points_behind", *RULE_FIELDS.values(), end_year=F("item__end_year"), start_year=F("item__start_year"),
+    )
+    return _findings_from_rows(({**r, "pk": r["item_id"]} for r in rows), as_of)
+
+
+def update_lights(items):
+    """Each entry's light in its figures: the worst severity of its open flags."""
+    from .models import ItemFigures
+
+    def open_flag(severity):
+        return Exists(Flag.objects.filter(item_id=OuterRef("item_id"), resolved_on__isnull=True, severity=severity))
+
+    ItemFigures.objects.filter(item__in=items).update(light=Case(
+        When(open_flag(Severity.RED), then=Value(Light.RED)),
+        When(open_flag(Severity.YELLOW), then=Value(Light.YELLOW)),
+        default=Value(Light.GREEN), output_field=models.CharField(),
+    ))
+
+
 def _lock():
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
@@ -207,7 +296,8 @@ def evaluate_flags(as_of: datetime.date, plan=None, item_ids=None) -> Evaluation
     result = EvaluationResult(as_of)
     with transaction.atomic():
         _lock()
-        found = findings(as_of, items)
+        write_figures(as_of, items)
+        found = findings_from_figures(as_of, items)
         open_flags = {
             (f.item_id, f.kind): f
             for f in Flag.objects.filter(resolved_on__isnull=True, item__in=items).select_for_update()
@@ -233,6 +323,7 @@ def evaluate_flags(as_of: datetime.date, plan=None, item_ids=None) -> Evaluation
         Flag.objects.bulk_update(changed, ["severity", "detail", "last_seen_on"], batch_size=2000)
         Flag.objects.bulk_update(gone, ["resolved_on"], batch_size=2000)
         result.opened, result.resolved = len(new), len(gone)
+        update_lights(items)
         result.to_notify += [f.pk for f in new if f.pk is not None]
         if connection.vendor != "postgresql" and new:
             # SQLite's bulk_create may not return ids: look the new flags up once.

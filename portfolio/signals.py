@@ -1,5 +1,8 @@
-"""Re-evaluate an entry's flags right after its report, milestone or annual target change commits."""
-from django.db.models.signals import post_save
+"""Re-evaluate an entry's flags right after its report, milestone or annual target change commits.
+
+Its evaluation figures are dropped at once (in the same transaction), so dashboards fall back to
+the live computation for it until the worker has re-evaluated it."""
+from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from projects.models import AnnualTarget, Milestone, StatusReport
@@ -8,7 +11,12 @@ from projects.models import AnnualTarget, Milestone, StatusReport
 @receiver(post_save, sender=StatusReport)
 @receiver(post_save, sender=Milestone)
 @receiver(post_save, sender=AnnualTarget)
+@receiver(post_delete, sender=StatusReport)
+@receiver(post_delete, sender=Milestone)
+@receiver(post_delete, sender=AnnualTarget)
 def reevaluate_item(sender, instance, **kwargs):
+    from .models import ItemFigures
     from .tasks import evaluate_flags_task
 
+    ItemFigures.objects.filter(item_id=instance.item_id).delete()
     evaluate_flags_task.delay_on_commit(item_ids=[instance.item_id])

@@ -7,22 +7,35 @@ import datetime
 from collections import defaultdict
 from decimal import Decimal
 
-from django.db.models import Count, DecimalField, ExpressionWrapper, F, Q, Sum, Value
+from django.db.models import Case, Count, DecimalField, ExpressionWrapper, F, Q, Sum, Value, When
 from django.db.models.functions import Coalesce, ExtractYear
 
 from projects.models import AnnualTarget, Item, ItemStatus, ListKind, ProjectType, StatusReport, Unit
 
-from .models import Flag, Light, Severity, with_light
-from .rules import annotate_rules, due_report_month, previous_month
+from .models import Flag, ItemFigures, ItemYearFigures, Light, Severity, with_light
+from .rules import annotate_rules, on_time_filter
 
 DEC = DecimalField(max_digits=20, decimal_places=6)
 RED_SHOWN = 200  # red entries listed on the dashboard; the count covers all
 ZERO = Value(Decimal("0"), output_field=DEC)
 
 
-def project_figures(items, as_of):
-    """Annotate projects with light, latest cumulative and expected amount (亿元) by as_of."""
-    qs = with_light(annotate_rules(items.filter(list_kind=ListKind.PROJECT), as_of))
+def figures_fresh(items, as_of) -> bool:
+    """True when every entry in scope has evaluation figures for exactly this date."""
+    return ItemFigures.objects.filter(as_of=as_of).exists() and not items.exclude(figures__as_of=as_of).exists()
+
+
+def project_figures(items, as_of, fresh=None):
+    """Annotate projects with light, latest cumulative and expected amount (亿元) by as_of.
+
+    Read from the evaluation figures when they are for this date, else derived live."""
+    projects = items.filter(list_kind=ListKind.PROJECT)
+    if fresh if fresh is not None else figures_fresh(items, as_of):
+        return projects.annotate(
+            cumulative=F("figures__cumulative"), expected_amount=F("figures__expected_amount"),
+            light=Case(When(status=ItemStatus.COMPLETED, then=Value(Light.DONE)), default=F("figures__light")),
+        )
+    qs = with_light(annotate_rules(projects, as_of))
     return qs.annotate(
         expected_amount=ExpressionWrapper(
             Coalesce(F("expected_pct"), ZERO) * Coalesce(F("total_investment"), ZERO) / Value(Decimal("100")),
@@ -41,7 +54,8 @@ def portfolio_summary(user, as_of: datetime.date, plan=None):
     if plan is not None:
         items = items.filter(plan=plan)
     per_list = {r["list_kind"]: r["n"] for r in items.values("list_kind").annotate(n=Count("pk"))}
-    projects = project_figures(items, as_of)
+    fresh = figures_fresh(items, as_of)
+    projects = project_figures(items, as_of, fresh)
     # One pass over the projects, grouped by (category, type, light); everything else is summed here.
     groups = list(projects.order_by().values(
         "category_id", "category__name", "category__order", "project_type", "light",
@@ -86,11 +100,17 @@ def portfolio_summary(user, as_of: datetime.date, plan=None):
         r["year"]: r["s"] for r in AnnualTarget.objects.filter(item__in=items.filter(list_kind=ListKind.PROJECT))
         .values("year").annotate(s=Sum("planned_investment"))
     }
-    completed_by_year = {
-        r["y"]: r["s"] for r in StatusReport.objects.filter(item__in=items.filter(list_kind=ListKind.PROJECT),
-                                                             month__lte=as_of)
-        .annotate(y=ExtractYear("month")).values("y").annotate(s=Sum("month_investment"))
-    }
+    if fresh:
+        completed_by_year = {
+            r["year"]: r["s"] for r in ItemYearFigures.objects.filter(
+                item__in=items.filter(list_kind=ListKind.PROJECT)).values("year").annotate(s=Sum("completed"))
+        }
+    else:
+        completed_by_year = {
+            r["y"]: r["s"] for r in StatusReport.objects.filter(
+                item__in=items.filter(list_kind=ListKind.PROJECT), month__lte=as_of)
+            .annotate(y=ExtractYear("month")).values("y").annotate(s=Sum("month_investment"))
+        }
     years = sorted(set(planned_by_year) | set(completed_by_year) | set(range(2021, 2026)))
     by_year = [{"year": y, "planned": planned_by_year.get(y), "completed": completed_by_year.get(y)} for y in years]
 
@@ -129,28 +149,22 @@ def unit_ranking(user, as_of: datetime.date, plan=None, months=6):
     """Units ranked by investment pace, on-time reporting and open red flags (赛马).
 
     Every figure is one grouped query through the unit links, so an entry counts once per unit."""
-    from django.conf import settings
-    from django.utils import timezone
-
     items = Item.objects.visible_to(user)
     if plan is not None:
         items = items.filter(plan=plan)
-    pace = {r["unit_links__unit_id"]: r for r in project_figures(items, as_of).order_by()
+    fresh = figures_fresh(items, as_of)
+    pace = {r["unit_links__unit_id"]: r for r in project_figures(items, as_of, fresh).order_by()
             .values("unit_links__unit_id").annotate(projects=Count("pk"), expected=Sum("expected_amount"),
                                                     actual=Sum("cumulative"))}
     in_progress = {r["unit_links__unit_id"]: r["n"] for r in items.filter(status=ItemStatus.IN_PROGRESS)
                    .order_by().values("unit_links__unit_id").annotate(n=Count("pk"))}
-    due_months = [due_report_month(as_of)]
-    while len(due_months) < months:
-        due_months.append(previous_month(due_months[-1]))
-    on_time_q = Q()
-    for month in due_months:
-        deadline = (month.replace(day=28) + datetime.timedelta(days=4)).replace(day=settings.TRACKER_REPORTING_DAY)
-        end = timezone.make_aware(datetime.datetime.combine(deadline + datetime.timedelta(days=1), datetime.time()))
-        on_time_q |= Q(month=month, filed_at__lt=end)
-    on_time = {r["item__unit_links__unit_id"]: r["n"] for r in StatusReport.objects.filter(
-        on_time_q, item__in=items.filter(status=ItemStatus.IN_PROGRESS)).order_by()
-        .values("item__unit_links__unit_id").annotate(n=Count("pk"))}
+    if fresh and months == 6:
+        on_time = {r["unit_links__unit_id"]: r["n"] for r in items.filter(status=ItemStatus.IN_PROGRESS)
+                   .order_by().values("unit_links__unit_id").annotate(n=Sum("figures__reports_on_time"))}
+    else:
+        on_time = {r["item__unit_links__unit_id"]: r["n"] for r in StatusReport.objects.filter(
+            on_time_filter(as_of, months), item__in=items.filter(status=ItemStatus.IN_PROGRESS)).order_by()
+            .values("item__unit_links__unit_id").annotate(n=Count("pk"))}
     red = {r["item__unit_links__unit_id"]: r["n"] for r in Flag.objects.filter(
         resolved_on__isnull=True, severity=Severity.RED, item__in=items).order_by()
         .values("item__unit_links__unit_id").annotate(n=Count("item", distinct=True))}
@@ -158,8 +172,8 @@ def unit_ranking(user, as_of: datetime.date, plan=None, months=6):
     for unit in Unit.objects.filter(item_links__item__in=items).distinct():
         p = pace.get(unit.pk, {})
         expected, actual = p.get("expected") or Decimal(0), p.get("actual") or Decimal(0)
-        due = in_progress.get(unit.pk, 0) * len(due_months)
-        filed = on_time.get(unit.pk, 0)
+        due = in_progress.get(unit.pk, 0) * months
+        filed = on_time.get(unit.pk) or 0
         pace_ratio = (actual / expected) if expected else None
         report_rate = Decimal(filed) / due if due else None
         parts = [(Decimal("0.6"), min(pace_ratio, Decimal(1)))] if pace_ratio is not None else []
