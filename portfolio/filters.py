@@ -12,7 +12,7 @@ PAGE_SIZES = [25, 50, 100, 200]
 def visible_units(user):
     if role_of(user) == Role.UNIT:
         return Unit.objects.filter(members=user)
-    return Unit.objects.filter(item_links__isnull=False).distinct()
+    return Unit.objects.filter(Exists(ItemUnit.objects.filter(unit=OuterRef("pk"))))
 
 
 class ItemFilter(df.FilterSet):
@@ -33,7 +33,7 @@ class ItemFilter(df.FilterSet):
     def __init__(self, *args, list_kind=None, user=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.list_kind = list_kind
-        self.filters["category"].queryset = Category.objects.filter(list_kind=list_kind).select_related("plan")
+        self.filters["category"].queryset = self._categories(list_kind)
         self.filters["unit"].queryset = visible_units(user)
         if list_kind != ListKind.PROJECT:
             for name in ("project_type", "year", "end_year", "total_min", "total_max"):
@@ -44,6 +44,19 @@ class ItemFilter(df.FilterSet):
             self.filters.pop("category")
         if Plan.objects.count() < 2:
             self.filters.pop("plan")
+
+    def _categories(self, list_kind):
+        """One plan's categories: the chosen plan's, or the chosen category's plan when several exist."""
+        categories = Category.objects.filter(list_kind=list_kind).order_by("plan_id", "order")
+        if not Plan.objects.filter(pk__gt=Plan.objects.order_by("pk").values("pk")[:1]).exists():
+            return categories
+        data = self.data or {}
+        plan, category = str(data.get("plan", "")), str(data.get("category", ""))
+        if plan.isdigit():
+            return categories.filter(plan_id=int(plan))
+        if category.isdigit():
+            return categories.filter(plan_id__in=Category.objects.filter(pk=int(category)).values("plan_id"))
+        return categories.none()
 
     def quick_search(self, queryset, name, value):
         value = value.strip()

@@ -135,3 +135,13 @@ class ItemYearFigures(models.Model):
     class Meta:
         verbose_name = verbose_name_plural = "事项年度完成投资"
         constraints = [models.UniqueConstraint(fields=["item", "year"], name="year_figures_unique")]
+
+
+class FiguresState(models.Model):
+    """What the year figures of a scope were last built from, so unchanged reports are not re-summed."""
+
+    scope = models.CharField("范围", max_length=40, primary_key=True)
+    fingerprint = models.CharField("填报指纹", max_length=200)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "年度完成投资构建状态"

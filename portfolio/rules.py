@@ -216,7 +216,7 @@ FIGURE_COLUMNS = [
 ]
 
 
-def write_figures(as_of: datetime.date, items):
+def write_figures(as_of: datetime.date, items, scope=None):
     """Materialise every entry's rule inputs and figures as of a date: two INSERT ... SELECT statements."""
     from .models import ItemFigures, ItemYearFigures
 
@@ -237,19 +237,41 @@ def write_figures(as_of: datetime.date, items):
     select = ", ".join(["s.figure_item_id", "%s", *(f"COALESCE(s.{quote(c)}, false)" if c in rules
                                                     else f"s.{quote(c)}" for c in FIGURE_COLUMNS), "%s"])
     updates = ", ".join(f"{quote(c)} = EXCLUDED.{quote(c)}" for c in columns[1:])
+    # Rows whose figures did not change are not rewritten (the light is set after the flags).
+    distinct = "IS DISTINCT FROM" if connection.vendor == "postgresql" else "IS NOT"
+    changed = " OR ".join(f"{table}.{quote(c)} {distinct} EXCLUDED.{quote(c)}" for c in columns[1:-1])
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} ({', '.join(map(quote, columns))}) SELECT {select} FROM ({sql}) s WHERE true "
-            f"ON CONFLICT (item_id) DO UPDATE SET {updates}",
+            f"ON CONFLICT (item_id) DO UPDATE SET {updates.replace(', ' + quote('light') + ' = EXCLUDED.' + quote('light'), '')} "
+            f"WHERE {changed}",
             [as_of, Light.GREEN, *params],
         )
-        years = (StatusReport.objects.filter(item__in=items, month__lte=as_of).annotate(y=ExtractYear("month"))
-                 .order_by().values("item_id", "y").annotate(s=Sum("month_investment")))
-        ysql, yparams = years.query.sql_with_params()
-        ItemYearFigures.objects.filter(item__in=items).delete()
+    write_year_figures(as_of, items, scope)
+
+
+def write_year_figures(as_of: datetime.date, items, scope):
+    """Completed investment per entry and year; re-summed only when the scope's reports changed."""
+    from .models import FiguresState, ItemYearFigures
+
+    reports = StatusReport.objects.filter(item__in=items, month__lte=as_of)
+    state = None
+    if scope is not None:
+        seen = reports.aggregate(n=models.Count("pk"), last=models.Max("updated_at"))
+        fingerprint = f"{seen['n']}|{seen['last']}"
+        state = FiguresState.objects.filter(scope=scope).first()
+        if state is not None and state.fingerprint == fingerprint:
+            return
+    years = (reports.annotate(y=ExtractYear("month")).order_by()
+             .values("item_id", "y").annotate(s=Sum("month_investment")))
+    ysql, yparams = years.query.sql_with_params()
+    ItemYearFigures.objects.filter(item__in=items).delete()
+    with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {ItemYearFigures._meta.db_table} (item_id, {quote('year')}, completed) "
-            f"SELECT s.item_id, s.y, s.s FROM ({ysql}) s WHERE true", yparams)
+            f"INSERT INTO {ItemYearFigures._meta.db_table} (item_id, {connection.ops.quote_name('year')}, "
+            f"completed) SELECT s.item_id, s.y, s.s FROM ({ysql}) s WHERE true", yparams)
+    if scope is not None:
+        FiguresState.objects.update_or_create(scope=scope, defaults={"fingerprint": fingerprint})
 
 
 def findings_from_figures(as_of: datetime.date, items):
@@ -273,11 +295,13 @@ def update_lights(items):
     def open_flag(severity):
         return Exists(Flag.objects.filter(item_id=OuterRef("item_id"), resolved_on__isnull=True, severity=severity))
 
-    ItemFigures.objects.filter(item__in=items).update(light=Case(
+    light = Case(
         When(open_flag(Severity.RED), then=Value(Light.RED)),
         When(open_flag(Severity.YELLOW), then=Value(Light.YELLOW)),
         default=Value(Light.GREEN), output_field=models.CharField(),
-    ))
+    )
+    (ItemFigures.objects.filter(item__in=items).annotate(new_light=light)
+     .exclude(light=F("new_light")).update(light=light))
 
 
 def _lock():
@@ -296,29 +320,30 @@ def evaluate_flags(as_of: datetime.date, plan=None, item_ids=None) -> Evaluation
     result = EvaluationResult(as_of)
     with transaction.atomic():
         _lock()
-        write_figures(as_of, items)
+        write_figures(as_of, items, scope=None if item_ids is not None else f"plan:{plan.pk}" if plan else "all")
         found = findings_from_figures(as_of, items)
+        # Plain tuples, not models: the advisory lock already serialises evaluations.
         open_flags = {
-            (f.item_id, f.kind): f
-            for f in Flag.objects.filter(resolved_on__isnull=True, item__in=items).select_for_update()
+            (item_id, kind): (pk, severity, detail, last_seen)
+            for pk, item_id, kind, severity, detail, last_seen in Flag.objects.filter(
+                resolved_on__isnull=True, item__in=items).values_list(
+                "pk", "item_id", "kind", "severity", "detail", "last_seen_on").iterator(chunk_size=20000)
         }
         new, changed, gone = [], [], []
         for key, (severity, detail) in found.items():
-            flag = open_flags.pop(key, None)
-            if flag is None:
+            current = open_flags.pop(key, None)
+            if current is None:
                 new.append(Flag(item_id=key[0], kind=key[1], severity=severity, detail=detail,
                                 opened_on=as_of, last_seen_on=as_of))
-            elif flag.severity != severity or flag.detail != detail or flag.last_seen_on < as_of:
-                worse = SEVERITY_RANK[severity] > SEVERITY_RANK[Severity(flag.severity)]
-                if flag.severity != severity or flag.detail != detail:
+                continue
+            pk, old_severity, old_detail, last_seen = current
+            if old_severity != severity or old_detail != detail or last_seen < as_of:
+                if old_severity != severity or old_detail != detail:
                     result.updated += 1
-                flag.severity, flag.detail, flag.last_seen_on = severity, detail, max(flag.last_seen_on, as_of)
-                changed.append(flag)
-                if worse:
-                    result.to_notify.append(flag.pk)
-        for flag in open_flags.values():
-            flag.resolved_on = as_of
-            gone.append(flag)
+                changed.append(Flag(pk=pk, severity=severity, detail=detail, last_seen_on=max(last_seen, as_of)))
+                if SEVERITY_RANK[severity] > SEVERITY_RANK[Severity(old_severity)]:
+                    result.to_notify.append(pk)
+        gone = [Flag(pk=pk, resolved_on=as_of) for pk, *_ in open_flags.values()]
         Flag.objects.bulk_create(new, batch_size=2000)
         Flag.objects.bulk_update(changed, ["severity", "detail", "last_seen_on"], batch_size=2000)
         Flag.objects.bulk_update(gone, ["resolved_on"], batch_size=2000)
