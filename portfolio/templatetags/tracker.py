@@ -1,0 +1,39 @@
+from django import template
+from django.core.cache import cache
+from django.db.models import Count, Max
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
+
+register = template.Library()
+OPTIONS_TTL = 60  # seconds a rendered option list is reused (a renamed plan or unit shows within a minute)
+
+
+def _options_html(field, empty_label):
+    queryset = getattr(field.field, "queryset", None)
+    if queryset is None:
+        choices = field.field.choices
+    else:
+        # Model choices as plain (pk, name) rows, rendered once per scope and reused briefly.
+        # The key carries the rows' count and highest id, so added or removed rows show at once.
+        seen = queryset.order_by().aggregate(n=Count("pk"), top=Max("pk"))
+        key = f"select-options:{hash(str(queryset.query))}:{seen['n']}:{seen['top']}"
+        html = cache.get(key)
+        if html is not None:
+            return html
+        choices = [("", "")] + list(queryset.values_list("pk", "name"))
+    html = format_html_join("", '<option value="{}">{}</option>',
+                            (("" if v is None else v, label if v not in ("", None) else empty_label)
+                             for v, label in choices))
+    if queryset is not None:
+        cache.set(key, html, OPTIONS_TTL)
+    return html
+
+
+@register.simple_tag
+def select_options(field, empty_label="全部"):
+    """A select's options built in Python: a province holds hundreds of plans and units, too many
+    to loop over in the template language on every list page."""
+    html = _options_html(field, empty_label)
+    current = "" if field.value() is None else str(field.value())
+    marker = f'<option value="{current}">'
+    return mark_safe(html.replace(marker, f'<option value="{current}" selected>', 1)) if current else html
