@@ -10,8 +10,9 @@ OPTIONS_TTL = 60  # seconds a rendered option list is reused (a renamed plan or 
 
 def _options_html(field, empty_label):
     queryset = getattr(field.field, "queryset", None)
-    if queryset is None:
-        choices = field.field.choices
+    if queryset is None or queryset.query.is_empty():
+        choices = field.field.choices if queryset is None else [("", "")]
+        queryset = None
     else:
         # Model choices as plain (pk, name) rows, rendered once per scope and reused briefly.
         # The key carries the rows' count and highest id, so added or removed rows show at once.
