@@ -5,9 +5,9 @@ from collections import defaultdict
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.mail import send_mail
-from django.db.models import Count, Q
+from django.db.models import Count
 
-from projects.models import Role, StatusReport
+from projects.models import Role
 
 from .models import Flag, FlagKind, Severity
 

@@ -218,7 +218,7 @@ FIGURE_COLUMNS = [
 
 def write_figures(as_of: datetime.date, items, scope=None):
     """Materialise every entry's rule inputs and figures as of a date: two INSERT ... SELECT statements."""
-    from .models import ItemFigures, ItemYearFigures
+    from .models import ItemFigures
 
     on_time = (StatusReport.objects.filter(on_time_filter(as_of), item=OuterRef("pk"))
                .values("item").annotate(n=models.Count("pk")).values("n"))

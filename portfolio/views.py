@@ -8,7 +8,7 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django_tables2 import RequestConfig
 
-from projects.models import Item, ListKind, Role, role_of
+from projects.models import ListKind, Role, role_of
 
 from .exports import FORMATS, export_items
 from .filters import PAGE_SIZES, ItemFilter

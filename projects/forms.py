@@ -1,10 +1,8 @@
-import datetime
-from decimal import Decimal
 
 from django import forms
 from django.utils import timezone
 
-from .models import ItemStatus, StatusReport
+from .models import StatusReport
 
 
 class MonthField(forms.DateField):

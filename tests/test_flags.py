@@ -373,11 +373,11 @@ def test_second_evaluation_with_the_same_data_and_date_changes_nothing(real_plan
 
 def test_light_is_the_worst_open_severity_and_done_when_completed(plan):
     red = make_item(plan, "红灯", end_year=2025, unit=None)                   # overdue + unassigned
-    yellow = make_item(plan, "黄灯", unit=None)                                # unassigned
-    info = make_project(plan, "提示", total=None, start=2026, end=2028,
-                        project_type=ProjectType.NEW)                           # investment_unknown only
-    green = make_item(plan, "绿灯")
-    done = make_item(plan, "完成", end_year=2025, status=ItemStatus.COMPLETED, unit=None)
+    make_item(plan, "黄灯", unit=None)                                        # unassigned
+    make_project(plan, "提示", total=None, start=2026, end=2028,
+                 project_type=ProjectType.NEW)                                  # investment_unknown only
+    make_item(plan, "绿灯")
+    make_item(plan, "完成", end_year=2025, status=ItemStatus.COMPLETED, unit=None)
     was_yellow = make_item(plan, "已解除", status=ItemStatus.IN_PROGRESS)          # report_missing → filed
     report(was_yellow, day(2026, 9, 1))
     evaluate_flags(day(2026, 11, 10), plan=plan)
@@ -507,7 +507,7 @@ def test_weekly_unit_reminder_and_leader_digest(plan, settings, mailoutbox):
         user.save()
     make_user("no_mail_leader", Role.LEADER)  # no address: skipped
 
-    old_red = make_item(plan, "甲单位逾期工程", unit=unit_a, end_year=2025)
+    make_item(plan, "甲单位逾期工程", unit=unit_a, end_year=2025)
     late = make_item(plan, "甲单位未报改革", unit=unit_a, status=ItemStatus.IN_PROGRESS)
     report(late, day(2026, 9, 1))
     make_project(plan, "甲单位投资待定项目", total=None, start=2026, end=2028,
