@@ -13,7 +13,8 @@ from .exports import FORMATS, stream_csv
 from .formatting import money
 from .models import Flag, FlagKind, Severity
 from .rollup import rollup_response
-from .summary import RANKING_FORMULA, portfolio_summary, unit_ranking as ranking_rows
+from .snapshots import dashboard_figures, default_plan
+from .summary import RANKING_FORMULA, unit_ranking as ranking_rows
 from .filters import visible_units
 from projects.models import Item, ItemUnit
 from django.db.models import Exists, OuterRef
@@ -28,38 +29,18 @@ def _as_of(request):
 
 def _plan(request):
     code = request.GET.get("plan")
-    plans = Plan.objects.all()
     if code:
-        return plans.filter(code=code).first()
-    return plans.first() if plans.count() == 1 else None
-
-
-def _num(value):
-    return float(value) if value is not None else 0
+        return Plan.objects.filter(code=code).first()
+    return default_plan()
 
 
 @login_required
 def dashboard(request):
     as_of = _as_of(request)
     plan = _plan(request)
-    s = portfolio_summary(request.user, as_of, plan)
-    ranking = ranking_rows(request.user, as_of, plan)[:15]
-    lights_order = ["red", "yellow", "green", "done"]
-    cats = [r["category__name"] for r in s["by_category"]]
-    charts = {
-        "category": {"names": cats, "total": [_num(r["total"]) for r in s["by_category"]],
-                     "plan": [_num(r["plan"]) for r in s["by_category"]],
-                     "completed": [_num(r["completed"]) for r in s["by_category"]]},
-        "years": {"years": [str(r["year"]) for r in s["by_year"]],
-                  "planned": [_num(r["planned"]) for r in s["by_year"]],
-                  "completed": [_num(r["completed"]) for r in s["by_year"]]},
-        "lights": {"names": cats, "series": {l: [s["lights_by_category"].get(c, {}).get(l, 0) for c in cats]
-                                             for l in lights_order}},
-        "ranking": {"names": [r["unit"].name for r in ranking][::-1], "score": [float(r["score"]) for r in ranking][::-1]},
-    }
+    figures = dashboard_figures(request.user, as_of, plan)
     return render(request, "portfolio/dashboard.html", {
-        "s": s, "as_of": as_of, "plan": plan, "charts": charts,
-        "ranking": ranking[:10], "plans": Plan.objects.all(),
+        "s": figures["s"], "as_of": as_of, "plan": plan, "charts": figures["charts"],
     })
 
 

@@ -145,3 +145,18 @@ class FiguresState(models.Model):
 
     class Meta:
         verbose_name = verbose_name_plural = "年度完成投资构建状态"
+
+
+class Snapshot(models.Model):
+    """Figures a page computed from the database, stored with the data version they were computed at.
+
+    Reused only while the version is unchanged; a leader's dashboard over a province's 200,000
+    entries costs seconds to compute and milliseconds to read back."""
+
+    key = models.CharField("键", max_length=200, primary_key=True)
+    version = models.BigIntegerField("数据版本")
+    built_at = models.DateTimeField("生成时间", auto_now=True)
+    payload = models.JSONField("内容")
+
+    class Meta:
+        verbose_name = verbose_name_plural = "汇总快照"

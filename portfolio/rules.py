@@ -17,6 +17,7 @@ from django.db.models.functions import Cast, Coalesce, ExtractYear, Greatest, Le
 from projects.models import (
     AnnualTarget, Item, ItemStatus, ItemUnit, ListKind, Milestone, ProjectType, StatusReport,
 )
+from projects.versioning import bump_version
 
 from .models import SEVERITY_RANK, Flag, FlagKind, Light, Severity
 
@@ -357,6 +358,7 @@ def evaluate_flags(as_of: datetime.date, plan=None, item_ids=None) -> Evaluation
                                     item_id__in=[f.item_id for f in new], notified_severity="")
                 .exclude(pk__in=result.to_notify).values_list("pk", flat=True)
             )
+        bump_version()  # flags, lights and figures moved: stored dashboard figures are out of date
     return result
 
 

@@ -20,3 +20,16 @@ def reevaluate_item(sender, instance, **kwargs):
 
     ItemFigures.objects.filter(item_id=instance.item_id).delete()
     evaluate_flags_task.delay_on_commit(item_ids=[instance.item_id])
+
+
+def _connect_flags():
+    """Flags edited one by one (admin) raise the data version; evaluate_flags raises it itself."""
+    from projects.versioning import _on_change
+
+    from .models import Flag
+
+    post_save.connect(_on_change, sender=Flag, dispatch_uid="data-version-save-Flag")
+    post_delete.connect(_on_change, sender=Flag, dispatch_uid="data-version-delete-Flag")
+
+
+_connect_flags()

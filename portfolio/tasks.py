@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from .notifications import notify_flag_changes, send_leader_digest, send_unit_reminders
 from .rules import evaluate_flags
+from .snapshots import warm_dashboard
 
 
 def _date(value):
@@ -19,7 +20,18 @@ def evaluate_flags_task(as_of=None, plan_id=None, item_ids=None):
     plan = Plan.objects.get(pk=plan_id) if plan_id else None
     result = evaluate_flags(_date(as_of), plan=plan, item_ids=item_ids)
     notify_flag_changes(result.to_notify)
+    if plan is None and item_ids is None:
+        warm_dashboard(result.as_of)
+    else:
+        # After a single report, rebuild the leaders' dashboard shortly, at most once a minute.
+        warm_dashboard_task.apply_async(kwargs={"as_of": result.as_of.isoformat(), "min_age_seconds": 60},
+                                        countdown=30)
     return result.as_dict()
+
+
+@shared_task
+def warm_dashboard_task(as_of=None, min_age_seconds=0):
+    return warm_dashboard(_date(as_of), min_age_seconds=min_age_seconds)
 
 
 @shared_task

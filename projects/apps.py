@@ -4,3 +4,8 @@ from django.apps import AppConfig
 class ProjectsConfig(AppConfig):
     name = "projects"
     verbose_name = "六重清单登记"
+
+    def ready(self):
+        from .versioning import connect_registry_models
+
+        connect_registry_models()

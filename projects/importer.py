@@ -17,6 +17,7 @@ from pathlib import Path
 from django.db import transaction
 
 from .models import Category, Item, ItemStatus, ItemUnit, ListKind, Plan, ProjectType, Programme, Unit, UnitAlias
+from .versioning import bump_version
 
 PROGRAMME = "programme"  # pseudo list kind for 十大（类）百亿工程
 
@@ -535,6 +536,7 @@ def _changed(obj, values):
 def write_plan(parsed: ParsedPlan, code: str, name: str | None = None, dry_run: bool = False) -> ImportReport:
     counts = defaultdict(lambda: {"created": 0, "updated": 0, "unchanged": 0})
     with transaction.atomic():
+        bump_version()  # rows also change through update(), which sends no signal
         plan, _ = Plan.objects.get_or_create(code=code, defaults={"name": name or parsed.name or code})
         wanted_name = name or parsed.name
         if wanted_name and plan.name != wanted_name:

@@ -327,3 +327,16 @@ class StatusReport(models.Model):
 
     def __str__(self):
         return f"{self.item} {self.month:%Y-%m}"
+
+
+class DataVersion(models.Model):
+    """One counter, raised after every committed change to the registry or its evaluation.
+
+    Figures computed from the database (dashboard snapshots, option lists) are stored with the
+    number they were computed at and reused only while it has not moved."""
+
+    number = models.BigIntegerField("版本号", default=0)
+    changed_at = models.DateTimeField("变更时间", auto_now=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "数据版本"

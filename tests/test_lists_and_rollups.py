@@ -613,7 +613,7 @@ def test_dashboard_figures_equal_sums_over_the_rows(client, leader, real_plan):
     assert dec(totals["plan"]) == money_sum(r["plan_investment"] for r in rows) == D("1612.30")
     assert totals["completed"] is None or dec(totals["completed"]) == 0
 
-    per_list = {kind.value: n for kind, n in s["per_list"]}
+    per_list = {r["value"]: r["n"] for r in s["per_list"]}
     for kind in ListKind:
         assert per_list[kind.value] == Item.objects.filter(plan=real_plan, list_kind=kind).count()
     assert per_list == {"project": 196, "platform": 19, "industry": 16, "reform": 12, "policy": 20, "element": 17}
@@ -911,7 +911,7 @@ def test_unit_user_sees_only_own_entries_in_rollup_export_dashboard(client, requ
 
     # Dashboard.
     s = page(client, f"/?as_of={AS_OF}").context["s"]
-    assert {k.value: n for k, n in s["per_list"]} == {k.value: len(v) for k, v in mine.items()}
+    assert {r["value"]: r["n"] for r in s["per_list"]} == {k.value: len(v) for k, v in mine.items()}
     assert s["totals"]["count"] == len(projects)
     if projects:
         assert dec(s["totals"]["total"]) == money_sum(r["total_investment"] for r in projects)

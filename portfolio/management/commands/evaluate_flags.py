@@ -6,6 +6,7 @@ from django.utils import timezone
 from portfolio.models import FlagKind, Severity
 from portfolio.notifications import notify_flag_changes
 from portfolio.rules import evaluate_flags, open_counts
+from portfolio.snapshots import warm_dashboard
 from projects.models import Plan
 
 
@@ -30,6 +31,8 @@ class Command(BaseCommand):
         result = evaluate_flags(as_of, plan=plan)
         if not opts["no_notify"]:
             notify_flag_changes(result.to_notify)
+        if plan is None:
+            warm_dashboard(as_of)  # leaders' first look after the evaluation is served from storage
         counts = open_counts(plan=plan)
         for kind in FlagKind:
             for severity in Severity:

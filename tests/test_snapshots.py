@@ -1,0 +1,107 @@
+"""Stored dashboard figures: reused while the data version stands, never across scopes, and
+replaced as soon as a change commits (saved rows, imports, synthetic data, evaluations)."""
+import datetime
+from decimal import Decimal
+
+import pytest
+from django.core.management import call_command
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+
+from portfolio.models import Snapshot
+from portfolio.snapshots import compute_dashboard, dashboard_figures
+from projects.models import Item, ListKind, StatusReport
+from projects.synthetic import generate
+from projects.versioning import current_version
+
+from .conftest import UNIT_A, make_user
+
+pytestmark = pytest.mark.django_db(transaction=True)
+AS_OF = datetime.date(2026, 11, 23)
+URL = f"/?as_of={AS_OF}"
+
+
+def dashboard(client):
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(URL)
+    assert response.status_code == 200
+    return response.context["s"], [q["sql"] for q in ctx.captured_queries]
+
+
+def reads_items(sql):
+    return any('"projects_item"' in q for q in sql)
+
+
+def test_leader_dashboard_is_stored_reused_and_replaced_when_an_entry_changes(client, real_plan):
+    client.force_login(make_user("leader_s", "leader"))
+    first, sql = dashboard(client)
+    assert reads_items(sql)
+    assert Snapshot.objects.filter(key=f"dashboard|all|{real_plan.pk}|{AS_OF}", version=current_version()).exists()
+
+    again, sql = dashboard(client)
+    assert again == first
+    assert not reads_items(sql), "a stored dashboard is read back, not recomputed"
+    assert len(sql) <= 6, "\n".join(sql)
+
+    item = Item.objects.get(plan=real_plan, list_kind=ListKind.PROJECT, seq=12)
+    item.total_investment += Decimal("10")
+    item.save()
+    after, sql = dashboard(client)
+    assert reads_items(sql)
+    assert after["totals"]["total"] == first["totals"]["total"] + Decimal("10")
+
+    StatusReport.objects.create(item=item, month=datetime.date(2026, 10, 1), status="in_progress",
+                                cumulative_investment=Decimal("7.25"), month_investment=Decimal("7.25"))
+    filed, _ = dashboard(client)
+    assert (filed["totals"]["completed"] or 0) == (after["totals"]["completed"] or 0) + Decimal("7.25")
+
+
+def test_stored_figures_equal_the_live_computation(client, real_plan):
+    leader = make_user("leader_s", "leader")
+    client.force_login(leader)
+    dashboard(client)
+    stored, _ = dashboard(client)
+    with transaction.atomic():  # inside a transaction nothing stored is used
+        live = dashboard_figures(leader, AS_OF)["s"]
+        assert Decimal(compute_dashboard(leader, AS_OF)["s"]["totals"]["total"]) == live["totals"]["total"]
+    assert stored == live
+    assert isinstance(stored["totals"]["total"], Decimal) and stored["totals"]["total"] == Decimal("2370.36")
+
+
+def test_units_never_read_each_others_or_the_leaders_figures(client, real_plan):
+    leader = make_user("leader_s", "leader")
+    unit_user = make_user("unit_s", "unit", [UNIT_A])
+    colleague = make_user("unit_s2", "unit", [UNIT_A])
+    client.force_login(leader)
+    everything, _ = dashboard(client)
+    client.force_login(unit_user)
+    mine, _ = dashboard(client)
+    own_projects = Item.objects.filter(plan=real_plan, list_kind=ListKind.PROJECT, unit_links__unit__name=UNIT_A)
+    assert mine["totals"]["count"] == own_projects.distinct().count() < everything["totals"]["count"]
+    client.force_login(colleague)
+    shared, sql = dashboard(client)
+    assert shared == mine and not reads_items(sql), "same units, same stored figures"
+    assert Snapshot.objects.count() == 2
+    client.force_login(leader)
+    assert dashboard(client)[0] == everything
+
+
+def test_evaluation_and_bulk_writers_move_the_version_and_the_nightly_run_stores_the_dashboard(client, real_plan):
+    version = current_version()
+    call_command("evaluate_flags", as_of=str(AS_OF), no_notify=True, stdout=open("/dev/null", "w"))
+    assert current_version() > version
+    stored = Snapshot.objects.get(key=f"dashboard|all|{real_plan.pk}|{AS_OF}")
+    assert stored.version == current_version()
+
+    client.force_login(make_user("leader_s", "leader"))
+    evaluated, sql = dashboard(client)
+    assert not reads_items(sql), "the first look after the nightly evaluation is read from storage"
+    assert sum(evaluated["lights"].values()) == evaluated["totals"]["count"] == 196
+
+    version = current_version()
+    generate(plans=1, seed=7)  # COPY: no signals, so the generator raises the version itself
+    assert current_version() > version
+    grown, sql = dashboard(client)
+    assert reads_items(sql)
+    assert grown["totals"]["count"] == 196 + Item.objects.filter(
+        plan__code__startswith="syn", list_kind=ListKind.PROJECT).count()
