@@ -14,7 +14,7 @@ from .exports import FORMATS, export_items
 from .filters import PAGE_SIZES, ItemFilter
 from .models import Flag
 from .queries import tracked_items
-from .tables import ItemTable, light_badge
+from .tables import ItemTable, header_cells, item_rows_html, light_badge, page_links
 
 LIST_SLUGS = {kind.value: kind for kind in ListKind}
 
@@ -63,7 +63,9 @@ def item_list(request, kind):
     params = request.GET.copy()
     params.pop("page", None)
     return render(request, "portfolio/item_list.html", {
-        "list_kind": list_kind, "filter": item_filter, "table": table, "page_sizes": PAGE_SIZES,
+        "list_kind": list_kind, "filter": item_filter, "page_sizes": PAGE_SIZES,
+        "headers": header_cells(table, params), "rows": item_rows_html(table),
+        "pages": page_links(table.page, params) if table.paginator.num_pages > 1 else [],
         "per_page": per_page, "total_count": table.paginator.count, "query_without_page": params.urlencode(),
         "list_kinds": ListKind,
     })
