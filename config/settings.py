@@ -143,6 +143,9 @@ TRACKER_REPORTING_START = env("TRACKER_REPORTING_START", default="2026-01")
 TRACKER_REPORT_MISSING_RED_MONTHS = env.int("TRACKER_REPORT_MISSING_RED_MONTHS", default=3)
 TRACKER_UNDERFUNDED_YELLOW_POINTS = Decimal(env("TRACKER_UNDERFUNDED_YELLOW_POINTS", default="10"))
 TRACKER_UNDERFUNDED_RED_POINTS = Decimal(env("TRACKER_UNDERFUNDED_RED_POINTS", default="30"))
+# After a change the leaders' stored dashboard is rebuilt at most this often (a burst of reports
+# would otherwise recompute a province's figures once per report).
+TRACKER_DASHBOARD_REBUILD_SECONDS = env.int("TRACKER_DASHBOARD_REBUILD_SECONDS", default=60)
 
 LOGGING = {
     "version": 1,

@@ -7,7 +7,7 @@ import json
 from decimal import Decimal
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from projects.models import ListKind, Plan, Role, Unit, role_of
@@ -97,15 +97,20 @@ def dashboard_figures(user, as_of: datetime.date, plan=None) -> dict:
 
 
 def _store(key, version, payload):
-    with transaction.atomic():
-        Snapshot.objects.update_or_create(key=key, defaults={"version": version, "payload": payload})
-        # Figures from older versions are never read again.
-        Snapshot.objects.filter(version__lt=version).delete()
+    try:
+        with transaction.atomic():
+            Snapshot.objects.update_or_create(key=key, defaults={"version": version, "payload": payload})
+            # Figures from older versions are never read again.
+            Snapshot.objects.filter(version__lt=version).delete()
+    except IntegrityError:
+        pass  # a concurrent request stored the same figures first
 
 
-def warm_dashboard(as_of: datetime.date | None = None, min_age_seconds: int = 0) -> bool:
-    """Store the everyone-scope dashboard for a date (the nightly evaluation's), unless it is current
-    or was rebuilt less than min_age_seconds ago. Returns whether it was rebuilt."""
+def warm_dashboard(as_of: datetime.date | None = None, min_age_seconds: int = 0) -> float:
+    """Store the everyone-scope dashboard for a date (today by default) unless it is current.
+
+    One rebuilt less than min_age_seconds ago is left for now: returns the seconds to wait
+    before trying again, else 0 (current or rebuilt)."""
     from django.contrib.auth.models import User
 
     as_of = as_of or timezone.localdate()
@@ -113,9 +118,12 @@ def warm_dashboard(as_of: datetime.date | None = None, min_age_seconds: int = 0)
     key = _key("all", as_of, plan)
     version = current_version()
     row = Snapshot.objects.filter(key=key).values("version", "built_at").first()
-    if row and (row["version"] == version or
-                (timezone.now() - row["built_at"]).total_seconds() < min_age_seconds):
-        return False
+    if row and row["version"] == version:
+        return 0
+    if row and min_age_seconds:
+        age = (timezone.now() - row["built_at"]).total_seconds()
+        if age < min_age_seconds:
+            return min_age_seconds - age
     viewer = User(username="dashboard-snapshot", is_superuser=True)  # unsaved: sees what leaders see
     _store(key, version, compute_dashboard(viewer, as_of, plan))
-    return True
+    return 0

@@ -2,6 +2,7 @@
 import datetime
 
 from celery import shared_task
+from django.conf import settings
 from django.utils import timezone
 
 from .notifications import notify_flag_changes, send_leader_digest, send_unit_reminders
@@ -22,16 +23,16 @@ def evaluate_flags_task(as_of=None, plan_id=None, item_ids=None):
     notify_flag_changes(result.to_notify)
     if plan is None and item_ids is None:
         warm_dashboard(result.as_of)
-    else:
-        # After a single report, rebuild the leaders' dashboard shortly, at most once a minute.
-        warm_dashboard_task.apply_async(kwargs={"as_of": result.as_of.isoformat(), "min_age_seconds": 60},
-                                        countdown=30)
     return result.as_dict()
 
 
 @shared_task
-def warm_dashboard_task(as_of=None, min_age_seconds=0):
-    return warm_dashboard(_date(as_of), min_age_seconds=min_age_seconds)
+def warm_dashboard_task(as_of=None):
+    """Rebuild the leaders' stored dashboard after a change, at most once per
+    TRACKER_DASHBOARD_REBUILD_SECONDS; a rebuild put off is retried when that time has passed."""
+    wait = warm_dashboard(_date(as_of), min_age_seconds=settings.TRACKER_DASHBOARD_REBUILD_SECONDS)
+    if wait:
+        warm_dashboard_task.apply_async(kwargs={"as_of": as_of}, countdown=wait + 1)
 
 
 @shared_task

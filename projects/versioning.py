@@ -5,9 +5,13 @@ uncommitted is stored under the old number and is never reused once the change l
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.models import F
 from django.db.models.signals import post_delete, post_save
+from django.dispatch import Signal
 from django.utils import timezone
 
 SINGLETON = 1
+
+# Sent after the version moved (after the commit): lets the read side rebuild what it stores.
+data_changed = Signal()
 
 
 def current_version() -> int:
@@ -31,6 +35,7 @@ def _raise_now():
 
     if not DataVersion.objects.filter(pk=SINGLETON).update(number=F("number") + 1, changed_at=timezone.now()):
         DataVersion.objects.get_or_create(pk=SINGLETON, defaults={"number": 1})
+    data_changed.send(sender=DataVersion)
 
 
 def bump_version(using=DEFAULT_DB_ALIAS):

@@ -22,6 +22,7 @@ from django.core.management import CommandError, call_command
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from portfolio.models import Flag, FlagKind, Light, Severity, with_light
 from portfolio.notifications import notify_flag_changes, send_leader_digest, send_unit_reminders
@@ -632,6 +633,19 @@ def test_findings_over_the_whole_plan_is_a_constant_number_of_queries(real_plan,
 
 # ---------------------------------------------------------------- a real Celery worker
 
+def wait_for_stored_dashboard(plan, as_of, worker, log_path, seconds=60):
+    from portfolio.models import Snapshot
+    from projects.versioning import current_version
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        assert worker.poll() is None, "worker died:\n" + log_path.read_text()
+        if Snapshot.objects.filter(key=f"dashboard|all|{plan.pk}|{as_of}", version=current_version()).exists():
+            return True
+        time.sleep(0.5)
+    raise AssertionError(f"no current stored dashboard for {as_of}:\n" + log_path.read_text())
+
+
 @pytest.mark.django_db(transaction=True)
 def test_real_celery_worker_evaluates_flags_sent_through_redis(real_plan, tmp_path):
     from config.celery_app import app
@@ -650,7 +664,7 @@ def test_real_celery_worker_evaluates_flags_sent_through_redis(real_plan, tmp_pa
         test_db = "test_" + test_db
     parts = urlsplit(os.environ["DATABASE_URL"])
     env = dict(os.environ, DATABASE_URL=urlunsplit(parts._replace(path="/" + test_db)),
-               CELERY_BROKER_URL=broker)
+               CELERY_BROKER_URL=broker, TRACKER_DASHBOARD_REBUILD_SECONDS="1")
     env.pop("CELERY_TASK_ALWAYS_EAGER", None)
     celery_bin = Path(sys.executable).with_name("celery")
     assert celery_bin.exists()
@@ -672,6 +686,13 @@ def test_real_celery_worker_evaluates_flags_sent_through_redis(real_plan, tmp_pa
                     break
                 time.sleep(0.5)
             assert seen == len(expected), f"worker produced {seen} flags:\n" + log_path.read_text()
+            # The worker stored the leaders' dashboard for the evaluated date ...
+            assert wait_for_stored_dashboard(real_plan, REAL_AS_OF, worker, log_path)
+            # ... and rebuilds today's shortly after a change commits anywhere.
+            item = Item.objects.get(plan=real_plan, list_kind="project", seq=12)
+            item.total_investment += 1
+            item.save()
+            assert wait_for_stored_dashboard(real_plan, timezone.localdate(), worker, log_path)
         finally:
             worker.terminate()
             try:

@@ -260,6 +260,7 @@ def test_quick_search_covers_name_content_and_unit_name(client, planner, real_pl
     # Nothing matches: an empty list, not everything.
     response = page(client, "/lists/project/?q=不存在的词语XYZ&per_page=200")
     assert shown_seqs(response) == [] and result_count(response) == 0
+    assert "没有符合条件的事项" in response.content.decode()
 
 
 @pytest.mark.django_db
