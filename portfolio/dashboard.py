@@ -14,7 +14,7 @@ from .formatting import money
 from .models import Flag, FlagKind, Severity
 from .rollup import rollup_response
 from .snapshots import dashboard_figures, default_plan
-from .summary import RANKING_FORMULA, unit_ranking as ranking_rows
+from .summary import RANKING_FORMULA
 from .filters import visible_units
 from projects.models import Item, ItemUnit
 from django.db.models import Exists, OuterRef
@@ -77,7 +77,7 @@ def flag_list(request):
 @login_required
 def unit_ranking(request):
     as_of = _as_of(request)
-    rows = ranking_rows(request.user, as_of, _plan(request))
+    rows = dashboard_figures(request.user, as_of, _plan(request))["ranking"]
     fmt = request.GET.get("_export")
     if fmt:
         if fmt not in FORMATS:
@@ -85,7 +85,7 @@ def unit_ranking(request):
         header = ["名次", "责任单位", "重大项目数", "序时应完成投资（亿元）", "实际累计完成投资（亿元）",
                   "投资序时完成度（%）", "应报月报", "按期月报", "按时填报率（%）", "未解除红灯", "得分"]
         flags = [False, False, False, True, True, False, False, False, False, False, False]
-        data = [([r["rank"], r["unit"].name, r["projects"], r["expected"], r["actual"],
+        data = [([r["rank"], r["unit"]["name"], r["projects"], r["expected"], r["actual"],
                   r["pace_pct"] if r["pace_pct"] is not None else "—", r["reports_due"], r["reports_on_time"],
                   r["report_pct"] if r["report_pct"] is not None else "—", r["red"], r["score"]], flags)
                 for r in rows]

@@ -18,8 +18,10 @@ from .summary import portfolio_summary, unit_ranking
 
 RANKING_SHOWN = 15
 LIGHTS_ORDER = ["red", "yellow", "green", "done"]
+# Decimal figures, stored as strings so no precision is lost (summary, then unit ranking).
 MONEY_KEYS = {"total", "plan", "completed", "expected", "known_total", "completed_known",
-              "completion_rate", "expected_rate", "actual_rate", "planned"}
+              "completion_rate", "expected_rate", "actual_rate", "planned",
+              "actual", "pace_pct", "report_pct", "score"}
 
 
 def scope_key(user) -> str:
@@ -37,9 +39,12 @@ def _num(value):
 
 
 def compute_dashboard(user, as_of: datetime.date, plan=None) -> dict:
-    """The dashboard's figures as plain data (JSON-ready): summary, red entries, chart series."""
+    """The dashboard's figures as plain data (JSON-ready): summary, red entries, chart series and
+    the whole unit ranking (its page reads it from here too)."""
     s = portfolio_summary(user, as_of, plan)
-    ranking = unit_ranking(user, as_of, plan)[:RANKING_SHOWN]
+    ranking = [dict(r, unit={"pk": r["unit"].pk, "name": r["unit"].name})
+               for r in unit_ranking(user, as_of, plan)]
+    top = ranking[:RANKING_SHOWN]
     cats = [r["category__name"] for r in s["by_category"]]
     s["per_list"] = [{"value": kind.value, "label": kind.label, "n": n} for kind, n in s["per_list"]]
     s["red_items"] = [{
@@ -56,11 +61,11 @@ def compute_dashboard(user, as_of: datetime.date, plan=None) -> dict:
                   "completed": [_num(r["completed"]) for r in s["by_year"]]},
         "lights": {"names": cats, "series": {light: [s["lights_by_category"].get(c, {}).get(light, 0) for c in cats]
                                              for light in LIGHTS_ORDER}},
-        "ranking": {"names": [r["unit"].name for r in ranking][::-1],
-                    "score": [float(r["score"]) for r in ranking][::-1]},
+        "ranking": {"names": [r["unit"]["name"] for r in top][::-1],
+                    "score": [float(r["score"]) for r in top][::-1]},
     }
     # Round-trip through JSON so a live page and a stored one render from exactly the same data.
-    return json.loads(json.dumps({"s": s, "charts": charts}, cls=DjangoJSONEncoder))
+    return json.loads(json.dumps({"s": s, "charts": charts, "ranking": ranking}, cls=DjangoJSONEncoder))
 
 
 def _decimals(value, key=None):

@@ -105,3 +105,23 @@ def test_evaluation_and_bulk_writers_move_the_version_and_the_nightly_run_stores
     assert reads_items(sql)
     assert grown["totals"]["count"] == 196 + Item.objects.filter(
         plan__code__startswith="syn", list_kind=ListKind.PROJECT).count()
+
+
+def test_ranking_page_is_read_from_the_stored_figures_and_equals_the_live_ranking(client, real_plan):
+    from portfolio.summary import unit_ranking
+
+    leader = make_user("leader_s", "leader")
+    client.force_login(leader)
+    item = Item.objects.get(plan=real_plan, list_kind=ListKind.PROJECT, seq=12)
+    StatusReport.objects.create(item=item, month=datetime.date(2026, 10, 1), status="in_progress",
+                                cumulative_investment=Decimal("3.5"), month_investment=Decimal("3.5"))
+    url = f"/ranking/?as_of={AS_OF}"
+    client.get(url)
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url)
+    assert not reads_items([q["sql"] for q in ctx.captured_queries])
+    shown = [(r["rank"], r["unit"]["name"], r["projects"], r["actual"], r["score"]) for r in response.context["rows"]]
+    live = [(r["rank"], r["unit"].name, r["projects"], r["actual"], r["score"])
+            for r in unit_ranking(leader, AS_OF, real_plan)]
+    assert shown == live and any(row[3] == Decimal("3.5") for row in shown)
+    assert f">{live[0][1]}</a>" in response.content.decode()
