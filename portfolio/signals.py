@@ -9,7 +9,9 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from projects.models import AnnualTarget, Milestone, StatusReport
-from projects.versioning import data_changed
+from projects.versioning import data_changed, track_changes
+
+from .models import Flag, ItemFigures
 
 logger = logging.getLogger(__name__)
 
@@ -21,24 +23,14 @@ logger = logging.getLogger(__name__)
 @receiver(post_delete, sender=Milestone)
 @receiver(post_delete, sender=AnnualTarget)
 def reevaluate_item(sender, instance, **kwargs):
-    from .models import ItemFigures
     from .tasks import evaluate_flags_task
 
     ItemFigures.objects.filter(item_id=instance.item_id).delete()
     evaluate_flags_task.delay_on_commit(item_ids=[instance.item_id])
 
 
-def _connect_flags():
-    """Flags edited one by one (admin) raise the data version; evaluate_flags raises it itself."""
-    from projects.versioning import _on_change
-
-    from .models import Flag
-
-    post_save.connect(_on_change, sender=Flag, dispatch_uid="data-version-save-Flag")
-    post_delete.connect(_on_change, sender=Flag, dispatch_uid="data-version-delete-Flag")
-
-
-_connect_flags()
+# Flags edited one by one (admin) raise the data version; evaluate_flags raises it itself.
+track_changes(Flag)
 
 
 @receiver(data_changed)

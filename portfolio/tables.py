@@ -1,6 +1,5 @@
 import django_tables2 as tables
 from django.db.models import F
-from django.urls import reverse
 from django.utils.html import escape, format_html
 from django.utils.safestring import mark_safe
 
@@ -22,13 +21,7 @@ def light_badge(value):
 
 
 class MoneyColumn(tables.Column):
-    attrs = {"td": {"class": "text-end text-nowrap money"}, "th": {"class": "text-end"}}
-
-    def render(self, value):
-        return money(value)
-
-    def value(self, value):
-        return money(value)
+    attrs = {"th": {"class": "text-end"}}
 
 
 def nulls_last(field):
@@ -39,26 +32,26 @@ def nulls_last(field):
 
 
 class ItemTable(tables.Table):
-    seq = tables.Column("序号", attrs={"td": {"class": "text-nowrap"}})
-    name = tables.Column("名称", attrs={"td": {"class": "item-name"}})
-    category = tables.Column("类别", accessor="category__name", order_by=("category__order", "seq"),
-                             attrs={"td": {"class": "text-nowrap"}})
+    """Columns, sorting and pagination of a list page; its cells are written by item_rows_html."""
+
+    seq = tables.Column("序号")
+    name = tables.Column("名称")
+    category = tables.Column("类别", accessor="category__name", order_by=("category__order", "seq"))
     domain = tables.Column("领域")
-    project_type = tables.Column("项目类型", attrs={"td": {"class": "text-nowrap"}})
-    period = tables.Column("建设期限", accessor="end_year", empty_values=(), attrs={"td": {"class": "text-nowrap"}})
-    total_investment = MoneyColumn("总投资（亿元）", empty_values=())
-    plan_investment = MoneyColumn("“十四五”投资（亿元）", empty_values=())
-    cumulative = MoneyColumn("累计完成（亿元）", empty_values=(), orderable=False)
-    units = tables.Column("责任单位", empty_values=(), orderable=False, attrs={"td": {"class": "units"}})
-    status = tables.Column("状态", attrs={"td": {"class": "text-nowrap"}})
-    light = tables.Column("灯", empty_values=(), orderable=False)
+    project_type = tables.Column("项目类型")
+    period = tables.Column("建设期限", accessor="end_year")
+    total_investment = MoneyColumn("总投资（亿元）")
+    plan_investment = MoneyColumn("“十四五”投资（亿元）")
+    cumulative = MoneyColumn("累计完成（亿元）", orderable=False)
+    units = tables.Column("责任单位", orderable=False)
+    status = tables.Column("状态")
+    light = tables.Column("灯", orderable=False)
 
     order_total_investment = nulls_last("total_investment")
     order_plan_investment = nulls_last("plan_investment")
     order_period = nulls_last("end_year")
 
     class Meta:
-        attrs = {"class": "table table-sm table-hover align-middle item-table"}
         order_by = ("seq",)
         fields = ()
         sequence = (
@@ -77,38 +70,10 @@ class ItemTable(tables.Table):
         super().__init__(*args, exclude=exclude, **kwargs)
         self.back = back
 
-    def render_name(self, record):
-        url = reverse("item_detail", args=[record.pk])
-        if self.back:
-            url += "?back=" + self.back
-        snippet = record.content[:160] if record.content else ""
-        return format_html(
-            '<a href="{}" class="fw-semibold">{}</a><div class="text-muted small clamp-2" title="{}">{}</div>',
-            url, record.name, record.content, snippet,
-        )
 
-    def render_project_type(self, record):
-        return record.get_project_type_display() or "—"
-
-    def render_period(self, record):
-        return record.period_display
-
-    def render_units(self, record):
-        return units_text(record) or format_html('<span class="text-muted">待定</span>')
-
-    def render_status(self, record):
-        return record.get_status_display()
-
-    def render_light(self, record):
-        return light_badge(record.light)
-
-    def render_cumulative(self, record):
-        return money(record.cumulative) if record.last_month else "未报"
-
-
-# --- Fast HTML for the list page -------------------------------------------------------------
-# django-tables2 decides columns, ordering and pagination; the 50 rows themselves are written
-# here in one pass, because its per-cell template rendering cost several times the page's SQL.
+# --- Cells of the list page ------------------------------------------------------------------
+# Written in one Python pass: django-tables2's per-cell template rendering cost several times
+# the page's SQL.
 
 _MONEY_TD = '<td class="money text-end text-nowrap">'
 

@@ -52,11 +52,16 @@ def _on_change(sender, using=DEFAULT_DB_ALIAS, **kwargs):
     bump_version(using)
 
 
+def track_changes(*models):
+    """Every saved or deleted row of these models raises the version; bulk writers call bump_version."""
+    for model in models:
+        label = model._meta.label
+        post_save.connect(_on_change, sender=model, dispatch_uid=f"data-version-save-{label}")
+        post_delete.connect(_on_change, sender=model, dispatch_uid=f"data-version-delete-{label}")
+
+
 def connect_registry_models():
-    """Every saved or deleted registry row raises the version; bulk writers call bump_version."""
     from . import models
 
-    for model in (models.Plan, models.Unit, models.UnitAlias, models.Category, models.Programme, models.Item,
-                  models.ItemUnit, models.AnnualTarget, models.Milestone, models.StatusReport):
-        post_save.connect(_on_change, sender=model, dispatch_uid=f"data-version-save-{model.__name__}")
-        post_delete.connect(_on_change, sender=model, dispatch_uid=f"data-version-delete-{model.__name__}")
+    track_changes(models.Plan, models.Unit, models.UnitAlias, models.Category, models.Programme, models.Item,
+                  models.ItemUnit, models.AnnualTarget, models.Milestone, models.StatusReport)
