@@ -317,7 +317,8 @@ def evaluate_flags(as_of: datetime.date, plan=None, item_ids=None) -> Evaluation
     if plan is not None:
         items = items.filter(plan=plan)
     if item_ids is not None:
-        items = items.filter(pk__in=list(item_ids))
+        item_ids = list(item_ids)
+        items = items.filter(pk__in=item_ids)
     result = EvaluationResult(as_of)
     with transaction.atomic():
         _lock()
@@ -358,7 +359,11 @@ def evaluate_flags(as_of: datetime.date, plan=None, item_ids=None) -> Evaluation
                                     item_id__in=[f.item_id for f in new], notified_severity="")
                 .exclude(pk__in=result.to_notify).values_list("pk", flat=True)
             )
-        bump_version()  # flags, lights and figures moved: stored dashboard figures are out of date
+        # Flags, lights and figures moved: stored dashboard figures of these entries are out of date.
+        if item_ids is not None:
+            bump_version(items=item_ids)
+        else:
+            bump_version(plans=[plan.pk] if plan is not None else None)
     return result
 
 

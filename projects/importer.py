@@ -536,8 +536,8 @@ def _changed(obj, values):
 def write_plan(parsed: ParsedPlan, code: str, name: str | None = None, dry_run: bool = False) -> ImportReport:
     counts = defaultdict(lambda: {"created": 0, "updated": 0, "unchanged": 0})
     with transaction.atomic():
-        bump_version()  # rows also change through update(), which sends no signal
         plan, _ = Plan.objects.get_or_create(code=code, defaults={"name": name or parsed.name or code})
+        bump_version(plans=[plan.pk])  # rows also change through update(), which sends no signal
         wanted_name = name or parsed.name
         if wanted_name and plan.name != wanted_name:
             plan.name = wanted_name

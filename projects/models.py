@@ -337,6 +337,20 @@ class DataVersion(models.Model):
 
     number = models.BigIntegerField("版本号", default=0)
     changed_at = models.DateTimeField("变更时间", auto_now=True)
+    # The number at the last change that could touch every plan (a unit renamed, a full evaluation).
+    everything_number = models.BigIntegerField("全局变更版本号", default=0)
 
     class Meta:
         verbose_name = verbose_name_plural = "数据版本"
+
+
+class PlanVersion(models.Model):
+    """The data version at the last committed change to one plan's entries (or their reports,
+    flags, units links…): figures kept per plan are reused while neither this nor the
+    everything-number has moved past the number they were computed at."""
+
+    plan_id = models.BigIntegerField("规划", primary_key=True)  # no FK: outlives a deleted plan harmlessly
+    number = models.BigIntegerField("版本号")
+
+    class Meta:
+        verbose_name = verbose_name_plural = "规划数据版本"
