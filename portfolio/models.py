@@ -160,3 +160,21 @@ class Snapshot(models.Model):
 
     class Meta:
         verbose_name = verbose_name_plural = "汇总快照"
+
+
+class DashboardPart(models.Model):
+    """One plan's share of the everyone-scope dashboard for a date (see summary.plan_parts).
+
+    Kept while the plan's data version is unchanged: after a change to one plan the province's
+    dashboard is that plan's part computed afresh plus the stored parts of all the others."""
+
+    plan = models.ForeignKey("projects.Plan", verbose_name="规划", on_delete=models.CASCADE,
+                             related_name="dashboard_parts")
+    as_of = models.DateField("统计日期")
+    version = models.BigIntegerField("数据版本")
+    built_at = models.DateTimeField("生成时间", auto_now=True)
+    payload = models.JSONField("内容")
+
+    class Meta:
+        verbose_name = verbose_name_plural = "汇总分块"
+        constraints = [models.UniqueConstraint(fields=["plan", "as_of"], name="dashboard_part_plan_date")]

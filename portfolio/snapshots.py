@@ -4,17 +4,18 @@ Only read and written in autocommit: the version moves when a change commits, so
 transaction that may have written rows a stored figure could miss them (and the page is computed live)."""
 import datetime
 import json
+from collections import defaultdict
 from decimal import Decimal
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from projects.models import ListKind, Plan, Role, Unit, role_of
-from projects.versioning import current_version
+from projects.models import Item, ListKind, Plan, Role, Unit, role_of
+from projects.versioning import current_version, plan_versions
 
-from .models import Snapshot
-from .summary import portfolio_summary, unit_ranking
+from .models import DashboardPart, Snapshot
+from .summary import empty_part, merge_parts, plan_parts, ranking_of, summary_of
 
 RANKING_SHOWN = 15
 LIGHTS_ORDER = ["red", "yellow", "green", "done"]
@@ -38,12 +39,91 @@ def _num(value):
     return float(value) if value is not None else 0
 
 
+BUCKET_PLANS = 32  # plans summed into one stored bucket: a change re-sums one bucket, then the buckets
+
+
+def _plan_parts(as_of: datetime.date, plan_ids: list, versions, every_plan=False) -> dict:
+    """These plans' parts for a date: stored ones where the plan has not changed since, the
+    others computed in one pass and stored."""
+    parts = {}
+    for plan_id, version, payload in DashboardPart.objects.filter(as_of=as_of, plan_id__in=plan_ids) \
+            .values_list("plan_id", "version", "payload"):
+        if version == versions[plan_id]:
+            parts[plan_id] = payload
+    stale = [plan_id for plan_id in plan_ids if plan_id not in parts]
+    if not stale:
+        return parts
+    # Every plan at once (after a full evaluation) is one pass over all entries, not a list of ids.
+    items = Item.objects.all() if every_plan and len(stale) == len(plan_ids) else Item.objects.filter(plan_id__in=stale)
+    computed = plan_parts(items, as_of)
+    fresh = {plan_id: computed.get(plan_id) or empty_part() for plan_id in stale}
+    try:
+        DashboardPart.objects.bulk_create(
+            [DashboardPart(plan_id=plan_id, as_of=as_of, version=versions[plan_id], payload=payload)
+             for plan_id, payload in sorted(fresh.items())],
+            batch_size=500, update_conflicts=True, unique_fields=["plan", "as_of"],
+            update_fields=["version", "payload", "built_at"])
+    except IntegrityError:
+        pass  # a plan deleted meanwhile: its part is simply not kept
+    parts.update(fresh)
+    return parts
+
+
+def everyone_part(as_of: datetime.date, plan=None) -> dict:
+    """The everyone-scope figures of one plan, or of every plan, as one part (autocommit only).
+
+    Every plan's part is kept with the plan's data version, and the sums of BUCKET_PLANS
+    consecutive plans with the versions they were summed at: after a change to one plan, its
+    part is computed afresh and summed with the rest of its bucket, then the buckets are summed."""
+    versions = plan_versions()  # read before computing: a change landing meanwhile moves it on
+    if plan is not None:
+        return merge_parts(_plan_parts(as_of, [plan.pk], versions).values())
+    buckets = defaultdict(list)
+    for plan_id in Plan.objects.order_by("pk").values_list("pk", flat=True):
+        buckets[plan_id // BUCKET_PLANS].append(plan_id)
+    keys = {bucket: f"bucket|{as_of.isoformat()}|{bucket}" for bucket in buckets}
+    stored = dict(Snapshot.objects.filter(key__in=keys.values()).values_list("key", "payload"))
+    sums, stale = {}, []
+    for bucket, plan_ids in buckets.items():
+        payload = stored.get(keys[bucket])
+        if payload and payload["versions"] == {str(p): versions[p] for p in plan_ids}:
+            sums[bucket] = payload["part"]
+        else:
+            stale.append(bucket)
+    if stale:
+        parts = _plan_parts(as_of, [p for bucket in stale for p in buckets[bucket]], versions,
+                            every_plan=len(stale) == len(buckets))
+        rows = []
+        for bucket in stale:
+            sums[bucket] = merge_parts(parts[p] for p in buckets[bucket])
+            bucket_versions = {str(p): versions[p] for p in buckets[bucket]}
+            rows.append(Snapshot(key=keys[bucket], version=max(bucket_versions.values()),
+                                 payload={"versions": bucket_versions, "part": sums[bucket]}))
+        Snapshot.objects.bulk_create(rows, update_conflicts=True, unique_fields=["key"],
+                                     update_fields=["version", "payload", "built_at"])
+        # Figures for other dates a leader looked at once are not kept beyond a day.
+        day_ago = timezone.now() - datetime.timedelta(days=1)
+        DashboardPart.objects.filter(built_at__lt=day_ago).exclude(as_of=as_of).delete()
+        Snapshot.objects.filter(key__startswith="bucket|", built_at__lt=day_ago) \
+            .exclude(key__startswith=f"bucket|{as_of.isoformat()}|").delete()
+    return merge_parts(sums[bucket] for bucket in sorted(sums))
+
+
 def compute_dashboard(user, as_of: datetime.date, plan=None) -> dict:
     """The dashboard's figures as plain data (JSON-ready): summary, red entries, chart series and
-    the whole unit ranking (its page reads it from here too)."""
-    s = portfolio_summary(user, as_of, plan)
-    ranking = [dict(r, unit={"pk": r["unit"].pk, "name": r["unit"].name})
-               for r in unit_ranking(user, as_of, plan)]
+    the whole unit ranking (its page reads it from here too).
+
+    Summed from per-plan parts; for the everyone scope, outside a transaction, the parts of
+    plans unchanged since they were stored are reused."""
+    items = Item.objects.visible_to(user)
+    if plan is not None:
+        items = items.filter(plan=plan)
+    if not connection.in_atomic_block and scope_key(user) == "all":
+        part = everyone_part(as_of, plan)
+    else:
+        part = merge_parts(plan_parts(items, as_of).values())
+    s = summary_of(part, items)
+    ranking = [dict(r, unit={"pk": r["unit"].pk, "name": r["unit"].name}) for r in ranking_of(part)]
     top = ranking[:RANKING_SHOWN]
     cats = [r["category__name"] for r in s["by_category"]]
     s["per_list"] = [{"value": kind.value, "label": kind.label, "n": n} for kind, n in s["per_list"]]
@@ -106,7 +186,7 @@ def _store(key, version, payload):
         with transaction.atomic():
             Snapshot.objects.update_or_create(key=key, defaults={"version": version, "payload": payload})
             # Figures from older versions are never read again.
-            Snapshot.objects.filter(version__lt=version).delete()
+            Snapshot.objects.filter(key__startswith="dashboard|", version__lt=version).delete()
     except IntegrityError:
         pass  # a concurrent request stored the same figures first
 

@@ -125,3 +125,58 @@ def test_ranking_page_is_read_from_the_stored_figures_and_equals_the_live_rankin
             for r in unit_ranking(leader, AS_OF, real_plan)]
     assert shown == live and any(row[3] == Decimal("3.5") for row in shown)
     assert f">{live[0][1]}</a>" in response.content.decode()
+
+
+def test_a_change_to_one_plan_recomputes_only_that_plans_share_of_the_province_dashboard(client, real_plan):
+    from portfolio.models import DashboardPart
+
+    generate(plans=3, seed=11, units=40)
+    leader = make_user("leader_s", "leader")
+    client.force_login(leader)
+    before, _ = dashboard(client)  # several plans: the dashboard sums every plan
+    parts = {p.plan_id: (p.version, p.built_at) for p in DashboardPart.objects.filter(as_of=AS_OF)}
+    assert len(parts) == 4
+
+    changed = Item.objects.filter(plan__code="syn-0002", list_kind=ListKind.PROJECT,
+                                  total_investment__isnull=False).order_by("seq").first()
+    changed.total_investment += Decimal("10")
+    changed.save()
+    after, sql = dashboard(client)
+    assert after["totals"]["total"] == before["totals"]["total"] + Decimal("10")
+    now = {p.plan_id: (p.version, p.built_at) for p in DashboardPart.objects.filter(as_of=AS_OF)}
+    assert now[changed.plan_id] != parts[changed.plan_id]
+    assert {k: v for k, v in now.items() if k != changed.plan_id} == \
+        {k: v for k, v in parts.items() if k != changed.plan_id}, "the other plans' shares are reused"
+    entry_reads = [q for q in sql if 'FROM "projects_item"' in q and "GROUP BY" in q]
+    assert entry_reads and all(f"IN ({changed.plan_id})" in q for q in entry_reads), entry_reads
+
+    with transaction.atomic():  # the live computation over every entry
+        live = compute_dashboard(leader, AS_OF)
+    stored = compute_dashboard(leader, AS_OF)
+    assert stored == live
+
+
+def test_changes_raise_the_version_of_their_own_plan_only_and_unit_renames_raise_every_plan(real_plan):
+    from projects.models import Unit
+    from projects.versioning import plan_versions
+
+    generate(plans=1, seed=5, units=20)
+    other = Item.objects.filter(plan__code="syn-0001").first().plan_id
+    versions = plan_versions()
+    item = Item.objects.get(plan=real_plan, list_kind=ListKind.PROJECT, seq=12)
+    StatusReport.objects.create(item=item, month=datetime.date(2026, 10, 1), status="in_progress",
+                                cumulative_investment=Decimal("1"), month_investment=Decimal("1"))
+    moved = plan_versions()
+    assert moved[real_plan.pk] > versions[real_plan.pk] and moved[other] == versions[other]
+
+    with pytest.raises(RuntimeError), transaction.atomic():
+        item.name += "（改）"
+        item.save()
+        raise RuntimeError("rolled back")
+    assert plan_versions()[real_plan.pk] == moved[real_plan.pk], "a rolled-back change moves nothing"
+
+    unit = Unit.objects.filter(item_links__item=item).first()
+    unit.name += "（更名）"
+    unit.save()
+    renamed = plan_versions()
+    assert renamed[real_plan.pk] > moved[real_plan.pk] and renamed[other] > moved[other]
