@@ -15,7 +15,7 @@ from projects.models import Item, ListKind, Plan, Role, Unit, role_of
 from projects.versioning import current_version, plan_versions
 
 from .models import DashboardPart, Snapshot
-from .summary import empty_part, merge_parts, plan_parts, ranking_of, summary_of
+from .summary import PART_FORMAT, empty_part, merge_parts, plan_parts, ranking_of, summary_of
 
 RANKING_SHOWN = 15
 LIGHTS_ORDER = ["red", "yellow", "green", "done"]
@@ -48,7 +48,7 @@ def _plan_parts(as_of: datetime.date, plan_ids: list, versions, every_plan=False
     parts = {}
     for plan_id, version, payload in DashboardPart.objects.filter(as_of=as_of, plan_id__in=plan_ids) \
             .values_list("plan_id", "version", "payload"):
-        if version == versions[plan_id]:
+        if version == versions[plan_id] and payload.get("format") == PART_FORMAT:
             parts[plan_id] = payload
     stale = [plan_id for plan_id in plan_ids if plan_id not in parts]
     if not stale:
@@ -86,7 +86,8 @@ def everyone_part(as_of: datetime.date, plan=None) -> dict:
     sums, stale = {}, []
     for bucket, plan_ids in buckets.items():
         payload = stored.get(keys[bucket])
-        if payload and payload["versions"] == {str(p): versions[p] for p in plan_ids}:
+        if payload and payload["part"].get("format") == PART_FORMAT and \
+                payload["versions"] == {str(p): versions[p] for p in plan_ids}:
             sums[bucket] = payload["part"]
         else:
             stale.append(bucket)

@@ -65,8 +65,12 @@ def _str(value):
     return None if value is None else str(value)
 
 
+PART_FORMAT = 1  # raise when a part's layout changes: stored parts of another layout are recomputed
+
+
 def empty_part():
-    return {"lists": {}, "cats": {}, "types": {}, "planned": {}, "completed": {}, "red": {}, "units": {}}
+    return {"format": PART_FORMAT, "lists": {}, "cats": {}, "types": {}, "planned": {}, "completed": {},
+            "red": {}, "units": {}}
 
 
 def _add_money(acc, row):
