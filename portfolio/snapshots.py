@@ -1,4 +1,5 @@
-"""Dashboard figures stored per (scope, plan, date) and reused while the data version is unchanged.
+"""Dashboard figures stored per (scope, plan, date) and reused while the data version is unchanged;
+the everyone scope is also kept per plan and per group of plans, reused while those plans are unchanged.
 
 Only read and written in autocommit: the version moves when a change commits, so inside a
 transaction that may have written rows a stored figure could miss them (and the page is computed live)."""
