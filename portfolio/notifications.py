@@ -5,11 +5,13 @@ from collections import defaultdict
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.mail import send_mail
-from django.db.models import Count
+from django.db.models import Count, F
 
 from projects.models import Role
 
 from .models import Flag, FlagKind, Severity
+
+NOTIFY_BATCH = 10_000
 
 
 def _recipients_by_item(item_ids):
@@ -23,18 +25,24 @@ def _recipients_by_item(item_ids):
 
 def notify_flag_changes(flag_ids):
     """One email per unit user for the flags that opened or got worse; never the same alert twice."""
-    flags = list(
-        Flag.objects.filter(pk__in=flag_ids, resolved_on__isnull=True)
-        .exclude(severity=Severity.INFO).select_related("item")
+    # Plain tuples first: a province's first evaluation opens 300,000 flags, most of them on
+    # entries whose units have no one to email.
+    pending = list(
+        Flag.objects.filter(pk__in=flag_ids, resolved_on__isnull=True).exclude(severity=Severity.INFO)
+        .exclude(notified_severity=F("severity")).values_list("pk", "item_id", "severity")
     )
-    flags = [f for f in flags if f.notified_severity != f.severity]
-    if not flags:
+    if not pending:
         return 0
-    by_user = _recipients_by_item({f.item_id for f in flags})
+    by_user = _recipients_by_item({item_id for _, item_id, _ in pending})
+    emailed_items = set().union(*by_user.values())
+    by_item = defaultdict(list)
+    for flag in Flag.objects.filter(pk__in=[pk for pk, item_id, _ in pending if item_id in emailed_items]) \
+            .select_related("item").order_by("pk"):
+        by_item[flag.item_id].append(flag)
     users = User.objects.in_bulk(list(by_user))
     sent = 0
     for user_id, item_ids in by_user.items():
-        mine = [f for f in flags if f.item_id in item_ids]
+        mine = [f for item_id in sorted(item_ids) for f in by_item[item_id]]
         lines = [f"【{f.get_severity_display()}】{f.item.name}：{f.get_kind_display()}，{f.description}" for f in mine]
         send_mail(
             f"六重清单预警：{len(mine)} 项新增或升级",
@@ -42,9 +50,14 @@ def notify_flag_changes(flag_ids):
             settings.DEFAULT_FROM_EMAIL, [users[user_id].email],
         )
         sent += 1
-    for f in flags:
-        f.notified_severity = f.severity
-    Flag.objects.bulk_update(flags, ["notified_severity"])
+    # One UPDATE per severity: bulk_update's CASE over every flag is quadratic in PostgreSQL and
+    # never finished on a province's first evaluation.
+    by_severity = defaultdict(list)
+    for pk, _, severity in pending:
+        by_severity[severity].append(pk)
+    for severity, ids in by_severity.items():
+        for start in range(0, len(ids), NOTIFY_BATCH):
+            Flag.objects.filter(pk__in=ids[start:start + NOTIFY_BATCH]).update(notified_severity=severity)
     return sent
 
 

@@ -211,6 +211,7 @@ def test_report_missing_opens_escalates_and_resolves_when_filed(plan):
     flag = open_flags_of(item)["report_missing"]
     assert flag.severity == Severity.RED
     assert flag.description == "2026-04 月进度未报，已连续 3 个月未报"
+    assert (flag.opened_on, flag.last_seen_on) == (day(2026, 3, 6), day(2026, 5, 6))
 
     for month in (2, 3, 4):
         report(item, day(2026, month, 1))
