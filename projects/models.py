@@ -149,6 +149,15 @@ class Programme(models.Model):
         return self.name
 
 
+def period_text(start_year, end_year):
+    """建设期限 as printed: one year, a span, or 待定."""
+    if start_year is None:
+        return "待定"
+    if start_year == end_year:
+        return str(start_year)
+    return f"{start_year}-{end_year}"
+
+
 class ItemQuerySet(models.QuerySet):
     def visible_to(self, user):
         """Row-level scope: unit users see only entries where one of their units is lead or support."""
@@ -220,11 +229,7 @@ class Item(models.Model):
 
     @property
     def period_display(self):
-        if self.start_year is None:
-            return "待定"
-        if self.start_year == self.end_year:
-            return str(self.start_year)
-        return f"{self.start_year}-{self.end_year}"
+        return period_text(self.start_year, self.end_year)
 
 
 class ItemUnit(models.Model):
