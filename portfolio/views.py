@@ -9,6 +9,7 @@ from django.utils import timezone
 from django_tables2 import RequestConfig
 
 from projects.models import ListKind, Role, role_of
+from projects.versioning import version_stamp
 
 from .exports import FORMATS, export_items
 from .filters import PAGE_SIZES, ItemFilter
@@ -29,7 +30,8 @@ def _list_kind(slug):
 def filtered_items(request, list_kind):
     """The user's visible entries of one list, filtered and sorted as the request asks."""
     base = tracked_items(request.user).filter(list_kind=list_kind)
-    item_filter = ItemFilter(request.GET or None, queryset=base, list_kind=list_kind, user=request.user)
+    item_filter = ItemFilter(request.GET or None, queryset=base, list_kind=list_kind, user=request.user,
+                             version=version_stamp())
     qs = item_filter.qs if item_filter.is_bound else base
     return item_filter, qs
 

@@ -6,7 +6,7 @@ uncommitted is stored under the old number and is never reused once the change l
 Besides the one global number, each plan records the number of the last change to it, so
 figures kept per plan survive changes to other plans."""
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import Signal
 from django.utils import timezone
 
@@ -126,3 +126,11 @@ def connect_registry_models():
 
     track_changes(models.Plan, models.Unit, models.UnitAlias, models.Category, models.Programme, models.Item,
                   models.ItemUnit, models.AnnualTarget, models.Milestone, models.StatusReport)
+    # Who belongs to a unit decides what its users see: their lists' choices and figures.
+    m2m_changed.connect(_on_membership_change, sender=models.Unit.members.through,
+                        dispatch_uid="data-version-unit-members")
+
+
+def _on_membership_change(sender, action, using=DEFAULT_DB_ALIAS, **kwargs):
+    if action in ("post_add", "post_remove", "post_clear"):
+        bump_version(using)

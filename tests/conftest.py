@@ -30,6 +30,15 @@ def django_db_setup(django_db_setup, django_db_blocker):
         load_real_plan()
 
 
+@pytest.fixture(autouse=True)
+def fresh_choice_lists():
+    """Tests roll their changes back, so the data version never moves between them: drop the
+    choice lists a previous test read under the same version."""
+    from portfolio.filters import per_version
+
+    per_version.clear()
+
+
 @pytest.fixture
 def real_plan(db):
     """The real plan; re-imported only if a transactional test flushed it."""

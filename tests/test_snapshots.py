@@ -180,3 +180,29 @@ def test_changes_raise_the_version_of_their_own_plan_only_and_unit_renames_raise
     unit.save()
     renamed = plan_versions()
     assert renamed[real_plan.pk] > moved[real_plan.pk] and renamed[other] > moved[other]
+
+
+def test_list_choices_follow_committed_changes_to_plans_and_unit_membership(client, real_plan):
+    """The list filters' plans and units are kept per data version: a new plan, or a unit user
+    joining another unit, shows on the next page once the change commits."""
+    import re
+
+    from projects.models import Role, Unit
+
+    def options(name):
+        page = client.get("/lists/project/").content.decode()
+        select = re.search(rf'<select name="{name}".*?</select>', page, re.S)
+        return set(re.findall(r'<option value="(\d+)"', select.group(0))) if select else set()
+
+    user = make_user("member_t", Role.UNIT, [UNIT_A])
+    client.force_login(user)
+    own = Unit.objects.get(name=UNIT_A)
+    assert options("unit") == {str(own.pk)}
+    assert options("plan") == set(), "one plan: no plan filter"
+
+    other = Unit.objects.filter(item_links__isnull=False).exclude(pk=own.pk).first()
+    other.members.add(user)
+    assert options("unit") == {str(own.pk), str(other.pk)}
+
+    generate(plans=1, seed=5, units=20)
+    assert len(options("plan")) == 2
