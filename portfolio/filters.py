@@ -90,14 +90,14 @@ class ItemFilter(df.FilterSet):
                       widget=forms.TextInput(attrs={"placeholder": "名称、内容或责任单位"}))
     plan = df.ChoiceFilter(label="规划", field_name="plan_id", choices=SharedChoices())
     category = df.ChoiceFilter(label="类别", field_name="category_id", choices=SharedChoices())
-    project_type = df.ChoiceFilter(label="项目类型", choices=ProjectType.choices)
-    status = df.ChoiceFilter(label="状态", choices=ItemStatus.choices)
+    project_type = df.ChoiceFilter(label="项目类型", choices=SharedChoices(ProjectType.choices))
+    status = df.ChoiceFilter(label="状态", choices=SharedChoices(ItemStatus.choices))
     unit = df.ChoiceFilter(label="责任单位", method="by_unit", choices=SharedChoices())
     year = df.NumberFilter(label="建设期限覆盖年份", method="covering_year")
     end_year = df.NumberFilter(label="结束年份", field_name="end_year")
     total_min = df.NumberFilter(label="总投资≥（亿元）", field_name="total_investment", lookup_expr="gte")
     total_max = df.NumberFilter(label="总投资≤（亿元）", field_name="total_investment", lookup_expr="lte")
-    light = df.ChoiceFilter(label="红黄绿灯", choices=Light.choices, field_name="light")
+    light = df.ChoiceFilter(label="红黄绿灯", choices=SharedChoices(Light.choices), field_name="light")
     domain = df.CharFilter(label="领域", field_name="domain")
 
     def __init__(self, *args, list_kind=None, user=None, version=None, **kwargs):

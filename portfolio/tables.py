@@ -6,9 +6,10 @@ from django.db.models import F
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
-from projects.models import ItemStatus, ItemUnit, ListKind, ProjectType, period_text
+from projects.models import Item, ItemStatus, ItemUnit, ListKind, ProjectType, period_text
 
 from .formatting import money
+from .queries import IdListQuery, current_items
 
 LIGHT_BADGES = {
     "red": ("bg-danger", "红灯"),
@@ -149,19 +150,25 @@ def _cell_light(back, row, units):
 CELL_WRITERS = {name[len("_cell_"):]: fn for name, fn in globals().items() if name.startswith("_cell_")}
 
 
+_PAGE_ROWS = IdListQuery(lambda: current_items().values_list(*ROW_FIELDS), Item)
+_PAGE_UNITS = IdListQuery(
+    lambda: ItemUnit.objects.order_by("item_id", "role", "pk").values_list("item_id", "unit__name"), ItemUnit, "item")
+
+
 def page_rows(table):
     """The current page's entries as ROW_FIELDS tuples, in the table's order, with each entry's
-    responsible units (lead first) as one text: two flat queries, no model instances."""
+    responsible units (lead first) as one text, and no model instances. The user's filtered,
+    sorted query picks the page's ids; their columns are then read by id with statements
+    compiled once."""
     page = table.page
     bottom = (page.number - 1) * table.paginator.per_page
     ordered = table.data.data.prefetch_related(None)
-    rows = list(ordered.values_list(*ROW_FIELDS)[bottom:bottom + table.paginator.per_page])
+    ids = list(ordered.values_list("pk", flat=True)[bottom:bottom + table.paginator.per_page])
+    by_id = {row[0]: row for row in _PAGE_ROWS.rows(ids)}
     names = {}
-    links = (ItemUnit.objects.filter(item_id__in=[row[0] for row in rows])
-             .order_by("item_id", "role", "pk").values_list("item_id", "unit__name"))
-    for item_id, unit_name in links:
+    for item_id, unit_name in _PAGE_UNITS.rows(ids):
         names.setdefault(item_id, []).append(unit_name)
-    return [(row, "、".join(names.get(row[0], ()))) for row in rows]
+    return [(by_id[pk], "、".join(names.get(pk, ()))) for pk in ids if pk in by_id]
 
 
 def item_rows_html(table):

@@ -576,6 +576,36 @@ def test_unit_user_list_query_count_does_not_grow_with_rows(client, unit_a_user,
     assert small == large, "\n".join(sql)
 
 
+@pytest.mark.django_db
+def test_page_rows_read_by_the_compiled_statement_match_the_orm_and_stay_live(real_plan):
+    """The list reads a page's columns by id with a statement compiled once per process: it must
+    give what the ORM gives, including reports and flags written after it was compiled."""
+    from portfolio.queries import current_items
+    from portfolio.tables import _PAGE_ROWS, _PAGE_UNITS, ROW_FIELDS
+
+    ids = list(Item.objects.filter(plan=real_plan, list_kind=ListKind.PROJECT).order_by("-pk")
+               .values_list("pk", flat=True)[:40])
+
+    def by_pk(rows):
+        return sorted(rows, key=lambda row: row[0])
+
+    def orm_rows():
+        return by_pk(current_items().filter(pk__in=ids).values_list(*ROW_FIELDS))
+
+    before = by_pk(_PAGE_ROWS.rows(ids))
+    assert before == orm_rows() and len(before) == 40
+    _add_activity(list(Item.objects.filter(pk__in=ids[:10])))
+    after = by_pk(_PAGE_ROWS.rows(ids))
+    assert after == orm_rows()
+    light, last_month = ROW_FIELDS.index("light"), ROW_FIELDS.index("last_month")
+    assert {row[light] for row in after if row[0] in ids[:10]} <= {"red", "yellow", "done"}
+    assert all(row[last_month] is not None for row in after if row[0] in ids[:10])
+    assert after != before
+    units = sorted(_PAGE_UNITS.rows(ids))
+    assert units == sorted(ItemUnit.objects.filter(item_id__in=ids).values_list("item_id", "unit__name"))
+    assert _PAGE_ROWS.rows([]) == []
+
+
 # ---------------------------------------------------------------- money rendering
 
 @pytest.mark.django_db
