@@ -160,6 +160,19 @@ def test_milestone_overdue_the_day_after_its_due_date(plan):
     assert detail == {"milestone": "主体完工", "due_date": "2026-06-30", "days_overdue": 1}
 
 
+def test_next_nights_update_keeps_odd_milestone_names_intact(plan):
+    """The nightly update writes details through COPY: quotes, backslashes and tabs survive."""
+    name = '一期\\二期 “主体”\t"完工"'
+    item = make_item(plan, "节点项目")
+    Milestone.objects.create(item=item, name=name, due_date=day(2026, 6, 30))
+    assert evaluate_flags(day(2026, 7, 1), plan=plan).opened == 1
+    result = evaluate_flags(day(2026, 7, 5), plan=plan)
+    assert (result.opened, result.updated, result.resolved) == (0, 1, 0)
+    flag = open_flags_of(item)["milestone_overdue"]
+    assert flag.detail == {"milestone": name, "due_date": "2026-06-30", "days_overdue": 5}
+    assert (flag.severity, flag.last_seen_on) == (Severity.RED, day(2026, 7, 5))
+
+
 def test_milestone_flag_resolves_when_the_milestone_is_met(plan):
     item = make_item(plan, "节点项目")
     ms = Milestone.objects.create(item=item, name="开工", due_date=day(2026, 6, 30))
