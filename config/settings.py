@@ -149,6 +149,8 @@ TRACKER_UNDERFUNDED_RED_POINTS = Decimal(env("TRACKER_UNDERFUNDED_RED_POINTS", d
 # After a change the leaders' stored dashboard is rebuilt at most this often (a burst of reports
 # would otherwise recompute a province's figures once per report).
 TRACKER_DASHBOARD_REBUILD_SECONDS = env.int("TRACKER_DASHBOARD_REBUILD_SECONDS", default=60)
+# A rendered dashboard is kept this long per scope, plan, date and data version (0: not kept).
+TRACKER_DASHBOARD_PAGE_SECONDS = env.int("TRACKER_DASHBOARD_PAGE_SECONDS", default=600)
 
 LOGGING = {
     "version": 1,

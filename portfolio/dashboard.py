@@ -2,18 +2,24 @@
 import datetime
 
 import django_filters as df
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
+from django.db import connection
 from django.http import HttpResponseBadRequest
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 
-from projects.models import ListKind, Plan
+from projects.models import ListKind, Plan, role_of
+from projects.versioning import version_stamp
 
 from .exports import FORMATS, stream_csv
 from .formatting import money
 from .models import Flag, FlagKind, Severity
 from .rollup import rollup_response
-from .snapshots import dashboard_figures, default_plan
+from .snapshots import dashboard_figures, default_plan, scope_key
 from .summary import RANKING_FORMULA
 from .filters import visible_units
 from projects.models import Item, ItemUnit
@@ -38,10 +44,22 @@ def _plan(request):
 def dashboard(request):
     as_of = _as_of(request)
     plan = _plan(request)
-    figures = dashboard_figures(request.user, as_of, plan)
-    return render(request, "portfolio/dashboard.html", {
-        "s": figures["s"], "as_of": as_of, "plan": plan, "charts": figures["charts"],
-    })
+    context = {"as_of": as_of, "plan": plan}
+    # Everyone who shares a scope sees the same figures until the data changes, so the rendered
+    # figures are kept per scope, plan, date and data version: rendering them cost several
+    # times reading them.
+    key, body = None, None
+    if settings.TRACKER_DASHBOARD_PAGE_SECONDS and not connection.in_atomic_block:
+        key = "|".join(["dashboard-page", role_of(request.user), scope_key(request.user),
+                        str(plan.pk if plan else "*"), as_of.isoformat(), version_stamp()])
+        body = cache.get(key)
+    if body is None:
+        figures = dashboard_figures(request.user, as_of, plan)
+        context.update(s=figures["s"], charts=figures["charts"])
+        body = render_to_string("portfolio/dashboard_body.html", context, request=request)
+        if key:
+            cache.set(key, body, settings.TRACKER_DASHBOARD_PAGE_SECONDS)
+    return render(request, "portfolio/dashboard.html", dict(context, body=mark_safe(body)))
 
 
 class FlagFilter(df.FilterSet):

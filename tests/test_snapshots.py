@@ -1,6 +1,7 @@
 """Stored dashboard figures: reused while the data version stands, never across scopes, and
 replaced as soon as a change commits (saved rows, imports, synthetic data, evaluations)."""
 import datetime
+import re
 from decimal import Decimal
 
 import pytest
@@ -19,6 +20,12 @@ from .conftest import UNIT_A, make_user
 pytestmark = pytest.mark.django_db(transaction=True)
 AS_OF = datetime.date(2026, 11, 23)
 URL = f"/?as_of={AS_OF}"
+
+
+@pytest.fixture(autouse=True)
+def figures_not_pages(settings):
+    """These tests look at the stored figures, below the rendered-page cache (tested on its own)."""
+    settings.TRACKER_DASHBOARD_PAGE_SECONDS = 0
 
 
 def dashboard(client):
@@ -206,3 +213,33 @@ def test_list_choices_follow_committed_changes_to_plans_and_unit_membership(clie
 
     generate(plans=1, seed=5, units=20)
     assert len(options("plan")) == 2
+
+
+def test_rendered_dashboard_is_kept_per_scope_and_version_and_replaced_after_a_change(client, real_plan, settings):
+    from django.core.cache import cache
+
+    settings.TRACKER_DASHBOARD_PAGE_SECONDS = 600
+    cache.clear()
+    leader = make_user("leader_p", "leader")
+    unit_user = make_user("unit_p", "unit", [UNIT_A])
+
+    def page(user):
+        client.force_login(user)
+        with CaptureQueriesContext(connection) as ctx:
+            response = client.get(URL)
+        assert response.status_code == 200
+        total = re.search(r'data-figure="total">([^<]+)<', response.content.decode()).group(1)
+        return response.content.decode(), total, [q["sql"] for q in ctx.captured_queries]
+
+    first, total, _ = page(leader)
+    again, same_total, sql = page(leader)
+    assert same_total == total and again.count("red-items") == first.count("red-items")
+    assert not any("portfolio_snapshot" in q or "projects_item" in q for q in sql), "served as rendered"
+    mine, my_total, _ = page(unit_user)
+    assert my_total != total and "本单位事项概况" in mine, "a unit never gets the leaders' page"
+
+    item = Item.objects.get(plan=real_plan, list_kind=ListKind.PROJECT, seq=12)
+    item.total_investment += Decimal("10")
+    item.save()
+    _, after, sql = page(leader)
+    assert Decimal(after.replace(",", "")) == Decimal(total.replace(",", "")) + Decimal("10")
