@@ -162,6 +162,8 @@ def plan_parts(items, as_of: datetime.date, months=6) -> dict:
 def merge_parts(parts) -> dict:
     """The sum of several parts, itself a part (parts in plan order: the first plan's category
     id and order stand for a category name)."""
+    # Money is summed as Decimal and written back as text once, at the end: parsing and
+    # formatting it at every addition was most of the time of re-summing a province.
     total = empty_part()
     for part in parts:
         for kind, n in part["lists"].items():
@@ -169,32 +171,49 @@ def merge_parts(parts) -> dict:
         for name, row in part["cats"].items():
             cat = total["cats"].setdefault(name, {"name": row["name"], "id": row["id"], "order": row["order"],
                                                   "lights": {}, "count": 0})
-            _add_money(cat, row)
+            _sum_money(cat, row)
             for light, n in row["lights"].items():
                 cat["lights"][light] = cat["lights"].get(light, 0) + n
         for project_type, row in part["types"].items():
-            _add_money(total["types"].setdefault(project_type, {"count": 0}), row)
+            _sum_money(total["types"].setdefault(project_type, {"count": 0}), row)
         for key in ("planned", "completed"):
             acc = total[key]
             for year, value in part[key].items():
                 if value is None:
                     acc.setdefault(year, None)
                 else:
-                    acc[year] = _str(_plus(acc.get(year), value))
+                    acc[year] = _plus(acc.get(year), value)
         total["red"].update(part["red"])  # each plan's count comes from one part only
         units = total["units"]
         for unit_id, figures in part["units"].items():
             acc = units.get(unit_id)
             if acc is None:
-                units[unit_id] = list(figures)
+                units[unit_id] = [figures[0], Decimal(figures[1]), Decimal(figures[2]), *figures[3:]]
                 continue
             acc[0] += figures[0]
-            acc[1] = _str(_plus(acc[1], figures[1]))
-            acc[2] = _str(_plus(acc[2], figures[2]))
+            acc[1] = EXACT.add(acc[1], Decimal(figures[1]))
+            acc[2] = EXACT.add(acc[2], Decimal(figures[2]))
             acc[3] += figures[3]
             acc[4] += figures[4]
             acc[5] += figures[5]
+    for row in (*total["cats"].values(), *total["types"].values()):
+        for key in MONEY:
+            if key in row:
+                row[key] = _str(row[key])
+    for key in ("planned", "completed"):
+        total[key] = {year: _str(value) for year, value in total[key].items()}
+    for figures in total["units"].values():
+        figures[1], figures[2] = str(figures[1]), str(figures[2])
     return total
+
+
+def _sum_money(acc, row):
+    """_add_money without writing the sums back as text (merge_parts does that once)."""
+    acc["count"] += row["count"]
+    for key in MONEY:
+        value = row.get(key)
+        if value is not None:
+            acc[key] = _plus(acc.get(key), value)
 
 
 def summary_of(part: dict, items):
