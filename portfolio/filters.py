@@ -107,7 +107,8 @@ class ItemFilter(df.FilterSet):
         self.list_kind = list_kind
         self.version = version_stamp() if version is None else version
         plans = plan_choices(self.version)
-        categories = self._categories(category_index(self.version, list_kind), several_plans=len(plans) > 1)
+        index = category_index(self.version, list_kind)
+        categories = self._categories(index, several_plans=len(plans) > 1)
         # The key of each select's choice list: its rendered options are kept under it too.
         self.choice_keys = {"plan": ("plans",), "category": categories[0], "unit": unit_choices_key(user)}
         self.filters["plan"].extra["choices"] = plans
@@ -118,7 +119,7 @@ class ItemFilter(df.FilterSet):
                 self.filters.pop(name)
         if list_kind != ListKind.POLICY:
             self.filters.pop("domain")
-        if not category_index(self.version, list_kind)["plan_of"]:
+        if not index["plan_of"]:
             self.filters.pop("category")
         if len(plans) < 2:
             self.filters.pop("plan")

@@ -10,5 +10,10 @@ def money(value):
     return f"{Decimal(value):,.2f}"
 
 
+def join_units(names):
+    """Responsible units as one text, lead first, as lists and exports print them."""
+    return "、".join(names)
+
+
 def units_text(item):
-    return "、".join(link.unit.name for link in item.unit_links.all())
+    return join_units(link.unit.name for link in item.unit_links.all())

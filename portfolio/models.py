@@ -74,6 +74,15 @@ class Flag(models.Model):
         return ""
 
 
+FLAG_BATCH = 10_000
+
+
+def update_flags(pks, **values):
+    """Sets the same values on many flags, by primary key, in batches of FLAG_BATCH."""
+    for start in range(0, len(pks), FLAG_BATCH):
+        Flag.objects.filter(pk__in=pks[start:start + FLAG_BATCH]).update(**values)
+
+
 def open_flags(severity):
     return Flag.objects.filter(item=OuterRef("pk"), resolved_on__isnull=True, severity=severity)
 

@@ -9,9 +9,7 @@ from django.db.models import Count, F
 
 from projects.models import Role
 
-from .models import Flag, FlagKind, Severity
-
-NOTIFY_BATCH = 10_000
+from .models import Flag, FlagKind, Severity, update_flags
 
 
 def _recipients_by_item(item_ids):
@@ -56,8 +54,7 @@ def notify_flag_changes(flag_ids):
     for pk, _, severity in pending:
         by_severity[severity].append(pk)
     for severity, ids in by_severity.items():
-        for start in range(0, len(ids), NOTIFY_BATCH):
-            Flag.objects.filter(pk__in=ids[start:start + NOTIFY_BATCH]).update(notified_severity=severity)
+        update_flags(ids, notified_severity=severity)
     return sent
 
 

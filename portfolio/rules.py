@@ -3,6 +3,7 @@
 `findings(as_of)` runs one query over every entry (annotations and subqueries, no per-entry
 queries); `evaluate_flags(as_of)` turns the findings into opened / updated / resolved flags.
 """
+import csv
 import datetime
 import io
 import json
@@ -21,7 +22,7 @@ from projects.models import (
 )
 from projects.versioning import bump_version
 
-from .models import SEVERITY_RANK, Flag, FlagKind, Light, Severity
+from .models import SEVERITY_RANK, Flag, FlagKind, Light, Severity, update_flags
 
 DEC = DecimalField(max_digits=20, decimal_places=6)
 CLOSED = [ItemStatus.COMPLETED, ItemStatus.CANCELLED]
@@ -313,9 +314,6 @@ def _lock():
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ADVISORY_LOCK_ID])
 
 
-FLAG_BATCH = 10_000
-
-
 def _save_changed_flags(changed):
     """Writes (pk, severity, detail, last seen) of flags that stay open. Most open flags change
     every night (days overdue move on), so on PostgreSQL the rows go in with COPY and one
@@ -329,15 +327,14 @@ def _save_changed_flags(changed):
             ["severity", "detail", "last_seen_on"], batch_size=500)
         return
     rows = io.StringIO()
+    writer = csv.writer(rows)
     for pk, severity, detail, last_seen in changed:
-        # COPY's text format: json.dumps writes no tabs or newlines, only backslashes to double.
-        detail_text = json.dumps(detail).replace("\\", "\\\\")
-        rows.write(f"{pk}\t{severity}\t{detail_text}\t{last_seen.isoformat()}\n")
+        writer.writerow([pk, severity, json.dumps(detail), last_seen.isoformat()])
     rows.seek(0)
     with connection.cursor() as cursor:
         cursor.execute("CREATE TEMP TABLE flag_changes (id bigint, severity varchar(10), detail jsonb, "
                        "last_seen date) ON COMMIT DROP")
-        cursor.cursor.copy_expert("COPY flag_changes FROM STDIN", rows)
+        cursor.cursor.copy_expert("COPY flag_changes FROM STDIN WITH (FORMAT csv)", rows)
         cursor.execute("ANALYZE flag_changes")
         cursor.execute(f"UPDATE {Flag._meta.db_table} AS f SET severity = c.severity, detail = c.detail, "
                        "last_seen_on = c.last_seen FROM flag_changes AS c WHERE f.id = c.id")
@@ -381,8 +378,7 @@ def evaluate_flags(as_of: datetime.date, plan=None, item_ids=None) -> Evaluation
         gone = [pk for pk, *_ in open_flags.values()]
         Flag.objects.bulk_create(new, batch_size=2000)
         _save_changed_flags(changed)
-        for start in range(0, len(gone), FLAG_BATCH):
-            Flag.objects.filter(pk__in=gone[start:start + FLAG_BATCH]).update(resolved_on=as_of)
+        update_flags(gone, resolved_on=as_of)
         result.opened, result.resolved = len(new), len(gone)
         update_lights(items)
         result.to_notify += [f.pk for f in new if f.pk is not None]

@@ -74,11 +74,18 @@ def empty_part():
 
 
 def _add_money(acc, row):
+    """Adds a row's count and money to acc, as Decimal (_money_as_text writes it back as text)."""
     acc["count"] += row["count"]
     for key in MONEY:
         value = row.get(key)
         if value is not None:
-            acc[key] = _str(_plus(acc.get(key), value))
+            acc[key] = _plus(acc.get(key), value)
+
+
+def _money_as_text(row):
+    for key in MONEY:
+        if key in row:
+            row[key] = _str(row[key])
 
 
 def plan_parts(items, as_of: datetime.date, months=6) -> dict:
@@ -109,6 +116,9 @@ def plan_parts(items, as_of: datetime.date, months=6) -> dict:
         _add_money(cat, r)
         _add_money(part["types"].setdefault(r["project_type"] or "", {"count": 0}), r)
         cat["lights"][r["light"]] = cat["lights"].get(r["light"], 0) + r["count"]
+    for part in parts.values():
+        for row in (*part["cats"].values(), *part["types"].values()):
+            _money_as_text(row)
 
     project_items = items.filter(list_kind=ListKind.PROJECT)
     for r in AnnualTarget.objects.filter(item__in=project_items).order_by() \
@@ -171,11 +181,11 @@ def merge_parts(parts) -> dict:
         for name, row in part["cats"].items():
             cat = total["cats"].setdefault(name, {"name": row["name"], "id": row["id"], "order": row["order"],
                                                   "lights": {}, "count": 0})
-            _sum_money(cat, row)
+            _add_money(cat, row)
             for light, n in row["lights"].items():
                 cat["lights"][light] = cat["lights"].get(light, 0) + n
         for project_type, row in part["types"].items():
-            _sum_money(total["types"].setdefault(project_type, {"count": 0}), row)
+            _add_money(total["types"].setdefault(project_type, {"count": 0}), row)
         for key in ("planned", "completed"):
             acc = total[key]
             for year, value in part[key].items():
@@ -197,23 +207,13 @@ def merge_parts(parts) -> dict:
             acc[4] += figures[4]
             acc[5] += figures[5]
     for row in (*total["cats"].values(), *total["types"].values()):
-        for key in MONEY:
-            if key in row:
-                row[key] = _str(row[key])
+        _money_as_text(row)
     for key in ("planned", "completed"):
         total[key] = {year: _str(value) for year, value in total[key].items()}
     for figures in total["units"].values():
         figures[1], figures[2] = str(figures[1]), str(figures[2])
     return total
 
-
-def _sum_money(acc, row):
-    """_add_money without writing the sums back as text (merge_parts does that once)."""
-    acc["count"] += row["count"]
-    for key in MONEY:
-        value = row.get(key)
-        if value is not None:
-            acc[key] = _plus(acc.get(key), value)
 
 
 def summary_of(part: dict, items):

@@ -8,7 +8,7 @@ from django.utils.safestring import mark_safe
 
 from projects.models import Item, ItemStatus, ItemUnit, ListKind, ProjectType, period_text
 
-from .formatting import money
+from .formatting import join_units, money
 from .queries import IdListQuery, current_items
 
 LIGHT_BADGES = {
@@ -168,7 +168,7 @@ def page_rows(table):
     names = {}
     for item_id, unit_name in _PAGE_UNITS.rows(ids):
         names.setdefault(item_id, []).append(unit_name)
-    return [(by_id[pk], "、".join(names.get(pk, ()))) for pk in ids if pk in by_id]
+    return [(by_id[pk], join_units(names.get(pk, ()))) for pk in ids if pk in by_id]
 
 
 def item_rows_html(table):
