@@ -354,6 +354,19 @@ def test_pagination_with_per_page(client, planner, real_plan):
 
 
 @pytest.mark.django_db
+def test_a_bad_filter_value_is_explained_in_chinese_beside_its_field(client, leader, real_plan):
+    client.force_login(leader)
+    response = client.get("/lists/project/?category=abc&status=bogus", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9")
+    assert response.status_code == 200
+    text = response.content.decode()
+    errors = re.findall(r'<label class="form-label" for="id_(\w+)">[^<]*</label>'
+                        r'<div class="small text-danger filter-error">([^<]*)</div>', text)
+    assert {name for name, _ in errors} == {"category", "status"}
+    assert all("选择一个有效的选项" in message for _, message in errors), errors
+    assert "valid choice" not in text
+
+
+@pytest.mark.django_db
 def test_url_holds_the_filters_and_export_links_carry_the_same_query(client, planner, real_plan):
     client.force_login(planner)
     infra = project_category(real_plan, PROJECT_HEADINGS[0])

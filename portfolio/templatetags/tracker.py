@@ -43,7 +43,8 @@ def filter_fields(item_filter, empty_label="全部"):
         out.append(f'<div class="{WIDE_FIELDS.get(name, "col-md-2 col-lg-1")}" style="min-width: 8rem">'
                    f'<label class="form-label" for="{field_id}">{escape(field.label)}</label>')
         if form.is_bound and bound.errors:
-            out.append(str(bound.errors))
+            out.append('<div class="small text-danger filter-error">'
+                       + "；".join(escape(error) for error in bound.errors) + "</div>")
         if getattr(field.widget, "input_type", None) == "select":
             out.append(f'<select name="{escape(bound.html_name)}" id="{field_id}" class="form-select form-select-sm">'
                        f'{_select_options(item_filter, name, field, current, empty_label)}</select>')
