@@ -148,11 +148,14 @@ TRACKER_REPORTING_START = env("TRACKER_REPORTING_START", default="2026-01")
 TRACKER_REPORT_MISSING_RED_MONTHS = env.int("TRACKER_REPORT_MISSING_RED_MONTHS", default=3)
 TRACKER_UNDERFUNDED_YELLOW_POINTS = Decimal(env("TRACKER_UNDERFUNDED_YELLOW_POINTS", default="10"))
 TRACKER_UNDERFUNDED_RED_POINTS = Decimal(env("TRACKER_UNDERFUNDED_RED_POINTS", default="30"))
-# After a change the leaders' stored dashboard is rebuilt at most this often (a burst of reports
-# would otherwise recompute a province's figures once per report).
-TRACKER_DASHBOARD_REBUILD_SECONDS = env.int("TRACKER_DASHBOARD_REBUILD_SECONDS", default=60)
-# A rendered dashboard is kept this long per scope, plan, date and data version (0: not kept).
-TRACKER_DASHBOARD_PAGE_SECONDS = env.int("TRACKER_DASHBOARD_PAGE_SECONDS", default=600)
+# Dashboards and the ranking are cached under keys naming the data version (docs/architecture.md);
+# entries expire after this many seconds even when nothing changed.
+TRACKER_CACHE_SECONDS = env.int("TRACKER_CACHE_SECONDS", default=3600)
+
+# Django's cache: a per-process memory cache on the embedded default; Redis in production and
+# tests (CACHE_URL=redis://host:port/db). Keys carry the data version, so per-process caches
+# never serve figures older than the database.
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://tracker")}
 
 LOGGING = {
     "version": 1,

@@ -1,54 +1,78 @@
-"""CSV and XLSX exports of list rows: money as numbers, 待定 as 待定, streamed row by row."""
+"""CSV and XLSX files: list exports read their columns from the list's Table; every sheet and
+CSV writes text as text (never a live formula) and money as numbers, 待定 as 待定.
+
+Text cells: XLSX cells are typed as strings; CSV cells starting with = + - @, a tab or a CR
+get a leading apostrophe (OWASP's advice against formula injection)."""
 import csv
+import inspect
 import tempfile
 from decimal import Decimal
+from urllib.parse import quote
 
 from django.http import FileResponse, StreamingHttpResponse
-from django.utils import timezone
 
-from projects.models import ListKind
-
-from .formatting import PENDING, units_text
-from .tables import LIGHT_BADGES
+from .formatting import PENDING
+from .tables import MoneyColumn
 
 FORMATS = ("csv", "xlsx")
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def item_columns(list_kind):
-    """(header, getter, is_money) for each exported column of a list."""
-    cols = [("序号", lambda i: i.seq, False),
-            ("项目名称" if list_kind == ListKind.PROJECT else "名称", lambda i: i.name, False)]
-    if list_kind not in (ListKind.REFORM, ListKind.POLICY):
-        cols.append(("类别", lambda i: i.category.name if i.category else "", False))
-    if list_kind == ListKind.POLICY:
-        cols.append(("领域", lambda i: i.domain, False))
-    cols.append(("建设规模和内容" if list_kind == ListKind.PROJECT else "工作目标任务", lambda i: i.content, False))
-    if list_kind == ListKind.PROJECT:
-        cols += [
-            ("项目类型", lambda i: i.get_project_type_display(), False),
-            ("建设期限", lambda i: i.period_display, False),
-            ("总投资（亿元）", lambda i: i.total_investment, True),
-            ("“十四五”投资（亿元）", lambda i: i.plan_investment, True),
-        ]
-    cols += [("责任单位", lambda i: units_text(i) or PENDING, False),
-             ("状态", lambda i: i.get_status_display(), False)]
-    if list_kind == ListKind.PROJECT:
-        cols += [("累计完成投资（亿元）", lambda i: i.cumulative if i.last_month else None, True),
-                 ("最近填报月份", lambda i: i.last_month.strftime("%Y-%m") if i.last_month else "", False)]
-    cols.append(("红黄绿灯", lambda i: LIGHT_BADGES.get(i.light, ("", ""))[1], False))
-    return cols
+def content_disposition(filename):
+    return f"attachment; filename*=UTF-8''{quote(filename)}"
 
 
-def _rows(queryset, columns):
-    for item in queryset.iterator(chunk_size=2000):
-        yield [get(item) for _, get, _ in columns], [m for _, _, m in columns]
+# ---------------------------------------------------------------- columns from a Table
+
+def _getter(table, bound):
+    """A fast value getter for one exported column: the Table's value_<name> method if it has one,
+    else the record's value under the column's accessor."""
+    accessor = str(bound.accessor)
+    method = getattr(table, f"value_{bound.name}", None)
+    if method is None:
+        return lambda record: record.get(accessor)
+    wants = set(inspect.signature(method).parameters)
+    if wants == {"value"}:
+        return lambda record: method(value=record.get(accessor))
+    if wants == {"record"}:
+        return lambda record: method(record=record)
+    return lambda record: method(value=record.get(accessor), record=record)
 
 
-def _csv_value(value, is_money):
+def export_columns(table):
+    """[(header, getter, is_money)] of every exported column of the table, hidden ones included."""
+    return [(str(bound.header), _getter(table, bound), isinstance(bound.column, MoneyColumn))
+            for bound in table.columns.iterall() if not bound.column.exclude_from_export]
+
+
+def table_rows(table, chunk_size=2000):
+    """(values, money flags) for every row of the table's ordered data, read in chunks."""
+    columns = export_columns(table)
+    flags = [m for _, _, m in columns]
+    getters = [g for _, g, _ in columns]
+    for record in table.data.data.iterator(chunk_size=chunk_size):
+        yield [get(record) for get in getters], flags
+
+
+def table_header(table):
+    return [h for h, _, _ in export_columns(table)]
+
+
+# ---------------------------------------------------------------- cells
+
+def safe_text(value: str) -> str:
+    return "'" + value if value.startswith(FORMULA_START) else value
+
+
+def csv_value(value, is_money=False):
     if is_money:
         return PENDING if value is None else f"{Decimal(value):.2f}"
-    return "" if value is None else value
+    if value is None:
+        return ""
+    if isinstance(value, (int, float, Decimal)):
+        return value
+    return safe_text(str(value))
 
 
 class _Echo:
@@ -57,77 +81,90 @@ class _Echo:
 
 
 def stream_csv(header, rows, filename):
-    """rows yields (values, money_flags); UTF-8 with BOM so Excel shows the Chinese."""
+    """rows yields (values, money flags); UTF-8 with BOM so Excel shows the Chinese."""
     writer = csv.writer(_Echo())
 
     def generate():
-        yield "\ufeff" + writer.writerow(header)
+        yield "\ufeff" + writer.writerow([csv_value(h) for h in header])
         for values, flags in rows:
-            yield writer.writerow([_csv_value(v, m) for v, m in zip(values, flags)])
+            yield writer.writerow([csv_value(v, m) for v, m in zip(values, flags)])
 
     response = StreamingHttpResponse(generate(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = content_disposition(filename)
     return response
 
 
-def content_disposition(filename):
-    from urllib.parse import quote
-
-    return f"attachment; filename*=UTF-8''{quote(filename)}"
-
-
-def xlsx_value(value, is_money):
-    if is_money:
-        return PENDING if value is None else float(value)
-    return value
-
-
-def write_item_sheet(sheet, header, rows, widths=None):
+def xlsx_cell(sheet, value, is_money=False):
+    """A write-only cell: money as a number (待定 as text), text always a string cell."""
     from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Alignment, Font
+    from openpyxl.styles import Alignment
 
-    bold = Font(bold=True)
+    if is_money and value is None:
+        cell = WriteOnlyCell(sheet, value=PENDING)
+        cell.alignment = Alignment(horizontal="right")
+        return cell
+    if isinstance(value, Decimal):
+        cell = WriteOnlyCell(sheet, value=float(value))
+        cell.number_format = "#,##0.00" if is_money else "0.0"
+        return cell
+    cell = WriteOnlyCell(sheet, value=value)
+    if isinstance(value, str):
+        cell.data_type = "s"  # openpyxl would store '=...' as a formula
+    return cell
+
+
+def set_page_setup(sheet, header_rows=1):
+    """A4 landscape, fit to the page width, the header rows repeated on every printed page."""
+    sheet.page_setup.orientation = "landscape"
+    sheet.page_setup.paperSize = "9"  # A4 (openpyxl Worksheet.PAPERSIZE_A4)
+    sheet.page_setup.fitToWidth = 1
+    sheet.page_setup.fitToHeight = 0
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    if header_rows:
+        sheet.print_title_rows = f"1:{header_rows}"
+
+
+def write_sheet(sheet, header, rows, widths=None):
+    from openpyxl.styles import Alignment, Font
+    from openpyxl.utils import get_column_letter
+
     sheet.freeze_panes = "A2"
+    set_page_setup(sheet)
     for i, width in enumerate(widths or [], start=1):
-        from openpyxl.utils import get_column_letter
         sheet.column_dimensions[get_column_letter(i)].width = width
     head = []
     for h in header:
-        c = WriteOnlyCell(sheet, value=h)
-        c.font = bold
-        c.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-        head.append(c)
+        cell = xlsx_cell(sheet, h)
+        cell.font = Font(bold=True)
+        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+        head.append(cell)
     sheet.append(head)
     for values, flags in rows:
-        out = []
-        for v, m in zip(values, flags):
-            c = WriteOnlyCell(sheet, value=xlsx_value(v, m))
-            if m and v is not None:
-                c.number_format = "#,##0.00"
-            if m and v is None:
-                c.alignment = Alignment(horizontal="right")
-            out.append(c)
-        sheet.append(out)
+        sheet.append([xlsx_cell(sheet, v, m) for v, m in zip(values, flags)])
 
 
-def item_widths(columns):
-    wide = {"项目名称": 40, "名称": 36, "建设规模和内容": 60, "工作目标任务": 60, "责任单位": 36}
-    return [wide.get(h, 14) for h, _, _ in columns]
+WIDE = {"名称": 40, "建设规模和内容": 60, "工作目标任务": 60, "责任单位": 36}
 
 
-def export_items(queryset, list_kind, fmt):
-    columns = item_columns(list_kind)
-    header = [h for h, _, _ in columns]
-    stamp = timezone.localdate().strftime("%Y%m%d")
-    name = f"{ListKind(list_kind).label}清单_{stamp}.{fmt}"
-    if fmt == "csv":
-        return stream_csv(header, _rows(queryset, columns), name)
+def xlsx_response(title, header, rows, filename, note=""):
+    """One sheet; `note` (e.g. how a figure is computed) goes in a row below the data."""
     from openpyxl import Workbook
 
     book = Workbook(write_only=True)
-    sheet = book.create_sheet(ListKind(list_kind).label)
-    write_item_sheet(sheet, header, _rows(queryset, columns), item_widths(columns))
+    sheet = book.create_sheet(title[:31])
+    write_sheet(sheet, header, rows, [WIDE.get(h, 14) for h in header])
+    if note:
+        sheet.append([])
+        sheet.append([xlsx_cell(sheet, note)])
     tmp = tempfile.TemporaryFile()
     book.save(tmp)
     tmp.seek(0)
-    return FileResponse(tmp, as_attachment=True, filename=name, content_type=XLSX_TYPE)
+    return FileResponse(tmp, as_attachment=True, filename=filename, content_type=XLSX_TYPE)
+
+
+def export_table(table, fmt, title, filename):
+    """The table's ordered rows (all of them, not the page) as CSV (streamed) or XLSX."""
+    header = table_header(table)
+    if fmt == "csv":
+        return stream_csv(header, table_rows(table), filename)
+    return xlsx_response(title, header, table_rows(table), filename)

@@ -9,7 +9,7 @@ from django.db.models import Count, F
 
 from projects.models import Role
 
-from .models import Flag, FlagKind, Severity, update_flags
+from .models import Flag, Severity
 
 
 def _recipients_by_item(item_ids):
@@ -35,13 +35,13 @@ def notify_flag_changes(flag_ids):
     emailed_items = set().union(*by_user.values())
     by_item = defaultdict(list)
     for flag in Flag.objects.filter(pk__in=[pk for pk, item_id, _ in pending if item_id in emailed_items]) \
-            .select_related("item").order_by("pk"):
+            .select_related("item__figures").order_by("pk"):
         by_item[flag.item_id].append(flag)
     users = User.objects.in_bulk(list(by_user))
     sent = 0
     for user_id, item_ids in by_user.items():
         mine = [f for item_id in sorted(item_ids) for f in by_item[item_id]]
-        lines = [f"【{f.get_severity_display()}】{f.item.name}：{f.get_kind_display()}，{f.description}" for f in mine]
+        lines = [f"【{f.get_severity_display()}】{f.item.name}：{f.get_kind_display()}，{f.describe(f.changed_on)}" for f in mine]
         send_mail(
             f"六重清单预警：{len(mine)} 项新增或升级",
             "您好，\n\n以下事项出现新的预警或预警升级：\n\n" + "\n".join(lines) + "\n\n请登录系统查看并及时填报。",
@@ -54,14 +54,15 @@ def notify_flag_changes(flag_ids):
     for pk, _, severity in pending:
         by_severity[severity].append(pk)
     for severity, ids in by_severity.items():
-        update_flags(ids, notified_severity=severity)
+        for start in range(0, len(ids), 10000):
+            Flag.objects.filter(pk__in=ids[start:start + 10000]).update(notified_severity=severity)
     return sent
 
 
 def send_unit_reminders(as_of: datetime.date):
     """Monday reminder to each unit's users: their red and yellow entries and missing reports."""
     open_flags = Flag.objects.filter(resolved_on__isnull=True, severity__in=[Severity.RED, Severity.YELLOW]) \
-        .select_related("item")
+        .select_related("item__figures")
     by_item = defaultdict(list)
     for f in open_flags:
         by_item[f.item_id].append(f)
@@ -72,8 +73,8 @@ def send_unit_reminders(as_of: datetime.date):
         lines, missing = [], []
         for item_id in sorted(item_ids):
             for f in by_item[item_id]:
-                (missing if f.kind == FlagKind.REPORT_MISSING else lines).append(
-                    f"【{f.get_severity_display()}】{f.item.name}：{f.get_kind_display()}，{f.description}")
+                (missing if f.kind == "report_missing" else lines).append(
+                    f"【{f.get_severity_display()}】{f.item.name}：{f.get_kind_display()}，{f.describe(as_of)}")
         body = [f"您好，截至 {as_of:%Y年%m月%d日}，贵单位负责的事项情况如下。"]
         if lines:
             body += ["", "红黄灯事项："] + lines
@@ -94,13 +95,13 @@ def send_leader_digest(as_of: datetime.date):
     if not leaders:
         return 0
     new_red = Flag.objects.filter(severity=Severity.RED, opened_on__gt=since, opened_on__lte=as_of) \
-        .select_related("item")
-    resolved = Flag.objects.filter(resolved_on__gt=since, resolved_on__lte=as_of).select_related("item")
+        .select_related("item__figures")
+    resolved = Flag.objects.filter(resolved_on__gt=since, resolved_on__lte=as_of).select_related("item__figures")
     units = (Flag.objects.filter(resolved_on__isnull=True, severity=Severity.RED)
              .values("item__unit_links__unit__name").annotate(n=Count("pk", distinct=True)).order_by("-n")[:10])
     body = [f"本周（{since + datetime.timedelta(days=1):%m月%d日}—{as_of:%m月%d日}）六重清单动态：", "",
             f"新增红灯 {new_red.count()} 项："]
-    body += [f"  {f.item.name}：{f.get_kind_display()}，{f.description}" for f in new_red[:50]]
+    body += [f"  {f.item.name}：{f.get_kind_display()}，{f.describe(as_of)}" for f in new_red[:50]]
     body += ["", f"解除预警 {resolved.count()} 项："]
     body += [f"  {f.item.name}：{f.get_kind_display()}" for f in resolved[:50]]
     body += ["", "红灯最多的单位："]

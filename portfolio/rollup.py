@@ -1,7 +1,9 @@
-"""Rollups in the layout of the plan's attachment (XLSX, or CSV files in a zip), within the user's scope.
+"""Rollups in the layout of the plan's attachment (XLSX, or one CSV per sheet in a zip), within
+the user's scope: a unit user's rollup holds only its own units' entries on every sheet.
 
-Category 小计 and list 合计 rows are sums computed by the database from the rows shown;
-the printed figures are never copied. 待定 stays 待定 and is left out of sums.
+Entry rows take their columns from the list Table (portfolio/tables.py); category 小计 and list
+合计 rows are sums of the rows shown (待定 left out, 待定 only when nothing is known); printed
+figures are never copied.
 """
 import csv
 import datetime
@@ -10,138 +12,171 @@ import tempfile
 import zipfile
 from decimal import Decimal
 
-from django.db.models import Count, Sum
+from django.db.models import Count, F, Q, Sum
 from django.http import FileResponse
 
-from projects.models import ItemUnit, ListKind, ProjectType
+from projects.models import Item, ListKind, ProjectType, Role, Unit, period_text, role_of
 
-from .exports import XLSX_TYPE
-from .formatting import PENDING, units_text
-from .summary import portfolio_summary, project_figures, rate
-from .tables import LIGHT_BADGES
-from .queries import tracked_items
+from .exports import XLSX_TYPE, csv_value, safe_text, set_page_setup
+from .formatting import PENDING
+from .summary import dashboard, entry_figures, rate, scoped_items
+from .tables import ItemTable, list_records, with_list_figures
 
-CN_NUM = "一二三四五六七八九十"
-PROJECT_HEADER = ["序号", "项目名称", "建设规模和内容", "项目类型", "建设期限", "总投资（亿元）",
-                  "“十四五”投资（亿元）", "责任单位", "状态", "累计完成投资（亿元）", "投资完成率（%）", "红黄绿灯"]
-PROJECT_MONEY = {5, 6, 9}
-PROJECT_PCT = {10}
-OTHER_HEADER = {
-    ListKind.PLATFORM: ["序号", "平台名称", "工作目标任务", "责任单位"],
-    ListKind.INDUSTRY: ["序号", "产业名称", "工作目标任务", "责任单位"],
-    ListKind.REFORM: ["序号", "项目名称", "工作目标任务", "责任单位"],
-    ListKind.POLICY: ["序号", "领域", "政策名称", "工作目标任务", "责任单位"],
-    ListKind.ELEMENT: ["序号", "类别", "工作目标任务", "责任单位"],
-}
-TRACKING = ["状态", "最近填报月份", "红黄绿灯"]
+PROJECT_SEQUENCE = ("seq", "name", "content", "project_type", "period", "total_investment", "plan_investment",
+                    "units", "status", "cumulative", "completion", "light")
+OTHER_SEQUENCE = ("seq", "domain", "name", "content", "units", "status", "last_month", "light")
 
 
-def _light(value):
-    return LIGHT_BADGES.get(value, ("", ""))[1]
+def _rollup_table(records, list_kind, period_label):
+    """The list columns in the attachment's order, plus the investment completion rate."""
+    import django_tables2 as tables
+
+    class Table(ItemTable):
+        completion = tables.Column("投资完成率（%）", empty_values=())
+
+        class Meta(ItemTable.Meta):
+            sequence = PROJECT_SEQUENCE if list_kind == ListKind.PROJECT else \
+                tuple(c for c in OTHER_SEQUENCE if c != "domain" or list_kind == ListKind.POLICY)
+
+        def value_completion(self, record):
+            if not record["last_month"]:
+                return None
+            return rate(record["cumulative"], record["total_investment"])
+
+    table = Table(records, list_kind=list_kind, period_label=period_label,
+                  exclude=[] if list_kind == ListKind.PROJECT else ["completion"])
+    return table
 
 
-def _project_row(i):
-    completion = rate(i.cumulative, i.total_investment) if i.last_month and i.total_investment else None
-    return [
-        i.seq, i.name, i.content, i.get_project_type_display(), i.period_display,
-        i.total_investment, i.plan_investment, units_text(i) or PENDING, i.get_status_display(),
-        i.cumulative if i.last_month else None, completion, _light(i.light),
-    ]
+def _sum(values):
+    known = [Decimal(v) for v in values if v is not None]
+    return sum(known, Decimal(0)) if known else None
 
 
-def _other_row(i):
-    lead = [i.seq, i.domain, i.name] if i.list_kind == ListKind.POLICY else [i.seq, i.name]
-    return lead + [i.content, units_text(i) or PENDING, i.get_status_display(),
-                   i.last_month.strftime("%Y-%m") if i.last_month else "未报", _light(i.light)]
+def _columns(table):
+    from .exports import export_columns
+
+    return [c for c in export_columns(table) if c[0] != "类别"]
+
+
+def _list_sheet(title, items, list_kind, period_label, with_totals, as_of):
+    """(title, rows, money columns, percent columns) for one list: heading, category rows, entries,
+    小计 after each category and 合计 at the end (projects)."""
+    records = list_records(with_list_figures(items.filter(list_kind=list_kind), as_of)) \
+        .order_by("category__order", "seq")
+    table = _rollup_table(records, list_kind, period_label)
+    columns = _columns(table)
+    header = [h for h, _, _ in columns]
+    money = {i for i, (_, _, m) in enumerate(columns) if m}
+    pct = {i for i, (h, _, _) in enumerate(columns) if h.endswith("（%）")}
+    rows = [("head", header)]
+    blank = [""] * len(header)
+    current, group = object(), []
+    every = []
+    labels = dict(items.filter(list_kind=list_kind, category__isnull=False)
+                  .values_list("category_id", "category__printed_label").distinct())
+
+    def subtotal(label, group_rows):
+        values = [label] + [""] * (len(header) - 1)
+        for i in money:
+            values[i] = _sum(r[i] for r in group_rows)
+        if pct:
+            total_i = header.index("总投资（亿元）")
+            done_i = header.index("累计完成（亿元）")
+            values[min(pct)] = rate(values[done_i], values[total_i])
+        return values
+
+    for record in records.iterator(chunk_size=2000):
+        if record_category(record) != current:
+            if with_totals and group:
+                rows.append(("subtotal", subtotal("小计", group)))
+            current, group = record_category(record), []
+            if current is not None:
+                rows.append(("category", [labels.get(current) or ""] + blank[1:]))
+        values = [get(record) for _, get, _ in columns]
+        group.append(values)
+        every.append(values)
+        rows.append(("item", values))
+    if with_totals:
+        if group:
+            rows.append(("subtotal", subtotal("小计", group)))
+        rows.append(("total", subtotal("合计", every)))
+    return title, rows, money, pct
+
+
+def record_category(record):
+    return record.get("category_id")
 
 
 def build_rollup(plan, user, as_of: datetime.date):
-    """Sheets as lists of (row kind, values): 'head', 'category', 'item', 'subtotal', 'total'."""
-    items = tracked_items(user, as_of).filter(plan=plan)
-    projects = project_figures(items, as_of).select_related("category").prefetch_related("unit_links__unit")
-    sheets = []
-    # 重大项目: category heading, rows, 小计 computed by the database, 合计 at the end.
-    rows = [("head", PROJECT_HEADER)]
-    subtotals = {
-        r["category_id"]: r for r in projects.order_by().values("category_id").annotate(
-            total=Sum("total_investment"), plan=Sum("plan_investment"), completed=Sum("cumulative"))
-    }
-    grand = projects.aggregate(total=Sum("total_investment"), plan=Sum("plan_investment"), completed=Sum("cumulative"))
-    current = object()
-    ordered = list(projects.order_by("category__order", "seq"))
-    for idx, item in enumerate(ordered):
-        if item.category_id != current:
-            current = item.category_id
-            label = item.category.printed_label if item.category else "未分类"
-            rows.append(("category", [label] + [""] * (len(PROJECT_HEADER) - 1)))
-        rows.append(("item", _project_row(item)))
-        last_of_category = idx + 1 == len(ordered) or ordered[idx + 1].category_id != current
-        if last_of_category:
-            s = subtotals.get(current, {})
-            rows.append(("subtotal", ["小计", "", "", "", "", s.get("total"), s.get("plan"), "", "",
-                                      s.get("completed"), rate(s.get("completed"), s.get("total")), ""]))
-    rows.append(("total", ["合计", "", "", "", "", grand["total"], grand["plan"], "", "", grand["completed"],
-                           rate(grand["completed"], grand["total"]), ""]))
-    sheets.append(("重大项目", rows, PROJECT_MONEY, PROJECT_PCT))
-
-    # 十大（类）百亿工程
-    prog_rows = [("head", ["序号", "项目名称", "建设内容", "建设年限", "总投资（亿元）"])]
-    programmes = list(plan.programmes.order_by("seq"))
-    for p in programmes:
-        period = "待定" if p.start_year is None else (
-            str(p.start_year) if p.start_year == p.end_year else f"{p.start_year}-{p.end_year}")
-        prog_rows.append(("item", [p.seq, p.name, p.content, period, p.total_investment]))
-    prog_total = plan.programmes.aggregate(s=Sum("total_investment"))["s"]
-    prog_rows.append(("total", ["合计", "", "", "", prog_total]))
-    sheets.append(("十大（类）百亿工程", prog_rows, {4}, set()))
-
-    for kind, header in OTHER_HEADER.items():
-        krows = [("head", header + TRACKING)]
-        current = object()
-        for item in items.filter(list_kind=kind).order_by("category__order", "seq"):
-            if item.category_id and item.category_id != current:
-                current = item.category_id
-                krows.append(("category", [item.category.printed_label] + [""] * (len(header) + len(TRACKING) - 1)))
-            krows.append(("item", _other_row(item)))
-        sheets.append((ListKind(kind).label, krows, set(), set()))
-
-    sheets.append(("汇总", summary_rows(plan, user, as_of, projects), {2, 3, 4, 5}, {6}))
+    """Sheets as (title, rows, money columns, percent columns); rows are (kind, values) with kind
+    head, category, item, subtotal or total."""
+    items = scoped_items(user, plan)
+    label = plan.period_name
+    sheets = [_list_sheet("重大项目", items, ListKind.PROJECT, label, True, as_of)]
+    sheets.append(programme_sheet(plan, user))
+    for kind in (ListKind.PLATFORM, ListKind.INDUSTRY, ListKind.REFORM, ListKind.POLICY, ListKind.ELEMENT):
+        sheets.append(_list_sheet(kind.label, items, kind, label, False, as_of))
+    sheets.append(summary_sheet(plan, user, as_of))
     return sheets
 
 
-def summary_rows(plan, user, as_of, projects):
-    s = portfolio_summary(user, as_of, plan)
-    rows = [("category", [f"汇总（截至 {as_of:%Y-%m-%d}）", "", "", "", "", "", ""])]
-    head = ["分组", "名称", "总投资（亿元）", "“十四五”投资（亿元）", "累计完成投资（亿元）", "序时应完成（亿元）", "完成率（%）"]
+def programme_sheet(plan, user):
+    header = ["序号", "项目名称", "建设内容", "建设年限", "总投资（亿元）"]
+    rows = [("head", header)]
+    if role_of(user) not in (Role.PLANNER, Role.LEADER):
+        # The programme rows carry no responsible unit: they are not any one unit's entries.
+        rows.append(("category", ["十大（类）百亿工程不按责任单位划分，仅规划人员和领导可见。", "", "", "", ""]))
+        return "十大（类）百亿工程", rows, {4}, set()
+    programmes = list(plan.programmes.order_by("seq"))
+    for p in programmes:
+        rows.append(("item", [p.seq, p.name, p.content, period_text(p.start_year, p.end_year), p.total_investment]))
+    rows.append(("total", ["合计", "", "", "", _sum(p.total_investment for p in programmes)]))
+    return "十大（类）百亿工程", rows, {4}, set()
+
+
+def summary_sheet(plan, user, as_of):
+    s = dashboard(user, as_of, plan)
+    period = plan.period_name
+    head = ["分组", "名称", "总投资（亿元）", f"“{period}”投资（亿元）", "累计完成投资（亿元）",
+            "序时应完成（亿元）", "完成率（%）", "项目数"]
+    width = len(head)
+    rows = [("category", [f"汇总（截至 {as_of:%Y-%m-%d}）"] + [""] * (width - 1))]
 
     def block(title, groups):
-        rows.append(("category", [title] + [""] * 6))
+        rows.append(("category", [title] + [""] * (width - 1)))
         rows.append(("head", head))
         for name, r in groups:
-            rows.append(("item", [title, name, r.get("total"), r.get("plan"), r.get("completed"), r.get("expected"),
-                                  rate(r.get("completed"), r.get("total"))]))
+            rows.append(("item", [title, name, r.get("total"), r.get("plan"), r.get("completed"),
+                                  r.get("expected"), rate(r.get("completed"), r.get("total")), r.get("count")]))
 
-    block("按类别", [(r["category__name"] or "未分类", r) for r in s["by_category"]])
-    block("按项目类型", [(ProjectType(r["project_type"]).label if r["project_type"] else "—", r) for r in s["by_type"]])
-    by_unit = (ItemUnit.objects.filter(item__in=projects).values("unit__name")
-               .annotate(count=Count("item", distinct=True)).order_by("unit__name"))
-    unit_money = {}
-    figures = {p.pk: p for p in projects}
-    for link in ItemUnit.objects.filter(item__in=projects).values("unit__name", "item_id"):
-        p = figures[link["item_id"]]
-        acc = unit_money.setdefault(link["unit__name"], {"total": None, "plan": None, "completed": None, "expected": None})
-        for key, value in (("total", p.total_investment), ("plan", p.plan_investment),
-                           ("completed", p.cumulative), ("expected", p.expected_amount)):
-            if value is not None:
-                acc[key] = (acc[key] or Decimal(0)) + Decimal(value)
-    block("按责任单位（多单位事项计入每个单位）", [(u["unit__name"], unit_money.get(u["unit__name"], {})) for u in by_unit])
-    rows.append(("category", ["按年度", "", "", "", "", "", ""]))
-    rows.append(("head", ["分组", "年度", "年度计划投资（亿元）", "", "完成投资（亿元）", "", "完成率（%）"]))
+    block("按类别", [(r["name"], r) for r in s["by_category"]])
+    block("按项目类型", [(r["label"], r) for r in s["by_type"]])
+    block("按责任单位（多单位事项计入每个单位）", unit_groups(user, plan, as_of))
+    rows.append(("category", ["按年度"] + [""] * (width - 2)))
+    rows.append(("head", ["分组", "年度", "年度计划投资（亿元）", "完成投资（亿元）", "累计计划投资（亿元）",
+                          "累计完成投资（亿元）", "完成率（%）"]))
+    planned_sum = completed_sum = None
     for r in s["by_year"]:
-        rows.append(("item", ["按年度", r["year"], r["planned"], None, r["completed"], None,
+        planned_sum = _sum([planned_sum, r["planned"]])
+        completed_sum = _sum([completed_sum, r["completed"]])
+        rows.append(("item", ["按年度", r["year"], r["planned"], r["completed"], planned_sum, completed_sum,
                               rate(r["completed"], r["planned"])]))
-    return rows
+    return "汇总", rows, {2, 3, 4, 5}, {6}
 
+
+def unit_groups(user, plan, as_of):
+    """[(unit name, sums)] of the projects each unit leads or supports, within the user's scope."""
+    figures, _ = entry_figures(scoped_items(user, plan).filter(list_kind=ListKind.PROJECT), as_of)
+    rows = figures.order_by().values(unit=F("unit_links__unit__name")).annotate(
+        count=Count("pk"), total=Sum("total_investment"), plan=Sum("plan_investment"),
+        completed=Sum("cumulative"), expected=Sum("expected_amount")).filter(unit__isnull=False)
+    if role_of(user) == Role.UNIT:
+        rows = rows.filter(unit_links__unit__in=Unit.objects.filter(members=user))
+    return sorted(((r["unit"], r) for r in rows), key=lambda pair: pair[0])
+
+
+# ---------------------------------------------------------------- writers
 
 def _xlsx_value(value, is_money):
     if isinstance(value, Decimal):
@@ -169,6 +204,8 @@ def write_xlsx(sheets, target):
             for c, value in enumerate(values, start=1):
                 is_money = (c - 1) in money_cols and kind in ("item", "subtotal", "total")
                 cell = ws.cell(row=r, column=c, value=_xlsx_value(value, is_money))
+                if isinstance(cell.value, str):
+                    cell.data_type = "s"  # text stays text: never a live formula
                 cell.border = Border(top=thin, bottom=thin, left=thin, right=thin)
                 if kind == "head":
                     cell.font, cell.fill = bold, head_fill
@@ -185,12 +222,15 @@ def write_xlsx(sheets, target):
                     cell.alignment = Alignment(horizontal="right")
                 if kind == "item" and isinstance(value, str) and len(value) > 30:
                     cell.alignment = Alignment(wrap_text=True, vertical="top")
-                length = min(len(str(value)) if value is not None else 0, 60)
-                widths[c] = max(widths.get(c, 6), length * 1.6 if kind != "category" else 8)
+                if kind != "category":
+                    length = min(len(str(value)) if value is not None else 0, 60)
+                    widths[c] = max(widths.get(c, 6), length * 1.6)
         for c, w in widths.items():
             ws.column_dimensions[get_column_letter(c)].width = max(8, min(w, 60))
-        if rows and rows[0][0] == "head":
+        header_rows = 1 if rows and rows[0][0] == "head" else 0
+        if header_rows:
             ws.freeze_panes = "A2"
+        set_page_setup(ws, header_rows)
     book.save(target)
 
 
@@ -200,15 +240,8 @@ def write_csv_zip(sheets, target):
             buf = io.StringIO()
             writer = csv.writer(buf)
             for kind, values in rows:
-                out = []
-                for c, v in enumerate(values):
-                    if c in money_cols and kind in ("item", "subtotal", "total"):
-                        out.append(PENDING if v is None else f"{Decimal(v):.2f}")
-                    elif isinstance(v, Decimal):
-                        out.append(f"{v:.2f}")
-                    else:
-                        out.append("" if v is None else v)
-                writer.writerow(out)
+                writer.writerow([csv_value(v, c in money_cols and kind in ("item", "subtotal", "total"))
+                                 for c, v in enumerate(values)])
             zf.writestr(f"{title}.csv", "\ufeff" + buf.getvalue())
 
 
@@ -227,14 +260,4 @@ def rollup_response(plan, user, fmt, as_of):
                         content_type=XLSX_TYPE if fmt == "xlsx" else "application/zip")
 
 
-def single_sheet_xlsx(title, header, data, filename, note=""):
-    rows = [("head", header)] + [("item", values) for values, _ in data]
-    if note:
-        rows.append(("category", [note] + [""] * (len(header) - 1)))
-    money = {i for i, m in enumerate(data[0][1]) if m} if data else set()
-    tmp = tempfile.TemporaryFile()
-    write_xlsx([(title, rows, money, set())], tmp)
-    tmp.seek(0)
-    return FileResponse(tmp, as_attachment=True, filename=filename, content_type=XLSX_TYPE)
-
-
+__all__ = ["build_rollup", "write_rollup", "rollup_response", "safe_text", "Item", "Q", "ProjectType"]

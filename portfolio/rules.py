@@ -1,407 +1,304 @@
-"""The rules of DESIGN.md, each one SQL expression over all entries, evaluated as of a date.
+"""The rules, one object each, in one registry (docs/architecture.md, "How to add a rule").
 
-`findings(as_of)` runs one query over every entry (annotations and subqueries, no per-entry
-queries); `evaluate_flags(as_of)` turns the findings into opened / updated / resolved flags.
+A rule has a code and a Chinese label, a condition over the facts (`portfolio.facts`) in two
+forms — a SQL `Q` for every entry at once and a Python predicate for one entry — its severity
+(fixed, or banded on one fact with thresholds from settings, applied by both forms from the
+same bands), the facts its flag stores (facts that do not move with the date), and the
+sentence that describes a flag, computed when it is shown.
+
+An entry's light is derived here too, once per form: `light_expression` (SQL) and `light_of`.
 """
-import csv
 import datetime
-import io
-import json
-from dataclasses import dataclass, field
+import operator
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
-from django.db import connection, models, transaction
-from django.db.models import (
-    BooleanField, Case, DecimalField, Exists, ExpressionWrapper, F, OuterRef, Q, Subquery, Sum, Value, When,
-)
-from django.db.models.functions import Cast, Coalesce, ExtractYear, Greatest, Least, NullIf
+from django.db import models
+from django.db.models import Case, Q, Value, When
 
-from projects.models import (
-    AnnualTarget, Item, ItemStatus, ItemUnit, ListKind, Milestone, ProjectType, StatusReport,
-)
-from projects.versioning import bump_version
+from projects.models import ItemStatus, ListKind, ProjectType
+from projects.reporting import due_report_month, months_between
 
-from .models import SEVERITY_RANK, Flag, FlagKind, Light, Severity, update_flags
-
-DEC = DecimalField(max_digits=20, decimal_places=6)
-CLOSED = [ItemStatus.COMPLETED, ItemStatus.CANCELLED]
-ADVISORY_LOCK_ID = 7_614_202  # serialises concurrent evaluations on PostgreSQL
+from .facts import facts_for, month_of_index, with_facts
 
 
-def previous_month(day: datetime.date) -> datetime.date:
-    return (day.replace(day=1) - datetime.timedelta(days=1)).replace(day=1)
+class Severity(models.TextChoices):
+    RED = "red", "红"
+    YELLOW = "yellow", "黄"
+    INFO = "info", "提示"
 
 
-def due_report_month(as_of: datetime.date) -> datetime.date:
-    """The latest month whose report is due by as_of: last month once the reporting day has passed."""
-    month = previous_month(as_of)
-    return month if as_of.day > settings.TRACKER_REPORTING_DAY else previous_month(month)
+SEVERITY_RANK = {Severity.INFO: 1, Severity.YELLOW: 2, Severity.RED: 3}
 
 
-def reporting_start() -> datetime.date:
-    """The first month units were asked to report (TRACKER_REPORTING_START, YYYY-MM)."""
-    return datetime.date.fromisoformat(settings.TRACKER_REPORTING_START + "-01")
+class Light(models.TextChoices):
+    RED = "red", "红灯"
+    YELLOW = "yellow", "黄灯"
+    GREEN = "green", "绿灯"
+    DONE = "done", "已完成"
 
 
-def months_between(earlier: datetime.date, later: datetime.date) -> int:
-    return (later.year - earlier.year) * 12 + later.month - earlier.month
-
-
-def _bool(q):
-    return ExpressionWrapper(q, output_field=BooleanField())
-
-
-def _dec(expr):
-    return Cast(expr, DEC)
-
-
-def annotate_rules(queryset, as_of: datetime.date):
-    """Annotate each entry with every rule's condition and the figures its detail needs."""
-    year, month = as_of.year, as_of.month
-    due_month = due_report_month(as_of)
-    reports = StatusReport.objects.filter(item=OuterRef("pk"), month__lte=as_of).order_by("-month")
-    late_milestones = Milestone.objects.filter(
-        item=OuterRef("pk"), met_on__isnull=True, due_date__lt=as_of
-    ).order_by("due_date", "pk")
-    targets_before = (
-        AnnualTarget.objects.filter(item=OuterRef("pk"), year__lt=year)
-        .values("item").annotate(s=Sum("planned_investment")).values("s")
-    )
-    target_now = AnnualTarget.objects.filter(item=OuterRef("pk"), year=year).values("planned_investment")[:1]
-    total = NullIf(F("total_investment"), Value(Decimal("0")))
-    period_months = (F("end_year") - F("start_year") + 1) * 12
-    months_done = Greatest(Value(0), Least(Value(year * 12 + month - 1) - F("start_year") * 12, period_months))
-    even_pct = _dec(months_done) * Value(Decimal("100")) / _dec(period_months)
-    target_pct = (
-        (Coalesce(Subquery(targets_before, output_field=DEC), Value(Decimal("0")))
-         + Coalesce(Subquery(target_now, output_field=DEC), Value(Decimal("0"))) * Value(Decimal(month - 1)) / Value(Decimal("12")))
-        * Value(Decimal("100")) / total
-    )
-    is_open = ~Q(status__in=CLOSED)
-    # Never reported: a report is due only for months since the entry started and reporting began.
-    never_reported_due = Q(last_month__isnull=True) & (
-        Q(start_year__isnull=True) | Q(start_year__lte=due_month.year)
-    ) if due_month >= reporting_start() else Q(pk__in=[])
-    qs = queryset.annotate(
-        last_month=Subquery(reports.values("month")[:1]),
-        # a report filed without the figure keeps the last known one
-        cumulative=Subquery(reports.filter(cumulative_investment__isnull=False)
-                            .values("cumulative_investment")[:1]),
-        has_unit=Exists(ItemUnit.objects.filter(item=OuterRef("pk"))),
-        has_targets=Exists(AnnualTarget.objects.filter(item=OuterRef("pk"))),
-        late_milestone=Subquery(late_milestones.values("name")[:1]),
-        late_milestone_due=Subquery(late_milestones.values("due_date")[:1]),
-    ).annotate(
-        expected_pct=ExpressionWrapper(
-            Least(Case(When(has_targets=True, then=target_pct), default=even_pct, output_field=DEC),
-                  Value(Decimal("100"))),
-            output_field=DEC),
-        actual_pct=ExpressionWrapper(
-            Coalesce(F("cumulative"), Value(Decimal("0"))) * Value(Decimal("100")) / total, output_field=DEC),
-    ).annotate(
-        points_behind=ExpressionWrapper(F("expected_pct") - F("actual_pct"), output_field=DEC),
-    ).annotate(
-        rule_overdue=_bool(is_open & Q(end_year__lt=year)),
-        rule_milestone_overdue=_bool(is_open & Q(late_milestone_due__isnull=False)),
-        rule_report_missing=_bool(
-            Q(status=ItemStatus.IN_PROGRESS) & (never_reported_due | Q(last_month__lt=due_month))
-        ),
-        rule_underfunded=_bool(
-            is_open & Q(list_kind=ListKind.PROJECT, total_investment__gt=0, start_year__isnull=False,
-                        end_year__isnull=False, points_behind__gt=settings.TRACKER_UNDERFUNDED_YELLOW_POINTS)
-        ),
-        rule_unassigned=_bool(is_open & Q(has_unit=False)),
-        rule_investment_unknown=_bool(
-            is_open & Q(list_kind=ListKind.PROJECT, total_investment__isnull=True,
-                        project_type__in=[ProjectType.NEW, ProjectType.CONTINUING])
-        ),
-    )
-    return qs
-
-
-RULE_FIELDS = {
-    FlagKind.OVERDUE: "rule_overdue",
-    FlagKind.MILESTONE_OVERDUE: "rule_milestone_overdue",
-    FlagKind.REPORT_MISSING: "rule_report_missing",
-    FlagKind.UNDERFUNDED: "rule_underfunded",
-    FlagKind.UNASSIGNED: "rule_unassigned",
-    FlagKind.INVESTMENT_UNKNOWN: "rule_investment_unknown",
-}
+CLOSED = (ItemStatus.COMPLETED, ItemStatus.CANCELLED)
+_COMPARE = {"gt": operator.gt, "gte": operator.ge}
 
 
 def _pct(value):
-    return str(Decimal(value).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)) if value is not None else None
+    return None if value is None else str(Decimal(value).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
 
 
-def findings(as_of: datetime.date, items=None):
-    """{(item_id, kind): (severity, detail)} for every rule that holds, in one query."""
-    queryset = items if items is not None else Item.objects.all()
-    any_rule = Q()
-    for name in RULE_FIELDS.values():
-        any_rule |= Q(**{name: True})
-    rows = annotate_rules(queryset, as_of).filter(any_rule).values(
-        "pk", "end_year", "start_year", "last_month", "late_milestone", "late_milestone_due",
-        "expected_pct", "actual_pct", "points_behind", *RULE_FIELDS.values(),
+class Rule:
+    code = ""
+    label = ""
+    severity = Severity.YELLOW  # when the rule has no bands
+    measure = None  # the fact the bands look at
+
+    def bands(self):
+        """[(severity, lookup, threshold)], worst first: the first band the measure passes wins."""
+        return []
+
+    def condition(self, as_of) -> Q:
+        """SQL form: holds for an entry annotated by facts.with_facts (bands aside)."""
+        raise NotImplementedError
+
+    def holds(self, facts, as_of) -> bool:
+        """Python form of `condition` for one entry's facts."""
+        raise NotImplementedError
+
+    def detail(self, facts) -> dict:
+        """The facts the flag keeps: nothing that changes with the date alone."""
+        return {}
+
+    def describe(self, detail, as_of, figures=None) -> str:
+        raise NotImplementedError
+
+    # -- derived: both forms read the same bands --------------------------------------------
+
+    def severity_expression(self, as_of):
+        condition = self.condition(as_of)
+        bands = self.bands()
+        if not bands:
+            return Case(When(condition, then=Value(self.severity.value)), default=None,
+                        output_field=models.CharField())
+        return Case(*[When(condition & Q(**{f"{self.measure}__{lookup}": threshold}), then=Value(severity.value))
+                      for severity, lookup, threshold in bands], default=None, output_field=models.CharField())
+
+    def severity_of(self, facts, as_of):
+        """The severity of this rule's finding for one entry, or None when it does not hold."""
+        if not self.holds(facts, as_of):
+            return None
+        bands = self.bands()
+        if not bands:
+            return self.severity
+        value = facts.get(self.measure)
+        for severity, lookup, threshold in bands:
+            if value is not None and _COMPARE[lookup](value, threshold):
+                return severity
+        return None
+
+
+def _is_open(facts):
+    return facts.status not in CLOSED
+
+
+class Overdue(Rule):
+    code, label, severity = "overdue", "逾期", Severity.RED
+
+    def condition(self, as_of):
+        return ~Q(status__in=CLOSED) & Q(end_year__lt=as_of.year)
+
+    def holds(self, facts, as_of):
+        return _is_open(facts) and facts.end_year is not None and facts.end_year < as_of.year
+
+    def detail(self, facts):
+        return {"end_year": facts.end_year}
+
+    def describe(self, detail, as_of, figures=None):
+        days = (as_of - datetime.date(detail["end_year"], 12, 31)).days
+        return f"建设期限 {detail['end_year']} 年已过，逾期 {days} 天"
+
+
+class MilestoneOverdue(Rule):
+    code, label, severity = "milestone_overdue", "节点逾期", Severity.RED
+
+    def condition(self, as_of):
+        return ~Q(status__in=CLOSED) & Q(milestone_due__lt=as_of)
+
+    def holds(self, facts, as_of):
+        return _is_open(facts) and facts.milestone_due is not None and facts.milestone_due < as_of
+
+    def detail(self, facts):
+        return {"milestone": facts.milestone_name, "due_date": facts.milestone_due.isoformat()}
+
+    def describe(self, detail, as_of, figures=None):
+        due = datetime.date.fromisoformat(detail["due_date"])
+        return f"节点“{detail['milestone']}”计划 {detail['due_date']}，逾期 {(as_of - due).days} 天"
+
+
+class ReportMissing(Rule):
+    code, label, measure = "report_missing", "逾期未报", "months_missed"
+
+    def bands(self):
+        return [(Severity.RED, "gte", settings.TRACKER_REPORT_MISSING_RED_MONTHS), (Severity.YELLOW, "gte", 1)]
+
+    def condition(self, as_of):
+        return Q(status=ItemStatus.IN_PROGRESS)
+
+    def holds(self, facts, as_of):
+        return facts.status == ItemStatus.IN_PROGRESS
+
+    def detail(self, facts):
+        return {"since": facts.missed_since.strftime("%Y-%m"),
+                "last_month": facts.last_month.strftime("%Y-%m") if facts.last_month else None}
+
+    def describe(self, detail, as_of, figures=None):
+        due = due_report_month(as_of)
+        since = datetime.date.fromisoformat(detail["since"] + "-01")
+        missed = months_between(since, due) + 1
+        last = f"（最近一次填报 {detail['last_month']}）" if detail.get("last_month") else "（从未填报）"
+        return f"{due:%Y-%m} 月进度未报，已连续 {missed} 个月未报{last}"
+
+
+class Underfunded(Rule):
+    code, label, measure = "underfunded", "投资滞后", "points_behind"
+
+    def bands(self):
+        # Both thresholds live here, for the SQL and the Python form alike.
+        return [(Severity.RED, "gt", settings.TRACKER_UNDERFUNDED_RED_POINTS),
+                (Severity.YELLOW, "gt", settings.TRACKER_UNDERFUNDED_YELLOW_POINTS)]
+
+    def condition(self, as_of):
+        return (~Q(status__in=CLOSED) & Q(list_kind=ListKind.PROJECT, total_investment__gt=0,
+                                          start_year__isnull=False, end_year__isnull=False))
+
+    def holds(self, facts, as_of):
+        return (_is_open(facts) and facts.list_kind == ListKind.PROJECT and (facts.total_investment or 0) > 0
+                and facts.start_year is not None and facts.end_year is not None)
+
+    def describe(self, detail, as_of, figures=None):
+        if figures is None:
+            return "投资完成落后于序时进度"
+        return (f"序时进度应完成 {_pct(figures.expected_pct)}%，实际 {_pct(figures.actual_pct)}%，"
+                f"落后 {_pct(figures.points_behind)} 个百分点")
+
+
+class Unassigned(Rule):
+    code, label, severity = "unassigned", "责任未落实", Severity.YELLOW
+
+    def condition(self, as_of):
+        return ~Q(status__in=CLOSED) & Q(has_unit=False)
+
+    def holds(self, facts, as_of):
+        return _is_open(facts) and not facts.has_unit
+
+    def describe(self, detail, as_of, figures=None):
+        return "责任单位未落实（待定、业主单位或空白）"
+
+
+class InvestmentUnknown(Rule):
+    code, label, severity = "investment_unknown", "投资待定", Severity.INFO
+    TYPES = (ProjectType.NEW, ProjectType.CONTINUING)
+
+    def condition(self, as_of):
+        return ~Q(status__in=CLOSED) & Q(list_kind=ListKind.PROJECT, total_investment__isnull=True,
+                                         project_type__in=self.TYPES)
+
+    def holds(self, facts, as_of):
+        return (_is_open(facts) and facts.list_kind == ListKind.PROJECT and facts.total_investment is None
+                and facts.project_type in self.TYPES)
+
+    def describe(self, detail, as_of, figures=None):
+        return "总投资待定"
+
+
+RULES = [Overdue(), MilestoneOverdue(), ReportMissing(), Underfunded(), Unassigned(), InvestmentUnknown()]
+RULES_BY_CODE = {rule.code: rule for rule in RULES}
+
+
+def rule_choices():
+    return [(rule.code, rule.label) for rule in RULES]
+
+
+# ---------------------------------------------------------------- the light, in one place
+
+def light_of(status, severities) -> str:
+    """Python form: done when completed, else the worst severity found (info does not colour)."""
+    if status == ItemStatus.COMPLETED:
+        return Light.DONE
+    if Severity.RED in severities:
+        return Light.RED
+    if Severity.YELLOW in severities:
+        return Light.YELLOW
+    return Light.GREEN
+
+
+def light_expression():
+    """SQL form over entries annotated by `with_findings` (one sev_<code> column per rule)."""
+    def any_rule(severity):
+        condition = Q(pk__in=[])
+        for rule in RULES:
+            condition |= Q(**{f"sev_{rule.code}": severity.value})
+        return condition
+
+    return Case(
+        When(status=ItemStatus.COMPLETED, then=Value(Light.DONE.value)),
+        When(any_rule(Severity.RED), then=Value(Light.RED.value)),
+        When(any_rule(Severity.YELLOW), then=Value(Light.YELLOW.value)),
+        default=Value(Light.GREEN.value), output_field=models.CharField(),
     )
-    return _findings_from_rows(rows, as_of)
 
 
-def _findings_from_rows(rows, as_of):
-    due_month = due_report_month(as_of)
-    red_months = settings.TRACKER_REPORT_MISSING_RED_MONTHS
+# ---------------------------------------------------------------- findings
+
+def with_findings(queryset, as_of: datetime.date, source="live"):
+    """Entries with their facts, each rule's severity (sev_<code>, NULL when it does not hold)
+    and their light, as of a date."""
+    annotated = with_facts(queryset, as_of, source)
+    annotated = annotated.annotate(**{f"sev_{rule.code}": rule.severity_expression(as_of) for rule in RULES})
+    return annotated.annotate(light=light_expression())
+
+
+FACT_COLUMNS = ("pk", "status", "end_year", "last_month", "milestone_name", "milestone_due", "missed_since_index")
+
+
+class _Row:
+    """A findings row read back from SQL, with the attribute names of facts.Facts."""
+
+    def __init__(self, row):
+        self.__dict__.update(row)
+        self.missed_since = month_of_index(row.get("missed_since_index"))
+
+    def get(self, name):
+        return getattr(self, name)
+
+
+def findings(as_of: datetime.date, items=None, source="live") -> dict:
+    """{(item_id, rule code): (severity, detail)} for every rule that holds, in one query."""
+    if items is None:
+        from projects.models import Item
+
+        items = Item.objects.all()
+    any_rule = Q(pk__in=[])
+    for rule in RULES:
+        any_rule |= Q(**{f"sev_{rule.code}__isnull": False})
+    rows = with_findings(items, as_of, source).filter(any_rule).values(
+        *FACT_COLUMNS, *(f"sev_{rule.code}" for rule in RULES))
     result = {}
     for row in rows:
-        pk = row["pk"]
-        if row["rule_overdue"]:
-            days = (as_of - datetime.date(row["end_year"], 12, 31)).days
-            result[(pk, FlagKind.OVERDUE)] = (Severity.RED, {"end_year": row["end_year"], "days_overdue": days})
-        if row["rule_milestone_overdue"]:
-            due = row["late_milestone_due"]
-            result[(pk, FlagKind.MILESTONE_OVERDUE)] = (Severity.RED, {
-                "milestone": row["late_milestone"], "due_date": due.isoformat(), "days_overdue": (as_of - due).days,
-            })
-        if row["rule_report_missing"]:
-            if row["last_month"]:
-                missed = months_between(row["last_month"], due_month)
-            else:
-                # Never reported: count from the later of the entry's start and the go-live of reporting.
-                since = max(datetime.date(row["start_year"] or due_month.year, 1, 1), reporting_start())
-                missed = months_between(since, due_month) + 1
-            severity = Severity.RED if missed >= red_months else Severity.YELLOW
-            result[(pk, FlagKind.REPORT_MISSING)] = (severity, {
-                "month": due_month.strftime("%Y-%m"), "missed_months": missed,
-                "last_month": row["last_month"].strftime("%Y-%m") if row["last_month"] else None,
-            })
-        if row["rule_underfunded"]:
-            points = Decimal(row["points_behind"])
-            severity = Severity.RED if points > settings.TRACKER_UNDERFUNDED_RED_POINTS else Severity.YELLOW
-            result[(pk, FlagKind.UNDERFUNDED)] = (severity, {
-                "expected_pct": _pct(row["expected_pct"]), "actual_pct": _pct(row["actual_pct"]),
-                "points_behind": _pct(points),
-            })
-        if row["rule_unassigned"]:
-            result[(pk, FlagKind.UNASSIGNED)] = (Severity.YELLOW, {})
-        if row["rule_investment_unknown"]:
-            result[(pk, FlagKind.INVESTMENT_UNKNOWN)] = (Severity.INFO, {})
+        facts = _Row(row)
+        for rule in RULES:
+            severity = row[f"sev_{rule.code}"]
+            if severity is not None:
+                result[(row["pk"], rule.code)] = (severity, rule.detail(facts))
     return result
 
 
-@dataclass
-class EvaluationResult:
-    as_of: datetime.date
-    opened: int = 0
-    updated: int = 0
-    resolved: int = 0
-    to_notify: list = field(default_factory=list)  # flag ids that opened or got worse
-
-    def as_dict(self):
-        return {"opened": self.opened, "updated": self.updated, "resolved": self.resolved}
-
-
-def on_time_filter(as_of: datetime.date, months: int = 6) -> Q:
-    """Reports for the last `months` due months, filed by the reporting day of the month after."""
-    from django.utils import timezone
-
-    due = [due_report_month(as_of)]
-    while len(due) < months:
-        due.append(previous_month(due[-1]))
-    condition = Q(pk__in=[])
-    for month in due:
-        deadline = (month.replace(day=28) + datetime.timedelta(days=4)).replace(day=settings.TRACKER_REPORTING_DAY)
-        end = timezone.make_aware(datetime.datetime.combine(deadline + datetime.timedelta(days=1), datetime.time()))
-        condition |= Q(month=month, filed_at__lt=end)
-    return condition
-
-
-FIGURE_COLUMNS = [
-    "last_month", "cumulative", "expected_pct", "actual_pct", "points_behind", "expected_amount",
-    "late_milestone", "late_milestone_due", "reports_on_time", *RULE_FIELDS.values(),
-]
-
-
-def write_figures(as_of: datetime.date, items, scope=None):
-    """Materialise every entry's rule inputs and figures as of a date: two INSERT ... SELECT statements."""
-    from .models import ItemFigures
-
-    on_time = (StatusReport.objects.filter(on_time_filter(as_of), item=OuterRef("pk"))
-               .values("item").annotate(n=models.Count("pk")).values("n"))
-    annotated = annotate_rules(items, as_of).annotate(
-        expected_amount=ExpressionWrapper(
-            Coalesce(F("expected_pct"), Value(Decimal("0"))) * Coalesce(F("total_investment"), Value(Decimal("0")))
-            / Value(Decimal("100")), output_field=DEC),
-        reports_on_time=Coalesce(Subquery(on_time, output_field=models.IntegerField()), Value(0)),
-        figure_item_id=F("pk"),
-    ).order_by().values("figure_item_id", *FIGURE_COLUMNS)
-    sql, params = annotated.query.sql_with_params()
-    table = ItemFigures._meta.db_table
-    quote = connection.ops.quote_name
-    columns = ["item_id", "as_of", *FIGURE_COLUMNS, "light"]
-    rules = set(RULE_FIELDS.values())  # SQL's three-valued logic: a rule that is NULL does not hold
-    select = ", ".join(["s.figure_item_id", "%s", *(f"COALESCE(s.{quote(c)}, false)" if c in rules
-                                                    else f"s.{quote(c)}" for c in FIGURE_COLUMNS), "%s"])
-    updates = ", ".join(f"{quote(c)} = EXCLUDED.{quote(c)}" for c in columns[1:])
-    # Rows whose figures did not change are not rewritten (the light is set after the flags).
-    distinct = "IS DISTINCT FROM" if connection.vendor == "postgresql" else "IS NOT"
-    changed = " OR ".join(f"{table}.{quote(c)} {distinct} EXCLUDED.{quote(c)}" for c in columns[1:-1])
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} ({', '.join(map(quote, columns))}) SELECT {select} FROM ({sql}) s WHERE true "
-            f"ON CONFLICT (item_id) DO UPDATE SET {updates.replace(', ' + quote('light') + ' = EXCLUDED.' + quote('light'), '')} "
-            f"WHERE {changed}",
-            [as_of, Light.GREEN, *params],
-        )
-    write_year_figures(as_of, items, scope)
-
-
-def write_year_figures(as_of: datetime.date, items, scope):
-    """Completed investment per entry and year; re-summed only when the scope's reports changed."""
-    from .models import FiguresState, ItemYearFigures
-
-    reports = StatusReport.objects.filter(item__in=items, month__lte=as_of)
-    state = None
-    if scope is not None:
-        seen = reports.aggregate(n=models.Count("pk"), last=models.Max("updated_at"))
-        fingerprint = f"{seen['n']}|{seen['last']}"
-        state = FiguresState.objects.filter(scope=scope).first()
-        if state is not None and state.fingerprint == fingerprint:
-            return
-    years = (reports.annotate(y=ExtractYear("month")).order_by()
-             .values("item_id", "y").annotate(s=Sum("month_investment")))
-    ysql, yparams = years.query.sql_with_params()
-    ItemYearFigures.objects.filter(item__in=items).delete()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {ItemYearFigures._meta.db_table} (item_id, {connection.ops.quote_name('year')}, "
-            f"completed) SELECT s.item_id, s.y, s.s FROM ({ysql}) s WHERE true", yparams)
-    if scope is not None:
-        FiguresState.objects.update_or_create(scope=scope, defaults={"fingerprint": fingerprint})
-
-
-def findings_from_figures(as_of: datetime.date, items):
-    """The same findings as `findings`, read from the figures written for this date."""
-    from .models import ItemFigures
-
-    any_rule = Q()
-    for name in RULE_FIELDS.values():
-        any_rule |= Q(**{name: True})
-    rows = ItemFigures.objects.filter(any_rule, item__in=items, as_of=as_of).values(
-        "item_id", "last_month", "late_milestone", "late_milestone_due", "expected_pct", "actual_pct",
-        "points_behind", *RULE_FIELDS.values(), end_year=F("item__end_year"), start_year=F("item__start_year"),
-    )
-    return _findings_from_rows(({**r, "pk": r["item_id"]} for r in rows), as_of)
-
-
-def update_lights(items):
-    """Each entry's light in its figures: the worst severity of its open flags."""
-    from .models import ItemFigures
-
-    def open_flag(severity):
-        return Exists(Flag.objects.filter(item_id=OuterRef("item_id"), resolved_on__isnull=True, severity=severity))
-
-    light = Case(
-        When(open_flag(Severity.RED), then=Value(Light.RED)),
-        When(open_flag(Severity.YELLOW), then=Value(Light.YELLOW)),
-        default=Value(Light.GREEN), output_field=models.CharField(),
-    )
-    (ItemFigures.objects.filter(item__in=items).annotate(new_light=light)
-     .exclude(light=F("new_light")).update(light=light))
-
-
-def _lock():
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ADVISORY_LOCK_ID])
-
-
-def _save_changed_flags(changed):
-    """Writes (pk, severity, detail, last seen) of flags that stay open. Most open flags change
-    every night (days overdue move on), so on PostgreSQL the rows go in with COPY and one
-    UPDATE ... FROM: bulk_update's CASE per row is quadratic in the batch size."""
-    if not changed:
-        return
-    if connection.vendor != "postgresql":
-        Flag.objects.bulk_update(
-            [Flag(pk=pk, severity=severity, detail=detail, last_seen_on=last_seen)
-             for pk, severity, detail, last_seen in changed],
-            ["severity", "detail", "last_seen_on"], batch_size=500)
-        return
-    rows = io.StringIO()
-    writer = csv.writer(rows)
-    for pk, severity, detail, last_seen in changed:
-        writer.writerow([pk, severity, json.dumps(detail), last_seen.isoformat()])
-    rows.seek(0)
-    with connection.cursor() as cursor:
-        cursor.execute("CREATE TEMP TABLE flag_changes (id bigint, severity varchar(10), detail jsonb, "
-                       "last_seen date) ON COMMIT DROP")
-        cursor.cursor.copy_expert("COPY flag_changes FROM STDIN WITH (FORMAT csv)", rows)
-        cursor.execute("ANALYZE flag_changes")
-        cursor.execute(f"UPDATE {Flag._meta.db_table} AS f SET severity = c.severity, detail = c.detail, "
-                       "last_seen_on = c.last_seen FROM flag_changes AS c WHERE f.id = c.id")
-        cursor.execute("DROP TABLE flag_changes")
-
-
-def evaluate_flags(as_of: datetime.date, plan=None, item_ids=None) -> EvaluationResult:
-    """Open, update and resolve flags so that the open flags are exactly the findings as of a date."""
-    items = Item.objects.all()
-    if plan is not None:
-        items = items.filter(plan=plan)
-    if item_ids is not None:
-        item_ids = list(item_ids)
-        items = items.filter(pk__in=item_ids)
-    result = EvaluationResult(as_of)
-    with transaction.atomic():
-        _lock()
-        write_figures(as_of, items, scope=None if item_ids is not None else f"plan:{plan.pk}" if plan else "all")
-        found = findings_from_figures(as_of, items)
-        # Plain tuples, not models: the advisory lock already serialises evaluations.
-        open_flags = {
-            (item_id, kind): (pk, severity, detail, last_seen)
-            for pk, item_id, kind, severity, detail, last_seen in Flag.objects.filter(
-                resolved_on__isnull=True, item__in=items).values_list(
-                "pk", "item_id", "kind", "severity", "detail", "last_seen_on").iterator(chunk_size=20000)
-        }
-        new, changed, gone = [], [], []
-        for key, (severity, detail) in found.items():
-            current = open_flags.pop(key, None)
-            if current is None:
-                new.append(Flag(item_id=key[0], kind=key[1], severity=severity, detail=detail,
-                                opened_on=as_of, last_seen_on=as_of))
-                continue
-            pk, old_severity, old_detail, last_seen = current
-            if old_severity != severity or old_detail != detail or last_seen < as_of:
-                if old_severity != severity or old_detail != detail:
-                    result.updated += 1
-                changed.append((pk, severity, detail, max(last_seen, as_of)))
-                if SEVERITY_RANK[severity] > SEVERITY_RANK[Severity(old_severity)]:
-                    result.to_notify.append(pk)
-        gone = [pk for pk, *_ in open_flags.values()]
-        Flag.objects.bulk_create(new, batch_size=2000)
-        _save_changed_flags(changed)
-        update_flags(gone, resolved_on=as_of)
-        result.opened, result.resolved = len(new), len(gone)
-        update_lights(items)
-        result.to_notify += [f.pk for f in new if f.pk is not None]
-        if connection.vendor != "postgresql" and new:
-            # SQLite's bulk_create may not return ids: look the new flags up once.
-            result.to_notify += list(
-                Flag.objects.filter(resolved_on__isnull=True, opened_on=as_of,
-                                    item_id__in=[f.item_id for f in new], notified_severity="")
-                .exclude(pk__in=result.to_notify).values_list("pk", flat=True)
-            )
-        # Flags, lights and figures moved: stored dashboard figures of these entries are out of date.
-        if item_ids is not None:
-            bump_version(items=item_ids)
-        else:
-            bump_version(plans=[plan.pk] if plan is not None else None)
+def findings_in_python(as_of: datetime.date, items) -> dict:
+    """The same findings from the Python form, entry by entry (for tests and single entries)."""
+    result = {}
+    for item in items.prefetch_related("reports", "milestones", "annual_targets", "unit_links"):
+        facts = facts_for(item, as_of)
+        for rule in RULES:
+            severity = rule.severity_of(facts, as_of)
+            if severity is not None:
+                result[(item.pk, rule.code)] = (Severity(severity).value, rule.detail(facts))
     return result
-
-
-def open_counts(plan=None, items=None):
-    """{(kind, severity): n} of open flags."""
-    qs = Flag.objects.filter(resolved_on__isnull=True)
-    if plan is not None:
-        qs = qs.filter(item__plan=plan)
-    if items is not None:
-        qs = qs.filter(item__in=items)
-    return {(r["kind"], r["severity"]): r["n"] for r in qs.values("kind", "severity").annotate(n=models.Count("pk"))}

@@ -1,219 +1,206 @@
-import html
-from urllib.parse import quote
-
+"""List columns, defined once: django-tables2 renders them on the page (portfolio/table.html) and
+the exports read the same columns through `export_rows` (portfolio/exports.py)."""
 import django_tables2 as tables
+from django.db import models
 from django.db.models import F
+from django.urls import reverse
 from django.utils.html import format_html
-from django.utils.safestring import mark_safe
 
-from projects.models import Item, ItemStatus, ItemUnit, ListKind, ProjectType, period_text
+from projects.models import Item, ItemStatus, ItemUnit, ListKind, ProjectType, Unit, period_text
 
-from .formatting import join_units, money
-from .queries import IdListQuery, current_items
+from .formatting import PENDING, money
+from .rules import Light
 
 LIGHT_BADGES = {
-    "red": ("bg-danger", "红灯"),
-    "yellow": ("bg-warning text-dark", "黄灯"),
-    "green": ("bg-success", "绿灯"),
-    "done": ("bg-secondary", "已完成"),
+    Light.RED.value: ("bg-danger", "红灯"),
+    Light.YELLOW.value: ("bg-warning text-dark", "黄灯"),
+    Light.GREEN.value: ("bg-success", "绿灯"),
+    Light.DONE.value: ("bg-secondary", "已完成"),
 }
+PROJECT_TYPES = dict(ProjectType.choices)
+STATUSES = dict(ItemStatus.choices)
 
 
 def light_badge(value):
     css, label = LIGHT_BADGES.get(value, ("bg-light text-dark", "—"))
-    return format_html('<span class="badge {} light-badge" data-light="{}">{}</span>', css, value, label)
+    return format_html('<span class="badge {} light-badge" data-light="{}">{}</span>', css, value or "", label)
+
+
+def light_label(value):
+    return LIGHT_BADGES.get(value, ("", "—"))[1]
+
+
+class UnitNames(models.Func):
+    """The entry's responsible units as one text, lead first, separated by 、 (one subquery)."""
+
+    output_field = models.CharField()
+
+    def __init__(self):
+        super().__init__(F("pk"))
+
+    def _parts(self, compiler):
+        item_sql, params = compiler.compile(self.source_expressions[0])
+        links, units = ItemUnit._meta.db_table, Unit._meta.db_table
+        return item_sql, list(params), links, units
+
+    def as_postgresql(self, compiler, connection, **extra):
+        item_sql, params, links, units = self._parts(compiler)
+        return (f"(SELECT string_agg(u.name, %s ORDER BY l.role, l.id) FROM {links} l "
+                f"JOIN {units} u ON u.id = l.unit_id WHERE l.item_id = {item_sql})", ["、", *params])
+
+    def as_sql(self, compiler, connection, **extra):  # SQLite: group_concat keeps the subquery's order
+        item_sql, params, links, units = self._parts(compiler)
+        return (f"(SELECT group_concat(name, %s) FROM (SELECT u.name AS name FROM {links} l "
+                f"JOIN {units} u ON u.id = l.unit_id WHERE l.item_id = {item_sql} ORDER BY l.role, l.id))",
+                ["、", *params])
+
+
+LIST_FIELDS = ("pk", "plan_id", "category_id", "seq", "name", "content", "category_name", "domain", "project_type", "start_year",
+               "end_year", "total_investment", "plan_investment", "cumulative", "last_month", "units_text",
+               "status", "light")
+
+
+def with_list_figures(items, as_of=None):
+    """Entries with the figures a list shows and filters on (light, cumulative, last month): those
+    of the evaluation date, or derived live for another date."""
+    from .summary import entry_figures
+
+    if as_of is None:
+        return items.annotate(cumulative=F("figures__cumulative"), last_month=F("figures__last_month"),
+                              light=F("figures__light"))
+    return entry_figures(items, as_of)[0]
+
+
+def list_records(annotated):
+    """The list's rows as plain dicts (the same records for the page and the exports)."""
+    return annotated.annotate(category_name=F("category__name"), units_text=UnitNames()).values(*LIST_FIELDS)
 
 
 class MoneyColumn(tables.Column):
-    attrs = {"th": {"class": "text-end"}}
+    """亿元 with two decimals; NULL is 待定. Exported as a number."""
+
+    attrs = {"th": {"class": "text-end"}, "td": {"class": "money text-end text-nowrap"}}
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("default", PENDING)
+        super().__init__(*args, **kwargs)
+
+    def render(self, value):
+        return money(value)
 
 
 def nulls_last(field):
-    def order(self, queryset, is_descending):
+    """Ordering that puts 待定 (NULL) last both ways, then 序号."""
+    def order(table, queryset, is_descending):
         expr = F(field).desc(nulls_last=True) if is_descending else F(field).asc(nulls_last=True)
         return queryset.order_by(expr, "seq"), True
     return order
 
 
 class ItemTable(tables.Table):
-    """Columns, sorting and pagination of a list page; its cells are written by item_rows_html."""
-
-    seq = tables.Column("序号")
-    name = tables.Column("名称")
-    category = tables.Column("类别", accessor="category__name", order_by=("category__order", "seq"))
-    domain = tables.Column("领域")
-    project_type = tables.Column("项目类型")
-    period = tables.Column("建设期限", accessor="end_year")
+    seq = tables.Column("序号", attrs={"td": {"class": "text-nowrap"}})
+    name = tables.Column("名称", attrs={"td": {"class": "item-name"}})
+    content = tables.Column("建设规模和内容", visible=False)
+    category = tables.Column("类别", accessor="category_name", order_by=("category__order", "seq"),
+                             attrs={"td": {"class": "text-nowrap"}}, default="—")
+    domain = tables.Column("领域", default="—")
+    project_type = tables.Column("项目类型", attrs={"td": {"class": "text-nowrap"}}, default="—")
+    period = tables.Column("建设期限", accessor="end_year", attrs={"td": {"class": "text-nowrap"}}, empty_values=())
     total_investment = MoneyColumn("总投资（亿元）")
-    plan_investment = MoneyColumn("“十四五”投资（亿元）")
-    cumulative = MoneyColumn("累计完成（亿元）", orderable=False)
-    units = tables.Column("责任单位", orderable=False)
-    status = tables.Column("状态")
+    plan_investment = MoneyColumn("规划期投资（亿元）")
+    cumulative = MoneyColumn("累计完成（亿元）", empty_values=())
+    units = tables.Column("责任单位", accessor="units_text", orderable=False, attrs={"td": {"class": "units"}},
+                          default=PENDING)
+    status = tables.Column("状态", attrs={"td": {"class": "text-nowrap"}})
+    last_month = tables.Column("最近填报", attrs={"td": {"class": "text-nowrap"}}, default="未报")
     light = tables.Column("灯", orderable=False)
 
-    order_total_investment = nulls_last("total_investment")
-    order_plan_investment = nulls_last("plan_investment")
-    order_period = nulls_last("end_year")
-
     class Meta:
+        template_name = "portfolio/table.html"
+        attrs = {"class": "table table-sm table-hover align-middle item-table"}
         order_by = ("seq",)
-        fields = ()
-        sequence = (
-            "seq", "name", "category", "domain", "project_type", "period", "total_investment",
-            "plan_investment", "cumulative", "units", "status", "light",
-        )
+        per_page_field = "_per_page"  # the page size is validated by the view, not read raw from the URL
+        empty_text = "没有符合条件的事项"
 
-    def __init__(self, *args, list_kind=None, back="", **kwargs):
-        exclude = []
+    def __init__(self, data, *, list_kind, period_label=None, back="", exclude=(), **kwargs):
+        exclude = list(exclude)
         if list_kind != ListKind.PROJECT:
             exclude += ["project_type", "period", "total_investment", "plan_investment", "cumulative"]
         if list_kind != ListKind.POLICY:
             exclude.append("domain")
         if list_kind in (ListKind.REFORM, ListKind.POLICY):
             exclude.append("category")
-        super().__init__(*args, exclude=exclude, **kwargs)
+        super().__init__(data, exclude=exclude, **kwargs)
         self.back = back
+        if list_kind == ListKind.PROJECT:
+            self.columns["name"].column.verbose_name = "项目名称"
+        else:
+            self.columns["content"].column.verbose_name = "工作目标任务"
+        if period_label and list_kind == ListKind.PROJECT:
+            self.columns["plan_investment"].column.verbose_name = f"“{period_label}”投资（亿元）"
+
+    # -- cells on the page -----------------------------------------------------------------
+    def render_name(self, record):
+        url = reverse("item_detail", args=[record["pk"]]) + (f"?back={self.back}" if self.back else "")
+        content = record["content"] or ""
+        return format_html('<a href="{}" class="fw-semibold">{}</a>'
+                           '<div class="text-muted small clamp-2" title="{}">{}</div>',
+                           url, record["name"], content, content[:160])
+
+    def render_project_type(self, value):
+        return PROJECT_TYPES.get(value, value)
+
+    def render_period(self, record):
+        return period_text(record["start_year"], record["end_year"])
+
+    def render_cumulative(self, record):
+        return money(record["cumulative"]) if record["last_month"] else "未报"
+
+    def render_status(self, value):
+        return STATUSES.get(value, value)
+
+    def render_last_month(self, value):
+        return value.strftime("%Y-%m") if value else "未报"
+
+    def render_light(self, value):
+        return light_badge(value)
+
+    order_period = nulls_last("end_year")
+    order_total_investment = nulls_last("total_investment")
+    order_plan_investment = nulls_last("plan_investment")
+    order_cumulative = nulls_last("cumulative")
+
+    # -- values in exports (typed: money stays a Decimal, 待定 is None) ------------------------
+    def value_name(self, record):
+        return record["name"]
+
+    def value_project_type(self, value):
+        return PROJECT_TYPES.get(value, "")
+
+    def value_period(self, record):
+        return period_text(record["start_year"], record["end_year"])
+
+    def value_total_investment(self, value):
+        return value
+
+    def value_plan_investment(self, value):
+        return value
+
+    def value_cumulative(self, record):
+        return record["cumulative"] if record["last_month"] else None
+
+    def value_units(self, value):
+        return value or PENDING
+
+    def value_status(self, value):
+        return STATUSES.get(value, value)
+
+    def value_last_month(self, value):
+        return value.strftime("%Y-%m") if value else ""
+
+    def value_light(self, value):
+        return light_label(value)
 
 
-# --- Cells of the list page ------------------------------------------------------------------
-# Written in one Python pass from plain value rows: django-tables2's per-cell template rendering,
-# and even building model instances for the rows, cost several times the page's SQL.
-
-ROW_FIELDS = (
-    "pk", "seq", "name", "content", "category__name", "domain", "project_type", "start_year", "end_year",
-    "total_investment", "plan_investment", "cumulative", "last_month", "status", "light",
-)
-_ROW = {name: i for i, name in enumerate(ROW_FIELDS)}
-# The standard library's escape: the same five characters as Django's, without its lazy-string
-# wrapper, which cost more than the rest of a cell.
-_escape = html.escape
-_PROJECT_TYPES = dict(ProjectType.choices)
-_STATUSES = dict(ItemStatus.choices)
-_MONEY_TD = '<td class="money text-end text-nowrap">'
-_LIGHT_BADGES = {value: light_badge(value) for value in (*LIGHT_BADGES, None)}
-
-
-def _cell_seq(back, row, units):
-    return f'<td class="text-nowrap">{row[_ROW["seq"]]}</td>'
-
-
-def _cell_name(back, row, units):
-    url = f"/items/{row[0]}/" + (f"?back={back}" if back else "")
-    content = row[_ROW["content"]] or ""
-    return (f'<td class="item-name"><a href="{_escape(url)}" class="fw-semibold">{_escape(row[_ROW["name"]])}</a>'
-            f'<div class="text-muted small clamp-2" title="{_escape(content)}">{_escape(content[:160])}</div></td>')
-
-
-def _cell_category(back, row, units):
-    name = row[_ROW["category__name"]]
-    return f'<td class="text-nowrap">{_escape(name) if name else "—"}</td>'
-
-
-def _cell_domain(back, row, units):
-    domain = row[_ROW["domain"]]
-    return f"<td>{_escape(domain) if domain else '—'}</td>"
-
-
-def _cell_project_type(back, row, units):
-    return f'<td class="text-nowrap">{_escape(_PROJECT_TYPES.get(row[_ROW["project_type"]]) or "—")}</td>'
-
-
-def _cell_period(back, row, units):
-    return f'<td class="text-nowrap">{_escape(period_text(row[_ROW["start_year"]], row[_ROW["end_year"]]))}</td>'
-
-
-def _cell_total_investment(back, row, units):
-    return _MONEY_TD + money(row[_ROW["total_investment"]]) + "</td>"
-
-
-def _cell_plan_investment(back, row, units):
-    return _MONEY_TD + money(row[_ROW["plan_investment"]]) + "</td>"
-
-
-def _cell_cumulative(back, row, units):
-    return _MONEY_TD + (money(row[_ROW["cumulative"]]) if row[_ROW["last_month"]] else "未报") + "</td>"
-
-
-def _cell_units(back, row, units):
-    return '<td class="units">' + (_escape(units) if units else '<span class="text-muted">待定</span>') + "</td>"
-
-
-def _cell_status(back, row, units):
-    status = row[_ROW["status"]]
-    return f'<td class="text-nowrap">{_escape(_STATUSES.get(status, status))}</td>'
-
-
-def _cell_light(back, row, units):
-    return f"<td>{_LIGHT_BADGES.get(row[_ROW['light']], _LIGHT_BADGES[None])}</td>"
-
-
-CELL_WRITERS = {name[len("_cell_"):]: fn for name, fn in globals().items() if name.startswith("_cell_")}
-
-
-_PAGE_ROWS = IdListQuery(lambda: current_items().values_list(*ROW_FIELDS), Item)
-_PAGE_UNITS = IdListQuery(
-    lambda: ItemUnit.objects.order_by("item_id", "role", "pk").values_list("item_id", "unit__name"), ItemUnit, "item")
-
-
-def page_rows(table):
-    """The current page's entries as ROW_FIELDS tuples, in the table's order, with each entry's
-    responsible units (lead first) as one text, and no model instances. The user's filtered,
-    sorted query picks the page's ids; their columns are then read by id with statements
-    compiled once."""
-    page = table.page
-    bottom = (page.number - 1) * table.paginator.per_page
-    ordered = table.data.data.prefetch_related(None)
-    ids = list(ordered.values_list("pk", flat=True)[bottom:bottom + table.paginator.per_page])
-    by_id = {row[0]: row for row in _PAGE_ROWS.rows(ids)}
-    names = {}
-    for item_id, unit_name in _PAGE_UNITS.rows(ids):
-        names.setdefault(item_id, []).append(unit_name)
-    return [(by_id[pk], join_units(names.get(pk, ()))) for pk in ids if pk in by_id]
-
-
-def item_rows_html(table):
-    """The <tbody> rows of the current page, column for column as the table defines them."""
-    writers = [CELL_WRITERS[column.name] for column in table.columns]
-    back = table.back
-    out = []
-    for i, (row, units) in enumerate(page_rows(table)):
-        out.append('<tr class="even">' if i % 2 == 0 else '<tr class="odd">')
-        out.extend(write(back, row, units) for write in writers)
-        out.append("</tr>")
-    if not out:
-        out.append(f'<tr><td colspan="{len(writers)}" class="text-muted">没有符合条件的事项</td></tr>')
-    return mark_safe("".join(out))
-
-
-def header_cells(table, query):
-    """(th class, sort link or None, heading) for each column; links keep the other parameters."""
-    params = query.copy()
-    params.pop("sort", None)
-    rest = params.urlencode()
-    prefix = "?" + (rest + "&" if rest else "") + "sort="
-    cells = []
-    for column in table.columns:
-        css = column.column.attrs.get("th", {}).get("class", "")
-        link = prefix + quote(str(column.order_by_alias.next)) if column.orderable else None
-        cells.append((css, link, column.header))
-    return cells
-
-
-def page_links(page, query):
-    """Pagination as (label, link or None, active) with the filters kept; '…' has no link."""
-    from django_tables2.templatetags.django_tables2 import table_page_range
-
-    def link(number):
-        params = query.copy()
-        params["page"] = str(number)
-        return "?" + params.urlencode()
-
-    links = []
-    if page.has_previous():
-        links.append(("« 上一页", link(page.previous_page_number()), False))
-    if page.has_previous() or page.has_next():
-        for p in table_page_range(page, page.paginator):
-            links.append((p, None if p == "..." else link(p), p == page.number))
-    if page.has_next():
-        links.append(("下一页 »", link(page.next_page_number()), False))
-    return links
+__all__ = ["ItemTable", "MoneyColumn", "list_records", "light_badge", "light_label", "UnitNames", "LIGHT_BADGES",
+           "Item"]

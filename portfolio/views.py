@@ -1,21 +1,22 @@
+"""Lists, detail pages and 我的事项, always within the user's scope."""
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.db.models import Case, Value, When
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponseBadRequest
+from django.db.models import Case, Value, When
+from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django_tables2 import RequestConfig
 
-from projects.models import ListKind, Role, role_of
-from projects.versioning import version_stamp
+from projects.models import Item, ListKind, Plan, Role, role_of
+from projects.reporting import due_report_month
 
-from .exports import FORMATS, export_items
+from .exports import export_table
 from .filters import PAGE_SIZES, ItemFilter
 from .models import Flag
-from .queries import tracked_items
-from .tables import ItemTable, header_cells, item_rows_html, light_badge, page_links
+from .params import BadParameter, bad_request, format_param
+from .tables import ItemTable, light_badge, list_records, with_list_figures
 
 LIST_SLUGS = {kind.value: kind for kind in ListKind}
 
@@ -27,80 +28,92 @@ def _list_kind(slug):
         raise Http404("没有这个清单") from None
 
 
-def filtered_items(request, list_kind):
-    """The user's visible entries of one list, filtered and sorted as the request asks."""
-    base = tracked_items(request.user).filter(list_kind=list_kind)
-    item_filter = ItemFilter(request.GET or None, queryset=base, list_kind=list_kind, user=request.user,
-                             version=version_stamp())
-    qs = item_filter.qs if item_filter.is_bound else base
-    return item_filter, qs
+def _per_page(request):
+    try:
+        value = int(request.GET.get("per_page", 50))
+    except ValueError:
+        return 50
+    return value if value in PAGE_SIZES else 50
+
+
+def period_label(plan=None):
+    """The period investment column's name: the chosen plan's period (“十四五”), or the period
+    every plan shares; None when plans of several periods are shown."""
+    if plan is not None:
+        return plan.period_name
+    periods = list(Plan.objects.order_by().values_list("start_year", "end_year").distinct()[:2])
+    return Plan(start_year=periods[0][0], end_year=periods[0][1]).period_name if len(periods) == 1 else None
+
+
+def list_table(request, list_kind):
+    """The user's visible entries of one list, filtered (django-filter) into a Table (django-tables2)."""
+    items = with_list_figures(Item.objects.visible_to(request.user).filter(list_kind=list_kind))
+    plans = Plan.objects.all()
+    item_filter = ItemFilter(request.GET or None, queryset=items, list_kind=list_kind, user=request.user,
+                             plans=plans)
+    filtered = item_filter.qs if item_filter.is_bound else items
+    chosen = item_filter.form.cleaned_data.get("plan") if item_filter.is_bound and item_filter.form.is_valid() else None
+    back = urlencode({"b": request.get_full_path()})[2:]
+    table = ItemTable(list_records(filtered), list_kind=list_kind, period_label=period_label(chosen), back=back)
+    return item_filter, table
 
 
 @login_required
 def item_list(request, kind):
     list_kind = _list_kind(kind)
-    item_filter, qs = filtered_items(request, list_kind)
-    back = urlencode({"b": request.get_full_path()})[2:]
-    table = ItemTable(qs, list_kind=list_kind, back=back)
-    try:
-        per_page = int(request.GET.get("per_page", 50))
-    except ValueError:
-        per_page = 50
-    if per_page not in PAGE_SIZES:
-        per_page = 50
-    export = request.GET.get("_export")
-    if export:
-        if export not in FORMATS:
-            return HttpResponseBadRequest(f"不支持的导出格式“{export}”，可选：{'、'.join(FORMATS)}".encode())
+    item_filter, table = list_table(request, list_kind)
+    if "_export" in request.GET:
+        try:
+            fmt = format_param(request, "_export")
+        except BadParameter as error:
+            return bad_request(request, error)
         RequestConfig(request, paginate=False).configure(table)
-        return export_items(table.data.data, list_kind, export)
-    # Page size is validated here; django-tables2 must not re-read it from the URL.
-    RequestConfig(request, paginate=False).configure(table)
-    try:
-        page = int(request.GET.get("page", 1))
-    except ValueError:
-        page = 1
-    pages = max(1, -(-qs.count() // per_page)) if page > 1 else 1
-    table.paginate(page=min(max(page, 1), pages), per_page=per_page)
+        stamp = timezone.localdate().strftime("%Y%m%d")
+        return export_table(table, fmt, list_kind.label, f"{list_kind.label}清单_{stamp}.{fmt}")
+    per_page = _per_page(request)
+    RequestConfig(request, paginate={"per_page": per_page}).configure(table)
     params = request.GET.copy()
     params.pop("page", None)
     return render(request, "portfolio/item_list.html", {
-        "list_kind": list_kind, "filter": item_filter, "page_sizes": PAGE_SIZES,
-        "headers": header_cells(table, params), "rows": item_rows_html(table),
-        "pages": page_links(table.page, params) if table.paginator.num_pages > 1 else [],
-        "per_page": per_page, "total_count": table.paginator.count, "query_without_page": params.urlencode(),
-        "list_kinds": ListKind,
+        "list_kind": list_kind, "filter": item_filter, "table": table, "page_sizes": PAGE_SIZES,
+        "per_page": per_page, "query_without_page": params.urlencode(),
     })
 
 
 def safe_back(request, list_kind):
     back = request.GET.get("back", "")
-    if back.startswith("/lists/") and "//" not in back:
+    if back.startswith("/lists/") and "//" not in back and "\\" not in back:
         return back
     return f"/lists/{list_kind}/"
 
 
 @login_required
 def item_detail(request, pk):
-    item = get_object_or_404(tracked_items(request.user), pk=pk)
+    item = get_object_or_404(
+        Item.objects.visible_to(request.user).select_related("plan", "category", "figures"), pk=pk)
     role = role_of(request.user)
     can_report = role == Role.PLANNER or (
-        role == Role.UNIT and item.unit_links.filter(unit__members=request.user).exists()
-    )
+        role == Role.UNIT and item.unit_links.filter(unit__members=request.user).exists())
     history = []
-    if role in (Role.PLANNER, Role.LEADER) and request.GET.get("tab") == "history":
+    can_see_history = role in (Role.PLANNER, Role.LEADER)
+    if can_see_history and request.GET.get("tab") == "history":
         from .history import item_history
         history = item_history(item)
+    figures = getattr(item, "figures", None)
+    flags = list(Flag.objects.filter(item=item, resolved_on__isnull=True).order_by("-severity", "kind"))
+    for flag in flags:
+        flag.item = item
     return render(request, "portfolio/item_detail.html", {
-        "item": item,
-        "light": light_badge(item.light),
+        "item": item, "figures": figures,
+        "light": light_badge(figures.light if figures else None),
         "targets": item.annual_targets.all(),
         "milestones": item.milestones.all(),
         "reports": item.reports.select_related("filed_by").order_by("-month"),
-        "flags": Flag.objects.filter(item=item, resolved_on__isnull=True).order_by("-severity"),
+        "units": item.unit_links.select_related("unit"),
+        "flags": flags,
         "back": safe_back(request, item.list_kind),
         "can_report": can_report,
-        "can_see_history": role in (Role.PLANNER, Role.LEADER),
+        "can_see_history": can_see_history,
         "tab": request.GET.get("tab", "overview"),
         "history": history,
         "today": timezone.localdate(),
@@ -109,28 +122,27 @@ def item_detail(request, pk):
 
 @login_required
 def my_items(request):
-    """我的事项: a unit user's entries with the last month reported and what is due."""
-    from .rules import previous_month
-
+    """我的事项: a unit user's entries, with the month reported last and what is due."""
     today = timezone.localdate()
-    due_month = previous_month(today)
+    due_month = due_report_month(today)
     list_order = Case(*[When(list_kind=k.value, then=Value(i)) for i, k in enumerate(ListKind)])
-    qs = tracked_items(request.user).order_by(list_order, "seq")
-    if role_of(request.user) != Role.UNIT:
-        qs = qs.filter(list_kind=ListKind.PROJECT)[:0]
-    items = list(qs.prefetch_related("milestones"))
+    is_unit = role_of(request.user) == Role.UNIT
+    items = Item.objects.visible_to(request.user) if is_unit else Item.objects.none()
+    items = list(items.select_related("figures").prefetch_related("milestones").order_by(list_order, "seq"))
     month_end = (today.replace(day=28) + timezone.timedelta(days=4)).replace(day=1) - timezone.timedelta(days=1)
     flags = {}
-    for flag in Flag.objects.filter(item__in=[i.pk for i in items], resolved_on__isnull=True):
+    for flag in Flag.objects.filter(item__in=[i.pk for i in items], resolved_on__isnull=True) \
+            .select_related("item__figures"):
         flags.setdefault(flag.item_id, []).append(flag)
     rows = []
     for item in items:
-        due_milestones = [m for m in item.milestones.all() if m.met_on is None and m.due_date <= month_end]
+        figures = getattr(item, "figures", None)
+        last_month = figures.last_month if figures else None
         rows.append({
-            "item": item, "light": light_badge(item.light), "flags": flags.get(item.pk, []),
-            "report_due": item.list_kind == ListKind.PROJECT and item.status == "in_progress"
-                          and (item.last_month is None or item.last_month < due_month),
-            "due_milestones": due_milestones,
+            "item": item, "light": light_badge(figures.light if figures else None), "last_month": last_month,
+            "flags": flags.get(item.pk, []),
+            "report_due": item.status == "in_progress" and (last_month is None or last_month < due_month),
+            "due_milestones": [m for m in item.milestones.all() if m.met_on is None and m.due_date <= month_end],
         })
     return render(request, "portfolio/my_items.html", {
         "rows": rows, "due_month": due_month, "today": today, "reporting_day": settings.TRACKER_REPORTING_DAY,

@@ -6,6 +6,6 @@ class ProjectsConfig(AppConfig):
     verbose_name = "六重清单登记"
 
     def ready(self):
-        from .versioning import connect_registry_models
+        from .changes import connect_registry_models
 
         connect_registry_models()

@@ -17,7 +17,7 @@ from pathlib import Path
 from django.db import transaction
 
 from .models import Category, Item, ItemStatus, ItemUnit, ListKind, Plan, ProjectType, Programme, Unit, UnitAlias
-from .versioning import bump_version
+from .changes import entries_changed
 
 PROGRAMME = "programme"  # pseudo list kind for 十大（类）百亿工程
 
@@ -537,7 +537,7 @@ def write_plan(parsed: ParsedPlan, code: str, name: str | None = None, dry_run: 
     counts = defaultdict(lambda: {"created": 0, "updated": 0, "unchanged": 0})
     with transaction.atomic():
         plan, _ = Plan.objects.get_or_create(code=code, defaults={"name": name or parsed.name or code})
-        bump_version(plans=[plan.pk])  # rows also change through update(), which sends no signal
+        entries_changed()  # rows also change through update(), which sends no signal
         wanted_name = name or parsed.name
         if wanted_name and plan.name != wanted_name:
             plan.name = wanted_name
@@ -601,6 +601,7 @@ def write_plan(parsed: ParsedPlan, code: str, name: str | None = None, dry_run: 
                         ItemUnit.objects.create(item=item, unit_id=uid, role=role)
                     elif kept[uid] != role:
                         ItemUnit.objects.filter(item=item, unit_id=uid).update(role=role)
+                        entries_changed([item.pk])
                 if outcome == "unchanged":
                     outcome = "updated"
             counts[p.list_kind][outcome] += 1

@@ -1,5 +1,4 @@
 """The registry: what the plan says (plans, units, list entries) and what units report."""
-import datetime
 
 from django.conf import settings
 from django.db import models
@@ -72,6 +71,32 @@ class Plan(models.Model):
     def __str__(self):
         return self.name
 
+    @property
+    def period_name(self) -> str:
+        """“十四五” for 2021–2025, “十五五” for 2026–2030 …; the years for any other span."""
+        return period_name(self.start_year, self.end_year)
+
+
+CN_DIGITS = "零一二三四五六七八九"
+
+
+def chinese_number(n: int) -> str:
+    """1–99 in Chinese numerals (十四, 二十一)."""
+    tens, ones = divmod(n, 10)
+    if tens == 0:
+        return CN_DIGITS[ones]
+    return (CN_DIGITS[tens] if tens > 1 else "") + "十" + (CN_DIGITS[ones] if ones else "")
+
+
+THIRD_PLAN_YEAR = 1966  # five-year plans run back to back from the third (1966–1970) on
+
+
+def period_name(start_year, end_year) -> str:
+    number, offset = divmod(start_year - THIRD_PLAN_YEAR, 5)
+    if offset == 0 and end_year == start_year + 4 and 0 <= number < 90:
+        return f"{chinese_number(number + 3)}五"
+    return f"{start_year}–{end_year}"
+
 
 class Unit(models.Model):
     name = models.CharField("单位名称", max_length=200, unique=True, help_text="规范化名称")
@@ -106,7 +131,7 @@ class Category(models.Model):
     name = models.CharField("类别名称", max_length=200)
     printed_label = models.CharField("印刷标题", max_length=200, blank=True)
     printed_total_investment = models.DecimalField("印刷小计·总投资", **MONEY)
-    printed_plan_investment = models.DecimalField("印刷小计·“十四五”投资", **MONEY)
+    printed_plan_investment = models.DecimalField("印刷小计·规划期投资", **MONEY)
 
     class Meta:
         verbose_name = verbose_name_plural = "类别"
@@ -189,8 +214,8 @@ class Item(models.Model):
     end_year = models.PositiveSmallIntegerField("结束年份", null=True, blank=True)
     total_investment = models.DecimalField("总投资（亿元）", **MONEY)
     total_investment_approx = models.BooleanField("总投资为约数", default=False)
-    plan_investment = models.DecimalField("“十四五”投资（亿元）", **MONEY)
-    plan_investment_approx = models.BooleanField("“十四五”投资为约数", default=False)
+    plan_investment = models.DecimalField("规划期投资（亿元）", **MONEY, help_text="规划期内计划投资，如“十四五”投资")
+    plan_investment_approx = models.BooleanField("规划期投资为约数", default=False)
     status = models.CharField(
         "状态", max_length=20, choices=ItemStatus.choices, default=ItemStatus.NOT_STARTED, db_index=True
     )
@@ -289,10 +314,6 @@ class Milestone(models.Model):
         return self.name
 
 
-def first_of_month(day: datetime.date) -> datetime.date:
-    return day.replace(day=1)
-
-
 class StatusReport(models.Model):
     item = models.ForeignKey(Item, verbose_name="事项", on_delete=models.CASCADE, related_name="reports")
     month = models.DateField("月份", help_text="该月 1 日")
@@ -332,30 +353,3 @@ class StatusReport(models.Model):
 
     def __str__(self):
         return f"{self.item} {self.month:%Y-%m}"
-
-
-class DataVersion(models.Model):
-    """One counter, raised after every committed change to the registry or its evaluation.
-
-    Figures computed from the database (dashboard snapshots, option lists) are stored with the
-    number they were computed at and reused only while it has not moved."""
-
-    number = models.BigIntegerField("版本号", default=0)
-    changed_at = models.DateTimeField("变更时间", auto_now=True)
-    # The number at the last change that could touch every plan (a unit renamed, a full evaluation).
-    everything_number = models.BigIntegerField("全局变更版本号", default=0)
-
-    class Meta:
-        verbose_name = verbose_name_plural = "数据版本"
-
-
-class PlanVersion(models.Model):
-    """The data version at the last committed change to one plan's entries (or their reports,
-    flags, units links…): figures kept per plan are reused while neither this nor the
-    everything-number has moved past the number they were computed at."""
-
-    plan_id = models.BigIntegerField("规划", primary_key=True)  # no FK: outlives a deleted plan harmlessly
-    number = models.BigIntegerField("版本号")
-
-    class Meta:
-        verbose_name = verbose_name_plural = "规划数据版本"

@@ -14,7 +14,7 @@ PY=.venv/bin/python
 $PY manage.py migrate --noinput -v0
 $PY manage.py load_unit_aliases fixtures/unit_aliases.csv
 $PY manage.py import_plan fixtures/ojk_14th_plan.txt --plan ojk-14
-$PY manage.py evaluate_flags --plan ojk-14 --no-notify
+$PY manage.py evaluate_flags --no-notify
 echo "演示用户（仅供本地运行）："
 $PY manage.py create_demo_users
 

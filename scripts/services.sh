@@ -40,6 +40,7 @@ start_services() {
   export DATABASE_URL="postgres://postgres@127.0.0.1:$PGPORT/tracker"
   export CELERY_BROKER_URL="redis://127.0.0.1:$REDISPORT/0"
   export TEST_REDIS_URL="$CELERY_BROKER_URL"
+  export CACHE_URL="redis://127.0.0.1:$REDISPORT/1"
   export SECRET_KEY="${SECRET_KEY:-throwaway-services-secret}"
   export TRACKER_VAR_DIR="$WORK/var"
   echo "PostgreSQL on :$PGPORT, Redis on :$REDISPORT"

@@ -1,4 +1,5 @@
 """Shared fixtures: the real 瓯江口 plan in the test database, and one user per role."""
+import datetime
 import os
 from pathlib import Path
 
@@ -17,10 +18,19 @@ UNIT_A = "温州市瓯江口开发建设投资集团有限公司"
 UNIT_B = "经济发展局（统计局，科技局）"
 
 
+REAL_AS_OF = datetime.date(2026, 11, 23)  # the date the test database's figures are evaluated at
+
+
 def load_real_plan():
+    """The real plan, imported (and so evaluated) with every figure as of REAL_AS_OF."""
     if not Plan.objects.filter(code=PLAN_CODE).exists():
+        from portfolio.evaluation import evaluate
+        from portfolio.models import EvaluationState
+
+        EvaluationState.objects.update_or_create(pk=1, defaults={"as_of": REAL_AS_OF})
         call_command("load_unit_aliases", str(ALIASES), stdout=open(os.devnull, "w"))
         import_plan(SEED, PLAN_CODE)
+        evaluate(REAL_AS_OF)
     return Plan.objects.get(code=PLAN_CODE)
 
 
@@ -31,12 +41,15 @@ def django_db_setup(django_db_setup, django_db_blocker):
 
 
 @pytest.fixture(autouse=True)
-def fresh_choice_lists():
-    """Tests roll their changes back, so the data version never moves between them: drop the
-    choice lists a previous test read under the same version."""
-    from portfolio.filters import per_version
+def clean_slate():
+    """Tests roll their changes back: forget entries a previous test marked as changed, and
+    results it cached under a data version the rollback brought back."""
+    from django.core.cache import cache
 
-    per_version.clear()
+    from projects.changes import discard_pending
+
+    discard_pending()
+    cache.clear()
 
 
 @pytest.fixture

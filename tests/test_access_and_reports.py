@@ -21,7 +21,7 @@ from django.utils.html import escape
 from openpyxl import Workbook, load_workbook
 
 from portfolio.models import Flag
-from portfolio.rules import evaluate_flags
+from portfolio.evaluation import evaluate as evaluate_flags
 from projects.forms import StatusReportForm
 from projects.models import AnnualTarget, Category, Item, ItemUnit, ListKind, Milestone, StatusReport, Unit
 from projects.views import ReportConflict, save_report

@@ -250,7 +250,7 @@ def test_dashboard_charts_and_category_drilldown(page, live_server, real_plan):
     expected = Item.objects.filter(plan=real_plan, list_kind=ListKind.PROJECT, category__name=category_name).count()
     assert n == expected > 0
     figure.click()
-    page.wait_for_url(re.compile(r"/lists/project/\?category=\d+"))
+    page.wait_for_url(re.compile(r"/lists/project/\?(plan=\d+&)?category=\d+"))
     assert urlparse(page.url).path == "/lists/project/"
     category = Category.objects.get(plan=real_plan, list_kind=ListKind.PROJECT, name=category_name)
     assert query(page.url)["category"] == [str(category.pk)]

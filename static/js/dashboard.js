@@ -10,13 +10,14 @@
     el.dataset.ready = '1';
   };
   const axisLabel = { interval: 0, rotate: 20, fontSize: 11 };
+  const periodInvestment = '“' + data.period_label + '”投资';
   make('chart-category', {
-    legend: { data: ['总投资', '“十四五”投资', '累计完成'] },
+    legend: { data: ['总投资', periodInvestment, '累计完成'] },
     xAxis: { type: 'category', data: data.category.names, axisLabel },
     yAxis: { type: 'value', name: '亿元' },
     series: [
       { name: '总投资', type: 'bar', data: data.category.total },
-      { name: '“十四五”投资', type: 'bar', data: data.category.plan },
+      { name: periodInvestment, type: 'bar', data: data.category.plan },
       { name: '累计完成', type: 'bar', data: data.category.completed },
     ],
   });

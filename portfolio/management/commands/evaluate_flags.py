@@ -1,12 +1,13 @@
 import datetime
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db.models import Count
 from django.utils import timezone
 
-from portfolio.models import FlagKind, Severity
+from portfolio.evaluation import evaluate
+from portfolio.models import Flag
 from portfolio.notifications import notify_flag_changes
-from portfolio.rules import evaluate_flags, open_counts
-from portfolio.snapshots import warm_dashboard
+from portfolio.rules import RULES
 from projects.models import Plan
 
 
@@ -15,7 +16,8 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--as-of", help="评估日期 YYYY-MM-DD（默认今天，Asia/Shanghai）")
-        parser.add_argument("--plan", help="只评估该规划代码")
+        parser.add_argument("--plan", help="只评估该规划代码的事项")
+        parser.add_argument("--refresh", action="store_true", help="从填报和节点重新读取全部事项的数据（通常不需要）")
         parser.add_argument("--no-notify", action="store_true", help="不发送新增/升级预警邮件")
 
     def handle(self, *args, **opts):
@@ -23,20 +25,21 @@ class Command(BaseCommand):
             as_of = datetime.date.fromisoformat(opts["as_of"]) if opts["as_of"] else timezone.localdate()
         except ValueError:
             raise CommandError(f"--as-of 应为 YYYY-MM-DD，收到“{opts['as_of']}”") from None
+        if not datetime.date(2000, 1, 1) <= as_of <= timezone.localdate() + datetime.timedelta(days=366):
+            raise CommandError(f"--as-of {as_of} 超出范围（2000-01-01 至一年后）")
         plan = None
         if opts["plan"]:
             plan = Plan.objects.filter(code=opts["plan"]).first()
             if plan is None:
                 raise CommandError(f"没有代码为“{opts['plan']}”的规划")
-        result = evaluate_flags(as_of, plan=plan)
+        result = evaluate(as_of, plan=plan, refresh=opts["refresh"])
         if not opts["no_notify"]:
             notify_flag_changes(result.to_notify)
-        if plan is None:
-            warm_dashboard(as_of)  # leaders' first look after the evaluation is served from storage
-        counts = open_counts(plan=plan)
-        for kind in FlagKind:
-            for severity in Severity:
-                n = counts.get((kind.value, severity.value))
-                if n:
-                    self.stdout.write(f"{kind.value} {severity.value} {n}")
-        self.stdout.write(f"opened {result.opened} updated {result.updated} resolved {result.resolved}")
+        counts = {(r["kind"], r["severity"]): r["n"] for r in Flag.objects.filter(resolved_on__isnull=True)
+                  .values("kind", "severity").annotate(n=Count("pk"))}
+        for rule in RULES:
+            for severity in ("red", "yellow", "info"):
+                if counts.get((rule.code, severity)):
+                    self.stdout.write(f"{rule.code} {severity} {counts[(rule.code, severity)]}")
+        self.stdout.write(f"opened {result.opened} updated {result.updated} resolved {result.resolved} "
+                          f"figures {result.figures_written}")

@@ -1,0 +1,195 @@
+"""The evaluation: from the registry's rows to each entry's figures, flags and light.
+
+`evaluate(as_of, item_ids)` runs after every committed change for the entries it touched, and
+nightly (Celery beat, or `manage.py evaluate_flags`) for every entry. It writes only what
+changed: a night on which no data changed and no date boundary passed writes no flag or figure
+row, only the evaluation date. See docs/architecture.md, "From a saved report to a light".
+"""
+import datetime
+import secrets
+from dataclasses import dataclass, field
+
+from django.db import connection, transaction
+from django.db.models import Sum
+from django.db.models.functions import ExtractYear
+from django.utils import timezone
+
+from projects.models import Item, StatusReport
+
+from .facts import live_data_facts
+from .models import EvaluationState, Flag, ItemFigures, ItemYearFigures
+from .rules import RULES, SEVERITY_RANK, Severity, findings, with_findings
+
+ADVISORY_LOCK_ID = 7_614_202  # serialises evaluations on PostgreSQL (SQLite writes one at a time)
+STATE_ID = 1
+DATA_COLUMNS = ("last_month", "cumulative", "milestone_name", "milestone_due")
+DATE_COLUMNS = ("reports_on_time", "expected_pct", "actual_pct", "points_behind", "expected_amount", "light")
+
+
+@dataclass
+class EvaluationResult:
+    as_of: datetime.date
+    opened: int = 0
+    updated: int = 0
+    resolved: int = 0
+    figures_written: int = 0
+    to_notify: list = field(default_factory=list)  # flag ids that opened or got worse
+
+    def as_dict(self):
+        return {"opened": self.opened, "updated": self.updated, "resolved": self.resolved,
+                "figures_written": self.figures_written}
+
+
+def state() -> EvaluationState:
+    row = EvaluationState.objects.filter(pk=STATE_ID).first()
+    return row or EvaluationState(pk=STATE_ID)
+
+
+def figures_date() -> datetime.date:
+    """The date every entry's stored figures are evaluated at (today before the first evaluation)."""
+    return state().as_of or timezone.localdate()
+
+
+def data_version() -> int:
+    return state().version
+
+
+def raise_version():
+    """Replace the data version once the current transaction commits: cached results keyed by
+    the old version are never read again. A random number, not a counter, so a database
+    restored from a backup never meets results cached for other data under its number."""
+    def replace():
+        version = secrets.randbits(62)
+        if not EvaluationState.objects.filter(pk=STATE_ID).update(version=version):
+            EvaluationState.objects.get_or_create(pk=STATE_ID, defaults={"version": version})
+    transaction.on_commit(replace, robust=True)
+
+
+def _lock():
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ADVISORY_LOCK_ID])
+
+
+def _upsert(queryset, columns, insert_defaults=None):
+    """INSERT ... SELECT the queryset's columns into ItemFigures; existing rows are updated only
+    where a value differs. Returns the number of rows written."""
+    table = ItemFigures._meta.db_table
+    quote = connection.ops.quote_name
+    defaults = insert_defaults or {}
+    sql, params = queryset.order_by().values("pk", *columns).query.sql_with_params()
+    names = ["item_id", *columns, *defaults]
+    select = ", ".join([f"s.{quote('pk')}", *(f"s.{quote(c)}" for c in columns),
+                        *("%s" for _ in defaults)])
+    distinct = "IS DISTINCT FROM" if connection.vendor == "postgresql" else "IS NOT"
+    updates = ", ".join(f"{quote(c)} = EXCLUDED.{quote(c)}" for c in columns)
+    changed = " OR ".join(f"{table}.{quote(c)} {distinct} EXCLUDED.{quote(c)}" for c in columns)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({', '.join(map(quote, names))}) SELECT {select} FROM ({sql}) s WHERE true "
+            f"ON CONFLICT (item_id) DO UPDATE SET {updates} WHERE {changed}",
+            [*defaults.values(), *params])
+        return cursor.rowcount
+
+
+def write_data_figures(items) -> int:
+    """The facts taken from the entries' reports and milestones, and their completed investment per year."""
+    written = _upsert(live_data_facts(items, None), DATA_COLUMNS,
+                      insert_defaults={"reports_on_time": 0, "light": "green"})
+    years = (StatusReport.objects.filter(item__in=items).annotate(y=ExtractYear("month")).order_by()
+             .values("item_id", "y").annotate(s=Sum("month_investment")))
+    current = {(r.item_id, r.year): r for r in ItemYearFigures.objects.filter(item__in=items)}
+    create, update = [], []
+    for row in years:
+        key = (row["item_id"], row["y"])
+        existing = current.pop(key, None)
+        if existing is None:
+            create.append(ItemYearFigures(item_id=key[0], year=key[1], completed=row["s"]))
+        elif existing.completed != row["s"]:
+            existing.completed = row["s"]
+            update.append(existing)
+    ItemYearFigures.objects.bulk_create(create, batch_size=5000)
+    ItemYearFigures.objects.bulk_update(update, ["completed"], batch_size=1000)
+    ItemYearFigures.objects.filter(pk__in=[r.pk for r in current.values()]).delete()
+    return written + len(create) + len(update) + len(current)
+
+
+def write_date_figures(items, as_of) -> int:
+    """Figures that move with the date, and the light, from the stored facts."""
+    return _upsert(with_findings(items, as_of, source="stored"), DATE_COLUMNS)
+
+
+def sync_flags(items, as_of, result: EvaluationResult):
+    """Open, change and resolve flags so that the open flags are exactly the findings."""
+    found = findings(as_of, items, source="stored")
+    open_flags = {
+        (item_id, kind): (pk, severity, detail)
+        for pk, item_id, kind, severity, detail in Flag.objects.filter(resolved_on__isnull=True, item__in=items)
+        .values_list("pk", "item_id", "kind", "severity", "detail").iterator(chunk_size=20000)
+    }
+    new, changed = [], []
+    for key, (severity, detail) in found.items():
+        current = open_flags.pop(key, None)
+        if current is None:
+            new.append(Flag(item_id=key[0], kind=key[1], severity=severity, detail=detail,
+                            opened_on=as_of, changed_on=as_of))
+            continue
+        pk, old_severity, old_detail = current
+        if old_severity != severity or old_detail != detail:
+            changed.append(Flag(pk=pk, severity=severity, detail=detail, changed_on=as_of))
+            if SEVERITY_RANK[Severity(severity)] > SEVERITY_RANK[Severity(old_severity)]:
+                result.to_notify.append(pk)
+    gone = [pk for pk, _, _ in open_flags.values()]
+    Flag.objects.bulk_create(new, batch_size=5000)
+    Flag.objects.bulk_update(changed, ["severity", "detail", "changed_on"], batch_size=1000)
+    for start in range(0, len(gone), 10000):
+        Flag.objects.filter(pk__in=gone[start:start + 10000]).update(resolved_on=as_of, changed_on=as_of)
+    result.opened, result.updated, result.resolved = len(new), len(changed), len(gone)
+    if new:
+        # SQLite's bulk_create may not return ids: look the new flags up.
+        result.to_notify += list(Flag.objects.filter(
+            resolved_on__isnull=True, opened_on=as_of, notified_severity="",
+            item_id__in={f.item_id for f in new}, kind__in={f.kind for f in new}).values_list("pk", flat=True))
+
+
+def evaluate(as_of: datetime.date, item_ids=None, plan=None, refresh=False) -> EvaluationResult:
+    """Evaluate entries as of a date and store the outcome.
+
+    item_ids (or plan): only these entries, after a change to them: their facts are read again
+    from their rows. Neither: every entry (the nightly run): facts are read again only for
+    entries that have no figures yet (the first run, new entries), or for all with
+    refresh=True; every change since re-evaluated its own entries."""
+    result = EvaluationResult(as_of)
+    items = Item.objects.all()
+    if item_ids is not None:
+        items = items.filter(pk__in=list(item_ids))
+    if plan is not None:
+        items, item_ids = items.filter(plan=plan), item_ids or ()
+    with transaction.atomic():
+        _lock()
+        if item_ids is not None or refresh:
+            stale = items
+        else:
+            stale = items.filter(figures__isnull=True)
+        written = write_data_figures(stale)
+        written += write_date_figures(items, as_of)
+        sync_flags(items, as_of, result)
+        result.figures_written = written
+        if item_ids is None:
+            row = state()
+            moved = row.as_of != as_of
+            row.as_of, row.evaluated_at = as_of, timezone.now()
+            row.save()
+        else:
+            moved = False
+        if written or moved or result.opened or result.updated or result.resolved:
+            raise_version()
+    return result
+
+
+def evaluate_changed_entries(item_ids):
+    """After a committed change: re-evaluate the entries it touched at the figures' date."""
+    return evaluate(figures_date(), item_ids=item_ids)
+
+
+__all__ = ["evaluate", "evaluate_changed_entries", "figures_date", "data_version", "raise_version", "RULES"]

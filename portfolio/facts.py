@@ -1,0 +1,237 @@
+"""What the rules look at: each entry's facts as of a date, in two forms that must agree.
+
+* SQL: `with_facts(queryset, as_of, source)` annotates entries with every fact, for all of them
+  in one query. `source="live"` derives the data facts (last report, cumulative investment,
+  first unmet milestone, on-time reports) from the registry's rows as of the date;
+  `source="stored"` reads them from `ItemFigures`, which the evaluation keeps fresh.
+* Python: `facts_for(item, as_of)` derives the same facts for one entry from its own rows.
+
+tests/test_rules_agree.py proves the two forms give the same findings (docs/architecture.md).
+"""
+import datetime
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import (
+    BooleanField, Case, Count, DecimalField, Exists, ExpressionWrapper, F, IntegerField, OuterRef, Q, Subquery,
+    Sum, Value, When,
+)
+from django.db.models.functions import Cast, Coalesce, ExtractMonth, ExtractYear, Greatest, Least, NullIf
+
+from projects.models import AnnualTarget, ItemUnit, ListKind, Milestone, StatusReport
+from projects.reporting import (
+    add_months, due_report_month, first_month_due, months_between, previous_month, report_deadline, reporting_start,
+)
+
+DEC = DecimalField(max_digits=30, decimal_places=10)
+ZERO = Decimal("0")
+HUNDRED = Decimal("100")
+ON_TIME_MONTHS = 6  # the on-time reporting rate looks at the last six due months
+
+
+def _dec(expr):
+    return Cast(expr, DEC)
+
+
+def _month_index(year, month):
+    return year * 12 + month - 1
+
+
+def on_time_months(as_of: datetime.date) -> list:
+    """The last ON_TIME_MONTHS due months, latest first."""
+    months = [due_report_month(as_of)]
+    while len(months) < ON_TIME_MONTHS:
+        months.append(previous_month(months[-1]))
+    return months
+
+
+def on_time_condition(as_of: datetime.date, prefix="") -> Q:
+    """Reports of the last due months that were filed by their deadline (Asia/Shanghai days)."""
+    from django.utils import timezone
+
+    condition = Q(pk__in=[])
+    for month in on_time_months(as_of):
+        end = timezone.make_aware(datetime.datetime.combine(report_deadline(month) + datetime.timedelta(days=1),
+                                                            datetime.time()))
+        condition |= Q(**{f"{prefix}month": month, f"{prefix}filed_at__lt": end})
+    return condition
+
+
+def live_data_facts(queryset, as_of: datetime.date | None):
+    """Data facts derived from reports and milestones (as of a date; None: every row there is)."""
+    reports = StatusReport.objects.filter(item=OuterRef("pk"))
+    unmet = Milestone.objects.filter(item=OuterRef("pk"))
+    if as_of is None:
+        unmet = unmet.filter(met_on__isnull=True)
+    else:
+        reports = reports.filter(month__lte=as_of)
+        unmet = unmet.filter(Q(met_on__isnull=True) | Q(met_on__gt=as_of))
+    reports = reports.order_by("-month")
+    unmet = unmet.order_by("due_date", "pk")
+    return queryset.annotate(
+        last_month=Subquery(reports.values("month")[:1]),
+        # a report filed without the figure keeps the last known one
+        cumulative=Subquery(reports.filter(cumulative_investment__isnull=False)
+                            .values("cumulative_investment")[:1]),
+        milestone_name=Subquery(unmet.values("name")[:1]),
+        milestone_due=Subquery(unmet.values("due_date")[:1]),
+    )
+
+
+def reports_on_time_expression(as_of: datetime.date):
+    on_time = (StatusReport.objects.filter(on_time_condition(as_of), item=OuterRef("pk"))
+               .order_by().values("item").annotate(n=Count("pk")).values("n"))
+    return Coalesce(Subquery(on_time, output_field=IntegerField()), Value(0))
+
+
+def stored_data_facts(queryset):
+    return queryset.annotate(
+        last_month=F("figures__last_month"), cumulative=F("figures__cumulative"),
+        milestone_name=F("figures__milestone_name"), milestone_due=F("figures__milestone_due"),
+    )
+
+
+def date_facts(queryset, as_of: datetime.date):
+    """Facts that move with the date, over the data facts: months of reports missed, the
+    investment expected by now (序时进度) and how far the cumulative investment is behind it."""
+    year, month = as_of.year, as_of.month
+    due = due_report_month(as_of)
+    due_index = _month_index(due.year, due.month)
+    start_index = _month_index(reporting_start().year, reporting_start().month)
+    first_due = Greatest(Coalesce(F("start_year") * 12, Value(start_index)), Value(start_index))
+    after_last = Coalesce(ExtractYear("last_month") * 12 + ExtractMonth("last_month"), Value(0))
+    since = Greatest(after_last, first_due)
+
+    targets_before = (AnnualTarget.objects.filter(item=OuterRef("pk"), year__lt=year)
+                      .order_by().values("item").annotate(s=Sum("planned_investment")).values("s"))
+    target_now = AnnualTarget.objects.filter(item=OuterRef("pk"), year=year).values("planned_investment")[:1]
+    total = NullIf(F("total_investment"), Value(ZERO))
+    period_months = (F("end_year") - F("start_year") + 1) * 12
+    months_done = Greatest(Value(0), Least(Value(year * 12 + month - 1) - F("start_year") * 12, period_months))
+    even_pct = _dec(months_done) * Value(HUNDRED) / _dec(period_months)
+    target_pct = (
+        (Coalesce(Subquery(targets_before, output_field=DEC), Value(ZERO))
+         + Coalesce(Subquery(target_now, output_field=DEC), Value(ZERO)) * Value(Decimal(month - 1)) / Value(Decimal(12)))
+        * Value(HUNDRED) / total
+    )
+    return queryset.annotate(
+        has_unit=Exists(ItemUnit.objects.filter(item=OuterRef("pk"))),
+        has_targets=Exists(AnnualTarget.objects.filter(item=OuterRef("pk"))),
+        missed_since_index=since,
+        months_missed=Greatest(Value(due_index) - since + 1, Value(0)),
+    ).annotate(
+        # LEAST ignores NULL on PostgreSQL but not on SQLite: only known shares reach it.
+        expected_pct=Case(
+            When(has_targets=True, total_investment__gt=0, then=Least(target_pct, Value(HUNDRED))),
+            When(has_targets=False, start_year__isnull=False, end_year__isnull=False,
+                 then=Least(even_pct, Value(HUNDRED))),
+            default=None, output_field=DEC),
+        actual_pct=ExpressionWrapper(Coalesce(F("cumulative"), Value(ZERO)) * Value(HUNDRED) / total, output_field=DEC),
+    ).annotate(
+        points_behind=ExpressionWrapper(F("expected_pct") - F("actual_pct"), output_field=DEC),
+        expected_amount=ExpressionWrapper(
+            Coalesce(F("expected_pct"), Value(ZERO)) * Coalesce(F("total_investment"), Value(ZERO)) / Value(HUNDRED),
+            output_field=DEC),
+    )
+
+
+def with_facts(queryset, as_of: datetime.date, source="live"):
+    """Entries annotated with every fact the rules and the figures need, as of a date.
+
+    source="live": data facts from the registry's rows as of the date (any date);
+    source="stored": data facts from ItemFigures (kept fresh after every change; the evaluation)."""
+    if source == "stored":
+        queryset = stored_data_facts(queryset)
+    else:
+        queryset = live_data_facts(queryset, as_of)
+    return date_facts(queryset.annotate(reports_on_time=reports_on_time_expression(as_of)), as_of)
+
+
+def month_of_index(index) -> datetime.date | None:
+    return None if index is None else datetime.date(index // 12, index % 12 + 1, 1)
+
+
+# ---------------------------------------------------------------- the Python form
+
+@dataclass
+class Facts:
+    """One entry's facts as of a date (the Python form of `with_facts`)."""
+
+    pk: int
+    list_kind: str
+    status: str
+    project_type: str
+    start_year: int | None
+    end_year: int | None
+    total_investment: Decimal | None
+    last_month: datetime.date | None
+    cumulative: Decimal | None
+    milestone_name: str | None
+    milestone_due: datetime.date | None
+    reports_on_time: int
+    has_unit: bool
+    missed_since: datetime.date
+    months_missed: int
+    expected_pct: Decimal | None
+    actual_pct: Decimal | None
+    points_behind: Decimal | None
+    expected_amount: Decimal
+
+    def get(self, name):
+        return getattr(self, name)
+
+
+def facts_for(item, as_of: datetime.date) -> Facts:
+    """Derive an entry's facts from its own rows (reports, milestones, targets, unit links),
+    prefetched or not, in plain Python."""
+    reports = sorted((r for r in item.reports.all() if r.month <= as_of), key=lambda r: r.month, reverse=True)
+    last_month = reports[0].month if reports else None
+    cumulative = next((r.cumulative_investment for r in reports if r.cumulative_investment is not None), None)
+    unmet = sorted((m for m in item.milestones.all() if m.met_on is None or m.met_on > as_of),
+                   key=lambda m: (m.due_date, m.pk))
+    on_time = set(on_time_months(as_of))
+    reports_on_time = sum(
+        1 for r in item.reports.all()
+        if r.month in on_time and _local_date(r.filed_at) <= report_deadline(r.month))
+
+    due = due_report_month(as_of)
+    since = first_month_due(item.start_year)
+    if last_month is not None:
+        since = max(since, add_months(last_month, 1))
+    months_missed = max(months_between(since, due) + 1, 0)
+
+    total = item.total_investment or None
+    targets = list(item.annual_targets.all())
+    expected_pct = None
+    if targets:
+        if total:
+            before = sum((t.planned_investment or ZERO for t in targets if t.year < as_of.year), ZERO)
+            now = next((t.planned_investment or ZERO for t in targets if t.year == as_of.year), ZERO)
+            expected_pct = (before + now * Decimal(as_of.month - 1) / Decimal(12)) * HUNDRED / total
+    elif item.start_year is not None and item.end_year is not None:
+        period = (item.end_year - item.start_year + 1) * 12
+        done = max(0, min(as_of.year * 12 + as_of.month - 1 - item.start_year * 12, period))
+        expected_pct = Decimal(done) * HUNDRED / Decimal(period)
+    if expected_pct is not None:
+        expected_pct = min(expected_pct, HUNDRED)
+    actual_pct = (cumulative or ZERO) * HUNDRED / total if total else None
+    points_behind = expected_pct - actual_pct if expected_pct is not None and actual_pct is not None else None
+    return Facts(
+        pk=item.pk, list_kind=item.list_kind, status=item.status, project_type=item.project_type,
+        start_year=item.start_year, end_year=item.end_year, total_investment=item.total_investment,
+        last_month=last_month, cumulative=cumulative,
+        milestone_name=unmet[0].name if unmet else None, milestone_due=unmet[0].due_date if unmet else None,
+        reports_on_time=reports_on_time, has_unit=bool(list(item.unit_links.all())),
+        missed_since=since, months_missed=months_missed,
+        expected_pct=expected_pct, actual_pct=actual_pct, points_behind=points_behind,
+        expected_amount=(expected_pct or ZERO) * (item.total_investment or ZERO) / HUNDRED,
+    )
+
+
+def _local_date(moment):
+    from django.utils import timezone
+
+    return timezone.localtime(moment).date()
+
+
+__all__ = ["with_facts", "facts_for", "Facts", "on_time_condition", "month_of_index", "ListKind", "BooleanField"]

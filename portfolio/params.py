@@ -1,0 +1,57 @@
+"""Query parameters shared by the read-side pages, validated: a bad value is a 400 with a Chinese
+message rendered by a template (so it is escaped), never a 500."""
+import datetime
+
+from django.shortcuts import render
+from django.utils import timezone
+
+from projects.models import Plan
+
+from .evaluation import figures_date
+from .exports import FORMATS
+
+EARLIEST_AS_OF = datetime.date(2000, 1, 1)
+
+
+class BadParameter(Exception):
+    pass
+
+
+def as_of_param(request) -> datetime.date:
+    """?as_of=YYYY-MM-DD between 2000-01-01 and a year from today; default the figures' date."""
+    raw = request.GET.get("as_of", "")
+    if not raw:
+        return figures_date()
+    try:
+        day = datetime.date.fromisoformat(raw)
+    except ValueError:
+        raise BadParameter(f"日期“{raw}”格式不正确，应为 YYYY-MM-DD。") from None
+    latest = timezone.localdate() + datetime.timedelta(days=366)
+    if not EARLIEST_AS_OF <= day <= latest:
+        raise BadParameter(f"日期“{raw}”超出范围：应在 {EARLIEST_AS_OF:%Y-%m-%d} 至 {latest:%Y-%m-%d} 之间。")
+    return day
+
+
+def plan_param(request, default=None):
+    """?plan=CODE, or the default plan: the only plan there is, else none (every plan)."""
+    code = request.GET.get("plan", "")
+    if code:
+        plan = Plan.objects.filter(code=code).first()
+        if plan is None:
+            raise BadParameter(f"没有代码为“{code}”的规划。")
+        return plan
+    if default is not None:
+        return default
+    plans = list(Plan.objects.order_by("pk")[:2])
+    return plans[0] if len(plans) == 1 else None
+
+
+def format_param(request, name):
+    fmt = request.GET.get(name, "")
+    if fmt not in FORMATS:
+        raise BadParameter(f"不支持的导出格式“{fmt}”，可选：{'、'.join(FORMATS)}。")
+    return fmt
+
+
+def bad_request(request, error: BadParameter):
+    return render(request, "400.html", {"message": str(error)}, status=400)

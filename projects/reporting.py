@@ -1,0 +1,49 @@
+"""The reporting calendar: which month's report is due on a date, and month arithmetic.
+
+Defined once here and used by the rules (report missing, on-time reporting), 我的事项 and the
+report forms (see docs/architecture.md, "Rules")."""
+import datetime
+
+from django.conf import settings
+
+
+def first_of_month(day: datetime.date) -> datetime.date:
+    return day.replace(day=1)
+
+
+def add_months(month: datetime.date, n: int) -> datetime.date:
+    """The first day of the month n months after (or before, n < 0) the month of `month`."""
+    index = month.year * 12 + month.month - 1 + n
+    return datetime.date(index // 12, index % 12 + 1, 1)
+
+
+def previous_month(day: datetime.date) -> datetime.date:
+    return add_months(day, -1)
+
+
+def months_between(earlier: datetime.date, later: datetime.date) -> int:
+    """Whole months from the month of `earlier` to the month of `later` (0 for the same month)."""
+    return (later.year - earlier.year) * 12 + later.month - earlier.month
+
+
+def reporting_start() -> datetime.date:
+    """The first month units were asked to report (TRACKER_REPORTING_START, YYYY-MM)."""
+    return datetime.date.fromisoformat(settings.TRACKER_REPORTING_START + "-01")
+
+
+def report_deadline(month: datetime.date) -> datetime.date:
+    """The last day a month's report counts as on time: the reporting day of the next month."""
+    return add_months(month, 1).replace(day=settings.TRACKER_REPORTING_DAY)
+
+
+def due_report_month(as_of: datetime.date) -> datetime.date:
+    """The latest month whose report is due by as_of: last month once its deadline has passed,
+    else the month before."""
+    month = previous_month(as_of)
+    return month if as_of > report_deadline(month) else previous_month(month)
+
+
+def first_month_due(start_year) -> datetime.date:
+    """The first month an entry owes a report: January of its start year, not before reporting began."""
+    start = datetime.date(start_year, 1, 1) if start_year else reporting_start()
+    return max(start, reporting_start())

@@ -1,0 +1,149 @@
+"""Every rule exists as SQL (all entries at once) and as Python (one entry): the two forms agree.
+
+Over the real plan plus a second plan of another period (十五五, 2026–2030), with randomised
+statuses, reports, milestones and annual targets, at month ends, reporting days and year ends,
+the SQL findings, the Python findings, the facts behind them and the lights are the same; and
+the stored evaluation opens exactly those flags.
+"""
+import datetime
+import random
+from decimal import Decimal
+
+import pytest
+
+from portfolio.evaluation import evaluate
+from portfolio.facts import facts_for, with_facts
+from portfolio.models import Flag, ItemFigures
+from portfolio.rules import RULES, findings, findings_in_python, light_of, with_findings
+from projects.models import (
+    AnnualTarget, Item, ItemStatus, ItemUnit, ListKind, Milestone, Plan, ProjectType, StatusReport, Unit,
+)
+
+pytestmark = pytest.mark.django_db
+D = Decimal
+day = datetime.date
+
+AS_OF_DATES = [
+    day(2025, 12, 31), day(2026, 1, 1), day(2026, 1, 5), day(2026, 1, 6), day(2026, 2, 28), day(2026, 3, 5),
+    day(2026, 3, 6), day(2026, 6, 30), day(2026, 7, 31), day(2026, 11, 23), day(2026, 12, 31), day(2027, 1, 1),
+    day(2027, 5, 6), day(2030, 12, 31), day(2031, 1, 1),
+]
+STATUSES = [s.value for s in ItemStatus]
+
+
+def month(year, m):
+    return day(year, m, 1)
+
+
+def second_plan():
+    """A 十五五 plan whose entries start where the 十四五 ones end."""
+    plan = Plan.objects.create(code="t-15th", name="测试“十五五”清单", start_year=2026, end_year=2030)
+    unit = Unit.objects.get_or_create(name="十五五测试单位")[0]
+    for seq in range(1, 31):
+        kind = ListKind.PROJECT if seq <= 20 else ListKind.REFORM
+        item = Item.objects.create(
+            plan=plan, list_kind=kind, seq=seq, name=f"十五五事项{seq}",
+            project_type=ProjectType.CONTINUING if kind == ListKind.PROJECT else "",
+            start_year=2024 + seq % 5, end_year=2026 + seq % 5,
+            total_investment=D(seq * 3) if seq % 4 else None, plan_investment=D(seq) if seq % 4 else None)
+        if seq % 6:
+            ItemUnit.objects.create(item=item, unit=unit)
+    return plan
+
+
+def randomise(plans, seed):
+    """Random statuses, reports (with gaps, blank cumulative figures, late filings), milestones
+    (met, unmet, met late) and targets on the plans' entries."""
+    from django.utils import timezone
+
+    rng = random.Random(seed)
+    items = list(Item.objects.filter(plan__in=plans).order_by("pk"))
+    for item in rng.sample(items, k=len(items) * 2 // 3):
+        item.status = rng.choice(STATUSES + [ItemStatus.IN_PROGRESS] * 3)
+        item.save(update_fields=["status"])
+        cumulative = D(0)
+        for year in (2025, 2026):
+            for m in range(1, 13):
+                if rng.random() < 0.45:
+                    continue
+                cumulative += D(rng.randint(0, 400)) / 100
+                report = StatusReport.objects.create(
+                    item=item, month=month(year, m), status=item.status,
+                    cumulative_investment=None if rng.random() < 0.2 else cumulative,
+                    month_investment=D(rng.randint(0, 300)) / 100)
+                deadline = month(year, m) + datetime.timedelta(days=31 + rng.choice([0, 0, 0, 10, 40]))
+                filed = timezone.make_aware(datetime.datetime.combine(deadline.replace(day=rng.randint(1, 9)),
+                                                                      datetime.time(rng.randint(0, 23))))
+                StatusReport.objects.filter(pk=report.pk).update(filed_at=filed)
+        for n in range(rng.randint(0, 3)):
+            due = day(rng.choice([2025, 2026, 2027]), rng.randint(1, 12), rng.randint(1, 28))
+            met = None if rng.random() < 0.5 else due + datetime.timedelta(days=rng.randint(-30, 90))
+            Milestone.objects.create(item=item, name=f"节点{n}", due_date=due, met_on=met)
+        if item.list_kind == ListKind.PROJECT and rng.random() < 0.5:
+            for year in rng.sample([2024, 2025, 2026, 2027], k=rng.randint(1, 3)):
+                AnnualTarget.objects.create(item=item, year=year,
+                                            planned_investment=None if rng.random() < 0.1
+                                            else D(rng.randint(0, 2000)) / 100)
+    unassigned = rng.sample(items, k=5)
+    ItemUnit.objects.filter(item__in=unassigned).delete()
+
+
+FACTS = ("last_month", "cumulative", "milestone_name", "milestone_due", "reports_on_time", "months_missed",
+         "expected_pct", "actual_pct", "points_behind", "expected_amount")
+
+
+def rounded(value):
+    return value.quantize(Decimal("0.000001")) if isinstance(value, Decimal) else value
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_sql_and_python_forms_find_the_same(real_plan, seed):
+    plans = [real_plan, second_plan()]
+    randomise(plans, seed)
+    items = Item.objects.filter(plan__in=plans)
+    by_pk = {item.pk: item for item in items.prefetch_related("reports", "milestones", "annual_targets",
+                                                              "unit_links")}
+    kinds_seen = set()
+    for as_of in AS_OF_DATES:
+        sql = findings(as_of, items)
+        python = findings_in_python(as_of, items)
+        assert sql == python, as_of
+        kinds_seen |= {kind for _, kind in sql}
+
+        rows = with_findings(items, as_of).values("pk", "status", "light", *FACTS)
+        for row in rows:
+            facts = facts_for(by_pk[row["pk"]], as_of)
+            for name in FACTS:
+                assert rounded(row[name]) == rounded(getattr(facts, name)), (as_of, row["pk"], name)
+            severities = {severity for (pk, _), (severity, _) in python.items() if pk == row["pk"]}
+            assert row["light"] == light_of(row["status"], severities), (as_of, row["pk"])
+    assert kinds_seen == {rule.code for rule in RULES}, "every rule must have been exercised"
+
+
+def test_the_stored_evaluation_opens_exactly_the_python_findings(real_plan, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):  # each change re-evaluates its entries on commit
+        plans = [real_plan, second_plan()]
+        randomise(plans, 3)
+    items = Item.objects.filter(plan__in=plans)
+    for as_of in (day(2028, 4, 6), day(2028, 12, 31), day(2031, 1, 1)):  # after every report and milestone
+        evaluate(as_of)
+        python = findings_in_python(as_of, items)
+        stored = {(f.item_id, f.kind): (f.severity, f.detail)
+                  for f in Flag.objects.filter(item__in=items, resolved_on__isnull=True)}
+        assert stored == python, as_of
+        lights = dict(ItemFigures.objects.filter(item__in=items).values_list("item_id", "light"))
+        for item in items:
+            severities = {severity for (pk, _), (severity, _) in python.items() if pk == item.pk}
+            assert lights[item.pk] == light_of(item.status, severities), (as_of, item.pk)
+
+
+def test_facts_read_from_the_figures_equal_those_read_from_the_rows(real_plan, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        plans = [real_plan, second_plan()]
+        randomise(plans, 4)
+    items = Item.objects.filter(plan__in=plans)
+    as_of = day(2028, 4, 6)  # after every report and milestone
+    evaluate(as_of)
+    live = {r["pk"]: r for r in with_facts(items, as_of, "live").values("pk", *FACTS)}
+    stored = {r["pk"]: r for r in with_facts(items, as_of, "stored").values("pk", *FACTS)}
+    assert live == stored
