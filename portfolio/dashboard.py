@@ -6,6 +6,7 @@ from django.shortcuts import render
 from projects.models import Item, Plan
 
 from .exports import stream_csv, xlsx_response
+from .evaluation import state
 from .filters import FlagFilter
 from .models import Flag
 from .params import BadParameter, as_of_param, bad_request, format_param, plan_param
@@ -39,12 +40,13 @@ def charts_of(s, ranking, period_label):
 
 @login_required
 def dashboard(request):
+    row = state()  # the evaluation date and data version, read once for the whole page
     try:
-        as_of, plan = as_of_param(request), plan_param(request)
+        as_of, plan = as_of_param(request, row.as_of), plan_param(request)
     except BadParameter as error:
         return bad_request(request, error)
-    s = dashboard_figures(request.user, as_of, plan)
-    ranking = ranking_rows(request.user, as_of, plan)
+    s = dashboard_figures(request.user, as_of, plan, row)
+    ranking = ranking_rows(request.user, as_of, plan, row)
     label = plan.period_name if plan else "规划期"
     return render(request, "portfolio/dashboard.html", {
         "as_of": as_of, "plan": plan, "s": s, "charts": charts_of(s, ranking, label), "period_label": label,
@@ -71,12 +73,13 @@ RANKING_MONEY = [False, False, False, True, True, False, False, False, False, Fa
 
 @login_required
 def unit_ranking(request):
+    row = state()
     try:
-        as_of, plan = as_of_param(request), plan_param(request)
+        as_of, plan = as_of_param(request, row.as_of), plan_param(request)
         fmt = format_param(request, "_export") if "_export" in request.GET else None
     except BadParameter as error:
         return bad_request(request, error)
-    rows = ranking_rows(request.user, as_of, plan)
+    rows = ranking_rows(request.user, as_of, plan, row)
     if fmt:
         data = (([r["rank"], r["unit"]["name"], r["projects"], r["expected"], r["actual"], r["pace_pct"],
                   r["reports_due"], r["reports_on_time"], r["report_pct"], r["red"], r["score"]], RANKING_MONEY)

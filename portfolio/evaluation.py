@@ -9,21 +9,24 @@ import datetime
 import secrets
 from dataclasses import dataclass, field
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connection, transaction
 from django.db.models import Sum
 from django.db.models.functions import ExtractYear
 from django.utils import timezone
 
 from projects.models import Item, StatusReport
+from projects.reporting import due_report_month
 
-from .facts import live_data_facts
+from .facts import live_data_facts, with_facts
 from .models import EvaluationState, Flag, ItemFigures, ItemYearFigures
 from .rules import RULES, SEVERITY_RANK, Severity, findings, with_findings
 
 ADVISORY_LOCK_ID = 7_614_202  # serialises evaluations on PostgreSQL (SQLite writes one at a time)
 STATE_ID = 1
 DATA_COLUMNS = ("last_month", "cumulative", "milestone_name", "milestone_due")
-DATE_COLUMNS = ("reports_on_time", "expected_pct", "actual_pct", "points_behind", "expected_amount", "light")
+DATE_COLUMNS = ("reports_on_time", "expected_pct", "actual_pct")
+DERIVED_COLUMNS = ("points_behind", "expected_amount", "light")
 
 
 @dataclass
@@ -71,13 +74,19 @@ def _lock():
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ADVISORY_LOCK_ID])
 
 
-def _upsert(queryset, columns, insert_defaults=None):
+NOT_NULL_DEFAULTS = {"reports_on_time": 0, "light": "green"}
+
+
+def _upsert(queryset, columns):
     """INSERT ... SELECT the queryset's columns into ItemFigures; existing rows are updated only
     where a value differs. Returns the number of rows written."""
     table = ItemFigures._meta.db_table
     quote = connection.ops.quote_name
-    defaults = insert_defaults or {}
-    sql, params = queryset.order_by().values("pk", *columns).query.sql_with_params()
+    defaults = {k: v for k, v in NOT_NULL_DEFAULTS.items() if k not in columns}
+    try:
+        sql, params = queryset.order_by().values("pk", *columns).query.sql_with_params()
+    except EmptyResultSet:  # no entries to write
+        return 0
     names = ["item_id", *columns, *defaults]
     select = ", ".join([f"s.{quote('pk')}", *(f"s.{quote(c)}" for c in columns),
                         *("%s" for _ in defaults)])
@@ -94,8 +103,7 @@ def _upsert(queryset, columns, insert_defaults=None):
 
 def write_data_figures(items) -> int:
     """The facts taken from the entries' reports and milestones, and their completed investment per year."""
-    written = _upsert(live_data_facts(items, None), DATA_COLUMNS,
-                      insert_defaults={"reports_on_time": 0, "light": "green"})
+    written = _upsert(live_data_facts(items, None), DATA_COLUMNS)
     years = (StatusReport.objects.filter(item__in=items).annotate(y=ExtractYear("month")).order_by()
              .values("item_id", "y").annotate(s=Sum("month_investment")))
     current = {(r.item_id, r.year): r for r in ItemYearFigures.objects.filter(item__in=items)}
@@ -114,14 +122,24 @@ def write_data_figures(items) -> int:
     return written + len(create) + len(update) + len(current)
 
 
-def write_date_figures(items, as_of) -> int:
-    """Figures that move with the date, and the light, from the stored facts."""
-    return _upsert(with_findings(items, as_of, source="stored"), DATE_COLUMNS)
+def date_key(as_of: datetime.date):
+    """What the date's figures depend on: the month (序时进度 moves by month) and the report
+    month due (which moves on the reporting day)."""
+    return as_of.year, as_of.month, due_report_month(as_of)
+
+
+def write_date_figures(items, as_of, stale=None) -> int:
+    """Figures that move with the date, from the stored facts and the entries' targets and
+    reports (for `stale` entries only, when given); then the figures derived from those, and
+    the light, from the stored columns (two steps, so the date's subqueries run once per
+    entry, not once per rule)."""
+    written = _upsert(with_facts(items if stale is None else stale, as_of, source="stored"), DATE_COLUMNS)
+    return written + _upsert(with_findings(items, as_of, source="figures"), DERIVED_COLUMNS)
 
 
 def sync_flags(items, as_of, result: EvaluationResult):
     """Open, change and resolve flags so that the open flags are exactly the findings."""
-    found = findings(as_of, items, source="stored")
+    found = findings(as_of, items, source="figures")
     open_flags = {
         (item_id, kind): (pk, severity, detail)
         for pk, item_id, kind, severity, detail in Flag.objects.filter(resolved_on__isnull=True, item__in=items)
@@ -167,12 +185,15 @@ def evaluate(as_of: datetime.date, item_ids=None, plan=None, refresh=False) -> E
         items, item_ids = items.filter(plan=plan), item_ids or ()
     with transaction.atomic():
         _lock()
+        previous = state().as_of
         if item_ids is not None or refresh:
             stale = items
-        else:
-            stale = items.filter(figures__isnull=True)
+        else:  # read now: once their figures are written these entries no longer lack them
+            stale = Item.objects.filter(pk__in=list(items.filter(figures__isnull=True).values_list("pk", flat=True)))
         written = write_data_figures(stale)
-        written += write_date_figures(items, as_of)
+        # Within one month and reporting period the date's figures of unchanged entries stand.
+        same_period = item_ids is None and not refresh and previous and date_key(previous) == date_key(as_of)
+        written += write_date_figures(items, as_of, stale=stale if same_period else None)
         sync_flags(items, as_of, result)
         result.figures_written = written
         if item_ids is None:

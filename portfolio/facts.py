@@ -92,16 +92,9 @@ def stored_data_facts(queryset):
 
 
 def date_facts(queryset, as_of: datetime.date):
-    """Facts that move with the date, over the data facts: months of reports missed, the
-    investment expected by now (序时进度) and how far the cumulative investment is behind it."""
+    """The facts of the date that need other rows: reports filed on time in the last due months,
+    and the share of the total investment expected by now (序时进度) and done."""
     year, month = as_of.year, as_of.month
-    due = due_report_month(as_of)
-    due_index = _month_index(due.year, due.month)
-    start_index = _month_index(reporting_start().year, reporting_start().month)
-    first_due = Greatest(Coalesce(F("start_year") * 12, Value(start_index)), Value(start_index))
-    after_last = Coalesce(ExtractYear("last_month") * 12 + ExtractMonth("last_month"), Value(0))
-    since = Greatest(after_last, first_due)
-
     targets_before = (AnnualTarget.objects.filter(item=OuterRef("pk"), year__lt=year)
                       .order_by().values("item").annotate(s=Sum("planned_investment")).values("s"))
     target_now = AnnualTarget.objects.filter(item=OuterRef("pk"), year=year).values("planned_investment")[:1]
@@ -115,10 +108,8 @@ def date_facts(queryset, as_of: datetime.date):
         * Value(HUNDRED) / total
     )
     return queryset.annotate(
-        has_unit=Exists(ItemUnit.objects.filter(item=OuterRef("pk"))),
+        reports_on_time=reports_on_time_expression(as_of),
         has_targets=Exists(AnnualTarget.objects.filter(item=OuterRef("pk"))),
-        missed_since_index=since,
-        months_missed=Greatest(Value(due_index) - since + 1, Value(0)),
     ).annotate(
         # LEAST ignores NULL on PostgreSQL but not on SQLite: only known shares reach it.
         expected_pct=Case(
@@ -127,7 +118,27 @@ def date_facts(queryset, as_of: datetime.date):
                  then=Least(even_pct, Value(HUNDRED))),
             default=None, output_field=DEC),
         actual_pct=ExpressionWrapper(Coalesce(F("cumulative"), Value(ZERO)) * Value(HUNDRED) / total, output_field=DEC),
-    ).annotate(
+    )
+
+
+def stored_date_facts(queryset):
+    return queryset.annotate(reports_on_time=F("figures__reports_on_time"), expected_pct=F("figures__expected_pct"),
+                             actual_pct=F("figures__actual_pct"))
+
+
+def derived_facts(queryset, as_of: datetime.date):
+    """Facts computed from the others by arithmetic: months of reports missed, points behind
+    序时进度 and the amount expected by now."""
+    due = due_report_month(as_of)
+    due_index = _month_index(due.year, due.month)
+    start_index = _month_index(reporting_start().year, reporting_start().month)
+    first_due = Greatest(Coalesce(F("start_year") * 12, Value(start_index)), Value(start_index))
+    after_last = Coalesce(ExtractYear("last_month") * 12 + ExtractMonth("last_month"), Value(0))
+    since = Greatest(after_last, first_due)
+    return queryset.annotate(
+        has_unit=Exists(ItemUnit.objects.filter(item=OuterRef("pk"))),
+        missed_since_index=since,
+        months_missed=Greatest(Value(due_index) - since + 1, Value(0)),
         points_behind=ExpressionWrapper(F("expected_pct") - F("actual_pct"), output_field=DEC),
         expected_amount=ExpressionWrapper(
             Coalesce(F("expected_pct"), Value(ZERO)) * Coalesce(F("total_investment"), Value(ZERO)) / Value(HUNDRED),
@@ -135,16 +146,24 @@ def date_facts(queryset, as_of: datetime.date):
     )
 
 
+SOURCES = ("live", "stored", "figures")
+
+
 def with_facts(queryset, as_of: datetime.date, source="live"):
     """Entries annotated with every fact the rules and the figures need, as of a date.
 
-    source="live": data facts from the registry's rows as of the date (any date);
-    source="stored": data facts from ItemFigures (kept fresh after every change; the evaluation)."""
-    if source == "stored":
-        queryset = stored_data_facts(queryset)
+    source="live": every fact from the registry's rows as of the date (any date);
+    source="stored": the rows' facts from ItemFigures (kept fresh after every change), the
+    date's facts computed (the evaluation's first step);
+    source="figures": every fact from ItemFigures as evaluated (its second step, which derives
+    the light from simple columns instead of repeating the subqueries for each rule)."""
+    if source == "figures":
+        queryset = stored_date_facts(stored_data_facts(queryset))
+    elif source == "stored":
+        queryset = date_facts(stored_data_facts(queryset), as_of)
     else:
-        queryset = live_data_facts(queryset, as_of)
-    return date_facts(queryset.annotate(reports_on_time=reports_on_time_expression(as_of)), as_of)
+        queryset = date_facts(live_data_facts(queryset, as_of), as_of)
+    return derived_facts(queryset, as_of)
 
 
 def month_of_index(index) -> datetime.date | None:

@@ -8,6 +8,13 @@ from projects.models import Category, ItemStatus, ItemUnit, ListKind, Plan, Proj
 from .rules import Light, rule_choices
 
 PAGE_SIZES = [25, 50, 100, 200]
+
+
+class LongSelect(forms.Select):
+    """A select for long option lists (plans, units): one template loop over the options."""
+
+    template_name = "widgets/long_select.html"
+
 SELECT = {"class": "form-select form-select-sm"}
 INPUT = {"class": "form-control form-control-sm"}
 
@@ -30,15 +37,15 @@ class ItemFilter(df.FilterSet):
     q = df.CharFilter(label="搜索", method="quick_search",
                       widget=forms.TextInput(attrs={**INPUT, "placeholder": "名称、内容或责任单位"}))
     plan = df.ModelChoiceFilter(label="规划", queryset=Plan.objects.none(), empty_label="全部",
-                                widget=forms.Select(attrs=SELECT))
+                                widget=LongSelect(attrs=SELECT))
     category = df.ModelChoiceFilter(label="类别", queryset=Category.objects.none(), empty_label="全部",
-                                    widget=forms.Select(attrs=SELECT))
+                                    widget=LongSelect(attrs=SELECT))
     project_type = df.ChoiceFilter(label="项目类型", choices=ProjectType.choices, empty_label="全部",
-                                   widget=forms.Select(attrs=SELECT))
+                                   widget=LongSelect(attrs=SELECT))
     status = df.ChoiceFilter(label="状态", choices=ItemStatus.choices, empty_label="全部",
-                             widget=forms.Select(attrs=SELECT))
+                             widget=LongSelect(attrs=SELECT))
     unit = df.ModelChoiceFilter(label="责任单位", queryset=Unit.objects.none(), method="by_unit", empty_label="全部",
-                                widget=forms.Select(attrs=SELECT))
+                                widget=LongSelect(attrs=SELECT))
     year = df.NumberFilter(label="建设期限覆盖年份", method="covering_year",
                            widget=forms.NumberInput(attrs={**INPUT, "min": 1949, "max": 2100}))
     end_year = df.NumberFilter(label="结束年份", field_name="end_year",
@@ -48,7 +55,7 @@ class ItemFilter(df.FilterSet):
     total_max = df.NumberFilter(label="总投资≤（亿元）", field_name="total_investment", lookup_expr="lte",
                                 widget=forms.NumberInput(attrs={**INPUT, "step": "any"}))
     light = df.ChoiceFilter(label="红黄绿灯", choices=Light.choices, field_name="light", empty_label="全部",
-                            widget=forms.Select(attrs=SELECT))
+                            widget=LongSelect(attrs=SELECT))
     domain = df.CharFilter(label="领域", field_name="domain", widget=forms.TextInput(attrs=INPUT))
 
     def __init__(self, data=None, *args, list_kind=None, user=None, plans=None, **kwargs):
@@ -92,13 +99,13 @@ class ItemFilter(df.FilterSet):
 
 
 class FlagFilter(df.FilterSet):
-    kind = df.ChoiceFilter(label="类型", choices=rule_choices, empty_label="全部", widget=forms.Select(attrs=SELECT))
+    kind = df.ChoiceFilter(label="类型", choices=rule_choices, empty_label="全部", widget=LongSelect(attrs=SELECT))
     severity = df.ChoiceFilter(label="严重程度", choices=[("red", "红"), ("yellow", "黄"), ("info", "提示")],
-                               empty_label="全部", widget=forms.Select(attrs=SELECT))
+                               empty_label="全部", widget=LongSelect(attrs=SELECT))
     list_kind = df.ChoiceFilter(label="清单", choices=ListKind.choices, field_name="item__list_kind",
-                                empty_label="全部", widget=forms.Select(attrs=SELECT))
+                                empty_label="全部", widget=LongSelect(attrs=SELECT))
     unit = df.ModelChoiceFilter(label="责任单位", queryset=Unit.objects.none(), method="by_unit", empty_label="全部",
-                                widget=forms.Select(attrs=SELECT))
+                                widget=LongSelect(attrs=SELECT))
     opened_after = df.DateFilter(label="发现日期起", field_name="opened_on", lookup_expr="gte",
                                  widget=forms.DateInput(attrs={**INPUT, "type": "date"}))
     opened_before = df.DateFilter(label="发现日期止", field_name="opened_on", lookup_expr="lte",

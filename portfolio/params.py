@@ -17,11 +17,11 @@ class BadParameter(Exception):
     pass
 
 
-def as_of_param(request) -> datetime.date:
+def as_of_param(request, default=None) -> datetime.date:
     """?as_of=YYYY-MM-DD between 2000-01-01 and a year from today; default the figures' date."""
     raw = request.GET.get("as_of", "")
     if not raw:
-        return figures_date()
+        return default or figures_date()
     try:
         day = datetime.date.fromisoformat(raw)
     except ValueError:

@@ -79,10 +79,11 @@ def _thresholds() -> str:
     return hashlib.sha1(repr(values).encode()).hexdigest()[:10]
 
 
-def cached(kind, scope, plan, as_of, compute):
+def cached(kind, scope, plan, as_of, compute, row=None):
     """compute() under a key naming every input: schema, thresholds, scope, plan, date and the
-    data version (read first: a change landing meanwhile moves it on, so nothing stale is kept)."""
-    row = state()
+    data version (read first: a change landing meanwhile moves it on, so nothing stale is kept).
+    row: the evaluation state the request already read."""
+    row = row or state()
     if connection.in_atomic_block:
         # Inside a transaction an uncommitted change may be visible that the version does not name.
         return compute(row.as_of)
@@ -194,9 +195,9 @@ def red_reasons(item_ids, as_of, stored) -> dict:
     return reasons
 
 
-def dashboard(user, as_of: datetime.date, plan=None) -> dict:
+def dashboard(user, as_of: datetime.date, plan=None, row=None) -> dict:
     return cached("dashboard", scope_key(user), plan, as_of,
-                  lambda stored_as_of: compute_dashboard(user, as_of, plan, stored_as_of))
+                  lambda stored_as_of: compute_dashboard(user, as_of, plan, stored_as_of), row)
 
 
 # ---------------------------------------------------------------- unit ranking (赛马)
@@ -238,10 +239,10 @@ def compute_ranking(as_of: datetime.date, plan=None, stored_as_of=None, months=6
     return ranking
 
 
-def unit_ranking(user, as_of: datetime.date, plan=None) -> list:
+def unit_ranking(user, as_of: datetime.date, plan=None, row=None) -> list:
     """The ranking as the user may see it: every unit for planners and leaders; for a unit user
     only its own units' rows, with their places among all units."""
-    rows = cached("ranking", "all", plan, as_of, lambda stored_as_of: compute_ranking(as_of, plan, stored_as_of))
+    rows = cached("ranking", "all", plan, as_of, lambda stored_as_of: compute_ranking(as_of, plan, stored_as_of), row)
     if role_of(user) in (Role.PLANNER, Role.LEADER):
         return rows
     mine = set(Unit.objects.filter(members=user).values_list("pk", flat=True))

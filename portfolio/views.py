@@ -3,6 +3,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.db import connection
 from django.db.models import Case, Value, When
 from django.http import Http404
 from django.shortcuts import get_object_or_404, render
@@ -12,10 +13,12 @@ from django_tables2 import RequestConfig
 from projects.models import Item, ListKind, Plan, Role, role_of
 from projects.reporting import due_report_month
 
+from .evaluation import data_version
 from .exports import export_table
 from .filters import PAGE_SIZES, ItemFilter
 from .models import Flag
 from .params import BadParameter, bad_request, format_param
+from .summary import scope_key
 from .tables import ItemTable, light_badge, list_records, with_list_figures
 
 LIST_SLUGS = {kind.value: kind for kind in ListKind}
@@ -37,8 +40,8 @@ def _per_page(request):
 
 
 def period_label(plan=None):
-    """The period investment column's name: the chosen plan's period (“十四五”), or the period
-    every plan shares; None when plans of several periods are shown."""
+    """The period investment column's name: the chosen plan's period (its 五年规划 name), or the
+    period every plan shares; None when plans of several periods are shown."""
     if plan is not None:
         return plan.period_name
     periods = list(Plan.objects.order_by().values_list("start_year", "end_year").distinct()[:2])
@@ -77,7 +80,16 @@ def item_list(request, kind):
     return render(request, "portfolio/item_list.html", {
         "list_kind": list_kind, "filter": item_filter, "table": table, "page_sizes": PAGE_SIZES,
         "per_page": per_page, "query_without_page": params.urlencode(),
+        "long_fields": ("plan", "unit"), "options_key": options_key(request.user),
     })
+
+
+def options_key(user):
+    """What the plan and unit options depend on: the data and whose units they are; None (not
+    cached) inside a transaction, where the version may not name an uncommitted change."""
+    if connection.in_atomic_block:
+        return None
+    return f"{data_version()}:{scope_key(user)}"
 
 
 def safe_back(request, list_kind):

@@ -147,3 +147,52 @@ def test_facts_read_from_the_figures_equal_those_read_from_the_rows(real_plan, d
     live = {r["pk"]: r for r in with_facts(items, as_of, "live").values("pk", *FACTS)}
     stored = {r["pk"]: r for r in with_facts(items, as_of, "stored").values("pk", *FACTS)}
     assert live == stored
+
+
+def test_a_new_rule_needs_only_its_object(real_plan, monkeypatch):
+    """The worked example of docs/architecture.md: “推进中 but no report for 6 months”."""
+    from django.db.models import Q
+
+    from portfolio import rules
+    from projects.reporting import due_report_month, months_between
+
+    class LongSilence(rules.Rule):
+        code, label, measure = "long_silence", "长期未报", "months_missed"
+
+        def bands(self):
+            return [(rules.Severity.RED, "gte", 6)]
+
+        def condition(self, as_of):
+            return Q(status=ItemStatus.IN_PROGRESS)
+
+        def holds(self, facts, as_of):
+            return facts.status == ItemStatus.IN_PROGRESS
+
+        def detail(self, facts):
+            return {"since": facts.missed_since.strftime("%Y-%m")}
+
+        def describe(self, detail, as_of, figures=None):
+            since = datetime.date.fromisoformat(detail["since"] + "-01")
+            return f"自 {detail['since']} 起已 {months_between(since, due_report_month(as_of)) + 1} 个月未报"
+
+    rule = LongSilence()
+    monkeypatch.setattr(rules, "RULES", [*rules.RULES, rule])
+    monkeypatch.setitem(rules.RULES_BY_CODE, rule.code, rule)
+    quiet = project_in_progress(real_plan, seq=12, last_report=month(2026, 1))
+    talkative = project_in_progress(real_plan, seq=13, last_report=month(2026, 10))
+    as_of = day(2026, 11, 23)
+    items = Item.objects.filter(pk__in=[quiet.pk, talkative.pk])
+    assert findings(as_of, items) == findings_in_python(as_of, items)
+    evaluate(as_of, item_ids=[quiet.pk, talkative.pk])
+    flag = Flag.objects.get(item=quiet, kind="long_silence", resolved_on__isnull=True)
+    assert (flag.severity, flag.get_kind_display()) == ("red", "长期未报")
+    assert flag.describe(as_of) == "自 2026-02 起已 9 个月未报"
+    assert not Flag.objects.filter(item=talkative, kind="long_silence").exists()
+    assert ItemFigures.objects.get(item=quiet).light == "red"
+
+
+def project_in_progress(plan, seq, last_report):
+    item = Item.objects.get(plan=plan, list_kind=ListKind.PROJECT, seq=seq)
+    Item.objects.filter(pk=item.pk).update(status=ItemStatus.IN_PROGRESS)
+    StatusReport.objects.create(item=item, month=last_report, status=ItemStatus.IN_PROGRESS)
+    return Item.objects.get(pk=item.pk)
