@@ -4,11 +4,13 @@ Embedded default: SQLite under var/ and kombu's filesystem broker under var/, so
 run command needs no servers. Production and the test suite set DATABASE_URL
 (PostgreSQL) and CELERY_BROKER_URL (Redis).
 """
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from csp.constants import NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("TRACKER_VAR_DIR", default=str(BASE_DIR / "var")))
@@ -18,8 +20,9 @@ env = environ.Env(DEBUG=(bool, False))
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env("DEBUG")
+DEV_SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production"
 if DEBUG:
-    SECRET_KEY = env("SECRET_KEY", default="dev-only-insecure-key-do-not-use-in-production")
+    SECRET_KEY = env("SECRET_KEY", default=DEV_SECRET_KEY)
 else:
     SECRET_KEY = env("SECRET_KEY")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
@@ -37,12 +40,15 @@ INSTALLED_APPS = [
     "django_filters",
     "django_celery_beat",
     "simple_history",
+    "axes",
+    "csp",
     "projects",
     "portfolio",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -50,8 +56,43 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
+
+# ---------------------------------------------------------------- security
+# With DEBUG off: cookies only over HTTPS and out of scripts' reach, HSTS, and HTTP redirected to
+# HTTPS. Behind a TLS-terminating proxy set TRACKER_BEHIND_PROXY=1 (trust X-Forwarded-Proto), or
+# TRACKER_SSL_REDIRECT=0 when the proxy itself redirects.
+SECURE_SSL_REDIRECT = env.bool("TRACKER_SSL_REDIRECT", default=not DEBUG)
+if env.bool("TRACKER_BEHIND_PROXY", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = not DEBUG
+SESSION_COOKIE_HTTPONLY = True
+SECURE_HSTS_SECONDS = env.int("TRACKER_HSTS_SECONDS", default=0 if DEBUG else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_PRELOAD = env.bool("TRACKER_HSTS_SUBDOMAINS", default=not DEBUG)
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# Content security policy (django-csp): everything from this site only; charts and styles are
+# static files, no inline scripts or style attributes (Bootstrap's icons are data: URIs).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF], "script-src": [SELF], "style-src": [SELF], "img-src": [SELF, "data:"],
+        "font-src": [SELF, "data:"], "connect-src": [SELF], "object-src": [NONE], "base-uri": [SELF],
+        "form-action": [SELF], "frame-ancestors": [NONE],
+    },
+}
+
+# Login throttling (django-axes): ten failures for one user name, or from one address, lock it
+# out for TRACKER_LOCKOUT_MINUTES (default an hour) with a Chinese message; the admin login too.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env.int("TRACKER_LOGIN_FAILURES", default=10)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("TRACKER_LOCKOUT_MINUTES", default=60))
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
 
 ROOT_URLCONF = "config.urls"
 TEMPLATES = [
@@ -79,8 +120,15 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-    # The embedded default is shared by web, worker and beat processes.
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # The embedded default is shared by web, worker and beat processes and takes concurrent
+    # writes: readers never block the writer (WAL), a writer takes the lock when its transaction
+    # begins (IMMEDIATE, so two writers queue instead of failing on upgrade), and waits up to
+    # 30 s for it. Persistent connections would keep WAL readers open across requests.
+    DATABASES["default"].setdefault("OPTIONS", {}).update({
+        "timeout": 30,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    })
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -100,6 +148,16 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "staticfiles"
+STATIC_ROOT.mkdir(exist_ok=True)
+# WhiteNoise serves static files: in production (scripts/serve.sh, TRACKER_COLLECTED_STATIC=1)
+# collected, compressed and with cache-busting names; elsewhere straight from the folders.
+WHITENOISE_USE_FINDERS = not env.bool("TRACKER_COLLECTED_STATIC", default=False)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+                    if env.bool("TRACKER_COLLECTED_STATIC", default=False)
+                    else "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
 
 DJANGO_TABLES2_TEMPLATE = "django_tables2/bootstrap5-responsive.html"
 
@@ -145,7 +203,13 @@ else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="tracker@localhost")
 
-# Rule thresholds (DESIGN.md "Rules").
+# Uploads (plan import, targets, reports, indicator values): refused before parsing beyond these.
+TRACKER_UPLOAD_MAX_BYTES = env.int("TRACKER_UPLOAD_MAX_BYTES", default=20 * 1024 * 1024)
+TRACKER_UPLOAD_MAX_ROWS = env.int("TRACKER_UPLOAD_MAX_ROWS", default=100_000)
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+
+# Rule thresholds (docs/architecture.md, "Facts and rules").
 TRACKER_REPORTING_DAY = env.int("TRACKER_REPORTING_DAY", default=5)
 TRACKER_REPORTING_START = env("TRACKER_REPORTING_START", default="2026-01")
 TRACKER_REPORT_MISSING_RED_MONTHS = env.int("TRACKER_REPORT_MISSING_RED_MONTHS", default=3)

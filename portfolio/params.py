@@ -1,6 +1,7 @@
 """Query parameters shared by the read-side pages, validated: a bad value is a 400 with a Chinese
 message rendered by a template (so it is escaped), never a 500."""
 import datetime
+import re
 
 from django.shortcuts import render
 from django.utils import timezone
@@ -36,9 +37,9 @@ def plan_param(request, default=None):
     """?plan=CODE, or the default plan: the only plan there is, else none (every plan)."""
     code = request.GET.get("plan", "")
     if code:
-        plan = Plan.objects.filter(code=code).first()
+        plan = Plan.objects.filter(code=code).first() if re.fullmatch(r"[-\w]{1,40}", code) else None
         if plan is None:
-            raise BadParameter(f"没有代码为“{code}”的规划。")
+            raise BadParameter(f"没有代码为“{code[:40]}”的规划。")
         return plan
     if default is not None:
         return default

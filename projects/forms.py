@@ -3,6 +3,7 @@ from django import forms
 from django.utils import timezone
 
 from .models import StatusReport
+from .reporting import check_met_date, check_report_month
 
 
 class MonthField(forms.DateField):
@@ -37,12 +38,15 @@ class StatusReportForm(forms.ModelForm):
         for name in ("month_investment", "cumulative_investment", "progress_pct"):
             self.fields[name].widget.attrs.update({"step": "0.01", "min": "0"})
         self.fields["progress_pct"].widget.attrs["max"] = "100"
+        for field in self.fields.values():
+            field.widget.attrs.setdefault("class", "form-control")
         self.warnings = []
 
     def clean_month(self):
         month = self.cleaned_data["month"]
-        if month > timezone.localdate().replace(day=1):
-            raise forms.ValidationError("不能填报未来的月份。")
+        reason = check_report_month(month, self.item.plan, timezone.localdate())
+        if reason:
+            raise forms.ValidationError(reason)
         return month
 
     def clean_progress_pct(self):
@@ -88,10 +92,15 @@ class StatusReportForm(forms.ModelForm):
 class MilestoneMetForm(forms.Form):
     met_on = forms.DateField(label="完成日期", widget=forms.DateInput(attrs={"type": "date"}))
 
+    def __init__(self, *args, plan, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.plan = plan
+
     def clean_met_on(self):
         day = self.cleaned_data["met_on"]
-        if day > timezone.localdate():
-            raise forms.ValidationError("完成日期不能晚于今天。")
+        reason = check_met_date(day, self.plan, timezone.localdate())
+        if reason:
+            raise forms.ValidationError(reason)
         return day
 
 

@@ -6,18 +6,20 @@ every row and collects every error; only a clean parse is written, in one transa
 """
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 
 from django.db import transaction
 
-from .models import Category, Item, ItemStatus, ItemUnit, ListKind, Plan, ProjectType, Programme, Unit, UnitAlias
 from .changes import entries_changed
+from .models import Category, Item, ItemStatus, ItemUnit, ListKind, Plan, ProjectType, Programme, Unit, UnitAlias
+from .validation import (  # noqa: F401  (ImportFailed, Row and the parsers are part of this module's API)
+    ImportFailed, Row, cell_error, cell_text, check_length, halfwidth, parse_money, parse_period, parse_seq, read_rows,
+    split_unit_cell,
+)
 
 PROGRAMME = "programme"  # pseudo list kind for 十大（类）百亿工程
 
@@ -32,8 +34,6 @@ LIST_BY_WORD = {
 }
 CATEGORY_HEADING = re.compile(r"^([一二三四五六七八九十]+)\s*(?:[、.．]\s*(.*))?$")
 PROJECT_TYPES = {label: value for value, label in ProjectType.choices}
-PLACEHOLDER_UNITS = {"", "待定", "业主单位", "无", "/", "-", "—"}
-UNKNOWN = {"待定", ""}
 
 REQUIRED_COLUMNS = {
     ListKind.PROJECT: ["seq", "name", "content", "project_type", "period", "total", "plan_investment", "units"],
@@ -55,16 +55,6 @@ COLUMN_LABELS = {
 
 _CJK = r"\u2e80-\u2fff\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef“”‘’"
 _CJK_GAP = re.compile(rf"(?<=[{_CJK}])\s+(?=[{_CJK}])")
-_FULLWIDTH = str.maketrans("０１２３４５６７８９．－～　", "0123456789.-~ ")
-_PERIOD_DASH = re.compile(r"\s*[-~—–至]+\s*")
-
-
-class ImportFailed(Exception):
-    """Raised with every validation error; nothing has been written."""
-
-    def __init__(self, errors):
-        self.errors = list(errors)
-        super().__init__("\n".join(self.errors))
 
 
 # ---------------------------------------------------------------- normalisers
@@ -76,127 +66,17 @@ def squeeze(text: str) -> str:
     return _CJK_GAP.sub("", text)
 
 
-def halfwidth(text: str) -> str:
-    return (text or "").translate(_FULLWIDTH).strip()
-
-
-def parse_money(raw: str):
-    """'7.3' → (7.3, False); '约 200' → (200, True); '待定' or '' → (None, False)."""
-    text = halfwidth(raw).replace(" ", "").replace(",", "")
-    if text in UNKNOWN:
-        return None, False
-    approx = False
-    if text.startswith("约"):
-        approx, text = True, text[1:]
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise ValueError("不是数字（应为亿元金额或“待定”）") from None
-    if not value.is_finite():
-        raise ValueError("不是数字（应为亿元金额或“待定”）")
-    if value < 0:
-        raise ValueError("金额不能为负数")
-    if value.as_tuple().exponent < -4 or value >= Decimal("1e10"):
-        raise ValueError("金额超出范围（最多 10 位整数、4 位小数，单位亿元）")
-    return value, approx
-
-
-def parse_period(raw: str):
-    """'2021-2025' → (2021, 2025); '2021' → (2021, 2021); '待定' → (None, None)."""
-    text = halfwidth(raw).replace(" ", "").replace("年", "")
-    if text in UNKNOWN:
-        return None, None
-    parts = [p for p in _PERIOD_DASH.split(text) if p]
-    if not all(re.fullmatch(r"\d{4}", p) for p in parts) or len(parts) not in (1, 2):
-        raise ValueError("建设期限应为“YYYY-YYYY”、“YYYY”或“待定”")
-    start, end = int(parts[0]), int(parts[-1])
-    if end < start:
-        raise ValueError("结束年份早于开始年份")
-    return start, end
-
-
 def normalise_unit_name(name: str) -> str:
     name = squeeze(name).replace("(", "（").replace(")", "）").replace(",", "，")
     return re.sub(r"\s*([（），])\s*", r"\1", name)
 
 
 def split_units(raw: str) -> list[str]:
-    """Split a 责任单位 cell on '、' outside brackets; drop placeholders (待定, 业主单位, empty)."""
-    text = normalise_unit_name(raw)
-    names, depth, current = [], 0, []
-    for ch in text:
-        if ch in "（(":
-            depth += 1
-        elif ch in "）)":
-            depth = max(0, depth - 1)
-        if ch in "、；;" and depth == 0:
-            names.append("".join(current))
-            current = []
-        else:
-            current.append(ch)
-    names.append("".join(current))
-    result = []
-    for name in (n.strip() for n in names):
-        if name not in PLACEHOLDER_UNITS and name not in result:
-            result.append(name)
-    return result
+    """The unit names of a 责任单位 cell: split on '、' outside brackets, placeholders dropped."""
+    return split_unit_cell(normalise_unit_name(raw))
 
 
-# ---------------------------------------------------------------- reading files
-
-@dataclass
-class Row:
-    where: str
-    line: int
-    cells: list
-    sheet: str = ""
-
-
-def _cell_text(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        # Excel holds 15 significant digits; a cached =SUM() such as 525.9300000000001 is 525.93.
-        return format(Decimal(f"{value:.15g}").normalize(), "f")
-    return str(value)
-
-
-def read_rows(path: Path) -> list[Row]:
-    data = path.read_bytes()
-    if not data.strip():
-        raise ImportFailed([f"{path.name}: 文件为空"])
-    if data[:4] == b"PK\x03\x04":
-        return _read_xlsx(path)
-    if b"\x00" in data[:4096]:
-        raise ImportFailed([f"{path.name}: 不是表格文件（应为规划文本、CSV 或 XLSX）"])
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            text = data.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        raise ImportFailed([f"{path.name}: 无法识别的文本编码（应为 UTF-8 或 GB18030）"])
-    lines = text.splitlines()
-    if any("\t" in line for line in lines):
-        return [Row(f"第 {n} 行", n, line.split("\t")) for n, line in enumerate(lines, start=1)]
-    reader = csv.reader(io.StringIO(text))
-    return [Row(f"第 {n} 行", n, cells) for n, cells in enumerate(reader, start=1)]
-
-
-def _read_xlsx(path: Path) -> list[Row]:
-    from openpyxl import load_workbook
-
-    try:
-        book = load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many kinds for a broken file
-        raise ImportFailed([f"{path.name}: 不是有效的 XLSX 文件（{exc.__class__.__name__}）"]) from None
-    rows = []
-    for sheet in book.worksheets:
-        for n, values in enumerate(sheet.iter_rows(values_only=True), start=1):
-            rows.append(Row(f"工作表「{sheet.title}」第 {n} 行", n, [_cell_text(v) for v in values], sheet.title))
-    book.close()
-    return rows
+_cell_text = cell_text
 
 
 # ---------------------------------------------------------------- parsing
@@ -280,7 +160,7 @@ def parse_rows(rows: list[Row], file_label: str) -> ParsedPlan:
     errors: list[str] = []
 
     def error(row, column, raw, reason):
-        errors.append(f'{file_label} {row.where} {column} "{raw}": {reason}')
+        errors.append(cell_error(file_label, row.where, column, raw, reason))
 
     start = 0
     for i, row in enumerate(rows):
@@ -352,7 +232,7 @@ def parse_rows(rows: list[Row], file_label: str) -> ParsedPlan:
                     parsed.printed_totals[kind]["approx"] = [k for k, a in approx.items() if a]
             continue
         if columns is None:
-            if re.fullmatch(r"\d+", first) or CATEGORY_HEADING.match(first):
+            if first[:1].isdigit() or CATEGORY_HEADING.match(first):
                 error(row, "表头", first, "数据行之前没有“序号”表头")
             continue
         cat = CATEGORY_HEADING.match(re.sub(r"\s+", "", first)) if first else None
@@ -363,18 +243,27 @@ def parse_rows(rows: list[Row], file_label: str) -> ParsedPlan:
                 continue
             category_order[kind] += 1
             label = first if cat.group(2) else f"{first}、{name}"
+            try:
+                check_length(squeeze(label), Category, "printed_label", "类别标题")
+            except ValueError as exc:
+                error(row, "类别", first, str(exc))
+                continue
             category = ParsedCategory(kind, category_order[kind], squeeze(name), squeeze(label))
             parsed.categories.append(category)
             continue
-        if not re.fullmatch(r"\d+", first):
+        if not first[:1].isdigit():  # any digit, so ² and other scripts' digits are refused below
             if len(nonempty) > 1:
                 error(row, "序号", stripped[0], "无法识别的行（不是表头、类别、小计或以数字序号开头的数据行）")
+            continue
+        try:
+            seq = parse_seq(first)
+        except ValueError as exc:
+            error(row, "序号", stripped[0], str(exc))
             continue
         if len(cells) > len(columns) and any(c.strip() for c in cells[len(columns):]):
             error(row, "列数", str(len(cells)), f"多于表头的 {len(columns)} 列")
             continue
         values = {key: (cells[i] if i < len(cells) else "") for i, key in enumerate(columns) if key}
-        seq = int(first)
         if (kind, seq) in seen_seq:
             error(row, "序号", first, f"序号重复（已见于{seen_seq[(kind, seq)]}）")
             continue
@@ -382,12 +271,16 @@ def parse_rows(rows: list[Row], file_label: str) -> ParsedPlan:
         item = ParsedItem(kind, seq, row.line, category, squeeze(values.get("name", "")))
         if not item.name:
             error(row, "名称", "", "名称不能为空")
-        elif len(item.name) > 300:
-            error(row, "名称", item.name[:20] + "…", "名称超过 300 字")
         item.content = squeeze(values.get("content", ""))
         if item.content == "待定":
             item.content = ""
         item.domain = squeeze(values.get("domain", ""))
+        for label, model, field_name, text in (("名称", Programme if kind == PROGRAMME else Item, "name", item.name),
+                                               ("领域", Item, "domain", item.domain)):
+            try:
+                check_length(text, model, field_name, label)
+            except ValueError as exc:
+                error(row, label, text, str(exc))
         if "project_type" in values:
             raw = squeeze(values["project_type"])
             if raw not in PROJECT_TYPES:
@@ -410,7 +303,13 @@ def parse_rows(rows: list[Row], file_label: str) -> ParsedPlan:
                     setattr(item, f"{'plan' if key == 'plan_investment' else 'total'}_approx", approx)
         if "units" in values:
             item.units_as_printed = squeeze(values["units"])
-            item.units = split_units(values["units"])
+            try:
+                check_length(item.units_as_printed, Item, "units_as_printed", "责任单位")
+                item.units = split_units(values["units"])
+                for name in item.units:
+                    check_length(name, Unit, "name", "单位名称")
+            except ValueError as exc:
+                error(row, "责任单位", values["units"].strip(), str(exc))
         (parsed.programmes if kind == PROGRAMME else parsed.items).append(item)
 
     if errors:
@@ -632,7 +531,5 @@ def write_plan(parsed: ParsedPlan, code: str, name: str | None = None, dry_run: 
 
 def import_plan(path, code: str, name: str | None = None, dry_run: bool = False) -> ImportReport:
     path = Path(path)
-    if not path.exists():
-        raise ImportFailed([f"{path}: 文件不存在"])
-    parsed = parse_rows(read_rows(path), path.name)
+    parsed = parse_rows(read_rows(path, path.name), path.name)
     return write_plan(parsed, code, name=name, dry_run=dry_run)

@@ -1,4 +1,5 @@
 """The registry: what the plan says (plans, units, list entries) and what units report."""
+import datetime
 
 from django.conf import settings
 from django.db import models
@@ -313,6 +314,24 @@ class Milestone(models.Model):
     def __str__(self):
         return self.name
 
+    def clean(self):
+        from django.core.exceptions import ValidationError
+        from django.utils import timezone
+
+        from .reporting import check_met_date
+
+        if self.item_id is None:
+            return
+        errors = {}
+        if self.due_date and not datetime.date(1949, 1, 1) <= self.due_date <= datetime.date(2100, 12, 31):
+            errors["due_date"] = "计划日期应在 1949 至 2100 年之间。"
+        if self.met_on:
+            reason = check_met_date(self.met_on, self.item.plan, timezone.localdate())
+            if reason:
+                errors["met_on"] = reason
+        if errors:
+            raise ValidationError(errors)
+
 
 class StatusReport(models.Model):
     item = models.ForeignKey(Item, verbose_name="事项", on_delete=models.CASCADE, related_name="reports")
@@ -353,3 +372,16 @@ class StatusReport(models.Model):
 
     def __str__(self):
         return f"{self.item} {self.month:%Y-%m}"
+
+    def clean(self):
+        from django.core.exceptions import ValidationError
+        from django.utils import timezone
+
+        from .reporting import check_report_month
+
+        if self.item_id is None or self.month is None:
+            return
+        self.month = self.month.replace(day=1)
+        reason = check_report_month(self.month, self.item.plan, timezone.localdate())
+        if reason:
+            raise ValidationError({"month": reason})

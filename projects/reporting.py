@@ -47,3 +47,26 @@ def first_month_due(start_year) -> datetime.date:
     """The first month an entry owes a report: January of its start year, not before reporting began."""
     start = datetime.date(start_year, 1, 1) if start_year else reporting_start()
     return max(start, reporting_start())
+
+
+def earliest_date(plan) -> datetime.date:
+    """Reports and milestones of a plan's entries may date back to a year before the plan starts."""
+    return datetime.date(plan.start_year - 1, 1, 1)
+
+
+def check_report_month(month: datetime.date, plan, today: datetime.date):
+    """A reason the month cannot be reported, or None: not before the plan's reach, not in the future."""
+    if month < earliest_date(plan):
+        return f"月份不能早于 {earliest_date(plan):%Y年%m月}（规划 {plan.start_year} 年开始）。"
+    if month > today.replace(day=1):
+        return "不能填报未来的月份。"
+    return None
+
+
+def check_met_date(day: datetime.date, plan, today: datetime.date):
+    """A reason a milestone cannot have been met on this day, or None."""
+    if day < earliest_date(plan):
+        return f"完成日期不能早于 {earliest_date(plan):%Y-%m-%d}（规划 {plan.start_year} 年开始）。"
+    if day > today:
+        return "完成日期不能晚于今天。"
+    return None

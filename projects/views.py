@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from .forms import MilestoneMetForm, StatusReportForm, TargetUploadForm
-from .importer import ImportFailed
+from .validation import ImportFailed
 from .models import Item, Milestone, Role, StatusReport, role_of
 from .targets import HEADER, import_targets
 
@@ -107,7 +107,7 @@ def report_form(request, pk):
 def milestone_met(request, pk):
     milestone = get_object_or_404(Milestone, pk=pk)
     item = editable_item(request.user, milestone.item_id)
-    form = MilestoneMetForm(request.POST)
+    form = MilestoneMetForm(request.POST, plan=item.plan)
     if form.is_valid():
         milestone.met_on = form.cleaned_data["met_on"]
         milestone.save()
@@ -127,10 +127,12 @@ def targets_upload(request):
         if form.is_valid():
             upload = form.cleaned_data["file"]
             try:
-                created, updated = import_targets(upload, upload.name)
+                created, updated, warnings = import_targets(upload, upload.name)
             except ImportFailed as exc:
                 errors = exc.errors
             else:
+                for warning in warnings:
+                    messages.warning(request, warning)
                 messages.success(request, f"年度推进计划已导入：新增 {created} 条，更新 {updated} 条。")
                 return redirect("targets_upload")
     else:

@@ -9,6 +9,8 @@ scripts/bootstrap.sh
 export DEBUG="${DEBUG:-1}"
 export DJANGO_SETTINGS_MODULE=config.settings
 PORT="${PORT:-8000}"
+# Only this machine can reach the development server (DEBUG shows tracebacks); HOST=0.0.0.0 to share it.
+HOST="${HOST:-127.0.0.1}"
 PY=.venv/bin/python
 
 $PY manage.py migrate --noinput -v0
@@ -24,5 +26,5 @@ WORKER=$!
 trap 'kill $WORKER 2>/dev/null || true' EXIT INT TERM
 
 echo
-echo "六重清单推进系统：http://127.0.0.1:$PORT/  （Celery worker + beat 已在后台运行，Ctrl+C 结束）"
-$PY manage.py runserver "0.0.0.0:$PORT" --noreload
+echo "六重清单推进系统：http://$HOST:$PORT/  （Celery worker + beat 已在后台运行，Ctrl+C 结束）"
+$PY manage.py runserver "$HOST:$PORT" --noreload

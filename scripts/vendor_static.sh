@@ -8,4 +8,7 @@ cp "$here/static/vendor/package.json" "$tmp/"
 (cd "$tmp" && npm install --no-audit --no-fund >/dev/null)
 cp "$tmp"/node_modules/bootstrap/dist/css/bootstrap.min.css "$tmp"/node_modules/bootstrap/dist/js/bootstrap.bundle.min.js "$here/static/vendor/bootstrap/"
 cp "$tmp"/node_modules/echarts/dist/echarts.min.js "$here/static/vendor/echarts/"
+# The source maps are not shipped: drop the comments that point to them (collectstatic checks
+# every reference a file makes).
+sed -i '/sourceMappingURL=/d' "$here"/static/vendor/bootstrap/bootstrap.min.css "$here"/static/vendor/bootstrap/bootstrap.bundle.min.js
 rm -rf "$tmp"

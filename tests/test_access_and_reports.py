@@ -305,11 +305,16 @@ def test_unit_rollup_xlsx_holds_only_their_entries(client, flags_evaluated, unit
     own_total = sum(Item.objects.filter(list_kind=ListKind.PROJECT, unit_links__unit__name=UNIT_A)
                     .exclude(total_investment__isnull=True).values_list("total_investment", flat=True))
     assert Decimal(str(total_row[5])).quantize(Decimal("0.01")) == own_total.quantize(Decimal("0.01"))
-    # No cell anywhere (besides the plan-level 十大（类）百亿工程 sheet) names another unit's entry.
+    # No cell of any sheet names another unit's entry, nor a 十大（类）百亿工程 row or its total:
+    # those programmes belong to no unit.
     _, forbidden = other_unit_names(UNIT_A)
-    cells = "\n".join(str(v) for ws in book.worksheets if ws.title != "十大（类）百亿工程"
+    cells = "\n".join(str(v) for ws in book.worksheets
                       for row in ws.iter_rows(values_only=True) for v in row if v is not None)
     assert names_in(cells, forbidden) == []
+    programmes = [r for r in book["十大（类）百亿工程"].iter_rows(values_only=True) if isinstance(r[0], int)]
+    assert programmes == []
+    assert not any(name in cells for name in real_plan.programmes.values_list("name", flat=True))
+    assert "2510" not in cells
 
 
 
@@ -598,12 +603,12 @@ def test_targets_upload_creates_annual_targets(client, planner, item_a):
 
 
 @pytest.mark.parametrize("bad_row, error", [
-    pytest.param((PLAN_CODE, "重大项目", 9999, 2024, 1, ""), 'targets.xlsx 第 3 行 序号 "9999": 重大项目中没有这个序号',
+    pytest.param((PLAN_CODE, "重大项目", 9999, 2024, 1, ""), 'targets.xlsx 工作表「Sheet」第 3 行 序号 "9999": 重大项目中没有这个序号',
                  id="unknown-seq"),
-    pytest.param((PLAN_CODE, "重大项目", 1, 2023, "约五亿", ""), 'targets.xlsx 第 3 行 计划投资 "约五亿": 不是数字',
+    pytest.param((PLAN_CODE, "重大项目", 1, 2023, "约五亿", ""), 'targets.xlsx 工作表「Sheet」第 3 行 计划投资 "约五亿": 不是数字',
                  id="non-numeric-amount"),
-    pytest.param((PLAN_CODE, "重大项目", 1, 2027, 1, ""), 'targets.xlsx 第 3 行 年度 "2027": 不在建设期限 2021-2025 内',
-                 id="year-outside-period"),
+    pytest.param((PLAN_CODE, "重大项目", 1, 1800, 1, ""), 'targets.xlsx 工作表「Sheet」第 3 行 年度 "1800": 年份应在 1949 至 2100 之间',
+                 id="year-out-of-range"),
 ])
 def test_targets_upload_with_a_bad_row_writes_nothing(client, planner, item_a, bad_row, error):
     rows = [(PLAN_CODE, "重大项目", 1, 2024, 2.5, "完成主体工程"), bad_row]
@@ -615,14 +620,22 @@ def test_targets_upload_with_a_bad_row_writes_nothing(client, planner, item_a, b
     assert not AnnualTarget.objects.exists()
 
 
+def test_target_outside_the_printed_period_is_kept_with_a_warning(client, planner, item_a):
+    """Projects slip: a target for 2027 on a project printed as 2021-2025 is saved, with a warning."""
+    rows = [(PLAN_CODE, "重大项目", 1, 2027, 1, "收尾")]
+    html = body_of(login(client, planner).post("/targets/upload/", {"file": xlsx_upload(rows)}, follow=True))
+    assert "不在印刷的建设期限 2021-2025 内，已按实际进度保存" in html
+    assert AnnualTarget.objects.get(item=item_a, year=2027).target_text == "收尾"
+
+
 def test_targets_upload_lists_every_bad_row(client, planner, item_a):
     rows = [(PLAN_CODE, "重大项目", 9999, 2024, 1, ""),
             (PLAN_CODE, "重大项目", 1, 2023, "约五亿", ""),
-            (PLAN_CODE, "重大项目", 1, 2027, 1, ""),
+            (PLAN_CODE, "重大项目", 1, 2300, 1, ""),
             (PLAN_CODE, "重大项目", 1, 2024, 2.5, "完成主体工程")]
     html = body_of(login(client, planner).post("/targets/upload/", {"file": xlsx_upload(rows)}))
     for n in (2, 3, 4):
-        assert f"targets.xlsx 第 {n} 行" in html
+        assert f"targets.xlsx 工作表「Sheet」第 {n} 行" in html
     assert "第 5 行" not in html
     assert not AnnualTarget.objects.exists()
 

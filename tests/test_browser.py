@@ -48,6 +48,8 @@ def page(browser):
     pg = context.new_page()
     errors = []
     pg.on("pageerror", lambda exc: errors.append(str(exc)))
+    # A content security policy violation shows as a console error: the page broke its own rules.
+    pg.on("console", lambda msg: errors.append(msg.text) if "Content Security Policy" in msg.text else None)
     pg.js_errors = errors
     yield pg
     context.close()
@@ -308,3 +310,23 @@ def test_chinese_text_and_pending_money(page, live_server, real_plan):
     assert "330 国道" in page.locator("h1").inner_text()
     shot(page, "4_detail_pending")
     assert not page.js_errors, page.js_errors
+
+
+XSS = "<script>alert(1)</script>"
+IMG = "<img src=x onerror=alert(1)>"
+
+
+def test_no_script_runs_from_reflected_parameters(page, live_server, real_plan):
+    make_user("xss_leader", Role.LEADER)
+    dialogs = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    login(page, live_server, "xss_leader", "pw-xss_leader")
+    item = Item.objects.filter(plan__code=PLAN_CODE).first()
+    for path in (f"/lists/project/?_export={XSS}", f"/ranking/?_export={XSS}", f"/rollup/?format={IMG}",
+                 f"/lists/project/?q={XSS}&sort={IMG}", f"/?as_of={XSS}", f"/?plan={IMG}", f"/flags/?kind={IMG}",
+                 f"/items/{item.pk}/?back=/lists/project/{XSS}", f"/items/{item.pk}/report/?month={XSS}"):
+        page.goto(live_server.url + path)
+        page.wait_for_timeout(150)
+        assert XSS not in page.content() and IMG not in page.content(), path
+    assert dialogs == []
+    assert page.js_errors == []
