@@ -2,8 +2,8 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from portfolio import dashboard, views as portfolio_views
-from projects import views as project_views
+from portfolio import dashboard, indicator_views, views as portfolio_views
+from projects import indicator_views as indicator_entry, views as project_views
 
 urlpatterns = [
     path("", dashboard.dashboard, name="home"),
@@ -18,5 +18,10 @@ urlpatterns = [
     path("flags/", dashboard.flag_list, name="flag_list"),
     path("ranking/", dashboard.unit_ranking, name="unit_ranking"),
     path("rollup/", dashboard.rollup_download, name="rollup_download"),
+    path("indicators/", indicator_views.indicator_list, name="indicator_list"),
+    path("indicators/midterm/", indicator_views.indicator_midterm, name="indicator_midterm"),
+    path("indicators/values/", indicator_entry.indicator_values, name="indicator_values"),
+    path("indicators/values/template/", indicator_entry.indicator_values_template, name="indicator_values_template"),
+    path("indicators/values/upload/", indicator_entry.indicator_values_upload, name="indicator_values_upload"),
     path("admin/", admin.site.urls),
 ]

@@ -7,3 +7,6 @@ class PortfolioConfig(AppConfig):
 
     def ready(self):
         from . import signals  # noqa: F401  (connects the re-evaluation receivers)
+        from .indicators import connect_indicator_models
+
+        connect_indicator_models()

@@ -124,21 +124,27 @@ def set_page_setup(sheet, header_rows=1):
         sheet.print_title_rows = f"1:{header_rows}"
 
 
-def write_sheet(sheet, header, rows, widths=None):
+def header_cells(sheet, header):
+    """A header row's cells: bold, centred, wrapped."""
     from openpyxl.styles import Alignment, Font
+
+    cells = []
+    for h in header:
+        cell = xlsx_cell(sheet, h)
+        cell.font = Font(bold=True)
+        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+        cells.append(cell)
+    return cells
+
+
+def write_sheet(sheet, header, rows, widths=None):
     from openpyxl.utils import get_column_letter
 
     sheet.freeze_panes = "A2"
     set_page_setup(sheet)
     for i, width in enumerate(widths or [], start=1):
         sheet.column_dimensions[get_column_letter(i)].width = width
-    head = []
-    for h in header:
-        cell = xlsx_cell(sheet, h)
-        cell.font = Font(bold=True)
-        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-        head.append(cell)
-    sheet.append(head)
+    sheet.append(header_cells(sheet, header))
     for values, flags in rows:
         sheet.append([xlsx_cell(sheet, v, m) for v, m in zip(values, flags)])
 

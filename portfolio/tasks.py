@@ -5,7 +5,8 @@ from celery import shared_task
 from django.utils import timezone
 
 from .evaluation import evaluate
-from .notifications import notify_flag_changes, send_leader_digest, send_unit_reminders
+from .indicators import evaluate_indicators
+from .notifications import notify_flag_changes, notify_indicator_changes, send_leader_digest, send_unit_reminders
 
 
 def _date(value):
@@ -16,6 +17,8 @@ def _date(value):
 def evaluate_flags_task(as_of=None, item_ids=None):
     result = evaluate(_date(as_of), item_ids=item_ids)
     notify_flag_changes(result.to_notify)
+    if item_ids is None:  # the nightly run: plan indicators too (a new year adds its statuses)
+        notify_indicator_changes(evaluate_indicators(as_of=_date(as_of)).to_notify)
     return result.as_dict()
 
 
@@ -32,3 +35,8 @@ def send_leader_digest_task(as_of=None):
 @shared_task
 def notify_flags_task(flag_ids):
     return notify_flag_changes(flag_ids)
+
+
+@shared_task
+def notify_indicators_task(status_ids):
+    return notify_indicator_changes(status_ids)

@@ -4,7 +4,8 @@ from django.template.response import TemplateResponse
 from simple_history.admin import SimpleHistoryAdmin
 
 from .models import (
-    AnnualTarget, Category, Item, ItemUnit, Milestone, Plan, Programme, StatusReport, Unit, UnitAlias,
+    AnnualTarget, Category, Indicator, IndicatorTable, IndicatorValue, Item, ItemUnit, Milestone, Plan, Programme,
+    StatusReport, Unit, UnitAlias,
 )
 
 admin.site.site_header = "六重清单管理后台"
@@ -37,6 +38,9 @@ def merge_units(target, others):
                         existing.role = ItemUnit.Role.LEAD
                         existing.save()
                     link.delete()
+            for indicator in Indicator.objects.filter(responsible_unit=unit):
+                indicator.responsible_unit = target
+                indicator.save()
             target.members.add(*unit.members.all())
             UnitAlias.objects.filter(unit=unit).update(unit=target)
             UnitAlias.objects.update_or_create(name=unit.name, defaults={"unit": target})
@@ -187,3 +191,35 @@ class StatusReportAdmin(SimpleHistoryAdmin):
     search_fields = ("item__name",)
     autocomplete_fields = ("item",)
     readonly_fields = ("filed_by", "filed_at", "updated_at", "version")
+
+
+# ---------------------------------------------------------------- plan indicators (指标体系)
+
+@admin.register(IndicatorTable)
+class IndicatorTableAdmin(admin.ModelAdmin):
+    list_display = ("title", "plan", "kind", "baseline_year", "target_year", "order")
+    list_filter = ("plan", "kind")
+
+
+@admin.register(Indicator)
+class IndicatorAdmin(SimpleHistoryAdmin):
+    list_display = ("name", "parent_name", "table", "seq", "unit", "attribute", "target_printed", "direction",
+                    "responsible_unit")
+    list_filter = ("plan", "table", "attribute", "direction")
+    list_editable = ("responsible_unit", "direction")
+    search_fields = ("name", "parent_name", "category")
+    list_select_related = ("table", "responsible_unit")
+
+
+@admin.register(IndicatorValue)
+class IndicatorValueAdmin(SimpleHistoryAdmin):
+    list_display = ("indicator", "year", "value", "source", "entered_by", "entered_at")
+    list_filter = ("indicator__plan", "year", "source")
+    search_fields = ("indicator__name",)
+    raw_id_fields = ("indicator",)
+    readonly_fields = ("entered_by", "entered_at")
+
+    def save_model(self, request, obj, form, change):
+        obj.entered_by = request.user
+        obj.source = IndicatorValue.Source.ADMIN
+        super().save_model(request, obj, form, change)

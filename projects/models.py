@@ -385,3 +385,9 @@ class StatusReport(models.Model):
         reason = check_report_month(self.month, self.item.plan, timezone.localdate())
         if reason:
             raise ValidationError({"month": reason})
+
+
+# Plan indicators (指标体系): their own module, registered with this app.
+from .indicator_models import (  # noqa: E402,F401
+    Attribute, Direction, Indicator, IndicatorTable, IndicatorValue, TableKind, ValueForm, ValueMeaning,
+)

@@ -6,7 +6,8 @@ from django.utils import timezone
 
 from portfolio.evaluation import evaluate
 from portfolio.models import Flag
-from portfolio.notifications import notify_flag_changes
+from portfolio.indicators import evaluate_indicators
+from portfolio.notifications import notify_flag_changes, notify_indicator_changes
 from portfolio.rules import RULES
 from projects.models import Plan
 
@@ -33,8 +34,11 @@ class Command(BaseCommand):
             if plan is None:
                 raise CommandError(f"没有代码为“{opts['plan']}”的规划")
         result = evaluate(as_of, plan=plan, refresh=opts["refresh"])
+        indicators = evaluate_indicators(
+            None if plan is None else plan.indicators.values_list("pk", flat=True), as_of=as_of)
         if not opts["no_notify"]:
             notify_flag_changes(result.to_notify)
+            notify_indicator_changes(indicators.to_notify)
         counts = {(r["kind"], r["severity"]): r["n"] for r in Flag.objects.filter(resolved_on__isnull=True)
                   .values("kind", "severity").annotate(n=Count("pk"))}
         for rule in RULES:
@@ -43,3 +47,5 @@ class Command(BaseCommand):
                     self.stdout.write(f"{rule.code} {severity} {counts[(rule.code, severity)]}")
         self.stdout.write(f"opened {result.opened} updated {result.updated} resolved {result.resolved} "
                           f"figures {result.figures_written}")
+        if indicators.created or indicators.updated:
+            self.stdout.write(f"indicator statuses created {indicators.created} updated {indicators.updated}")
