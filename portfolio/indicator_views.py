@@ -106,7 +106,7 @@ class IndicatorRowsTable(tables.Table):
         kind = table.kind
         exclude = {
             TableKind.TARGETS: ("planned", "actual_printed"),
-            TableKind.COMPLETION: ("target",),
+            TableKind.COMPLETION: ("target", "value", "expected"),  # its printed 完成值 is the year's value
             TableKind.HISTORY: ("baseline", "target", "growth", "planned", "actual_printed", "attribute",
                                 "expected", "status", "rule"),
         }[kind]
@@ -125,7 +125,7 @@ class IndicatorRowsTable(tables.Table):
                   "actual_printed": f"{end} 年完成值" if end else "完成值",
                   "value": f"{year} 年实际值", "expected": f"{year} 年应达值"}
         if kind == TableKind.COMPLETION:
-            labels.update({"value": f"{end} 年实际值", "expected": f"{end} 年应达值", "status": "完成评价"})
+            labels["status"] = "完成评价"
         if kind == TableKind.HISTORY:
             labels["value"] = f"{year} 年数值"
         for name, label in labels.items():
@@ -194,8 +194,7 @@ def records_of(rows, plan):
             "actual_printed": _printed(ind.actual_printed),
             "attribute": ATTRIBUTES.get(ind.attribute, ""),
             "responsible": ind.responsible_unit.name if ind.responsible_unit else "",
-            "value": _number(row.value if row.table.kind != TableKind.COMPLETION
-                             else row.series.get(row.table.target_year)),
+            "value": _number(row.value),
             "expected": _number(ev.expected) if ev else "",
             "evaluation": ev, "light": row.light, "rule": ev.rule if ev else "",
             "trend": trend_of(row, plan),

@@ -30,10 +30,12 @@ class IndicatorValuesForm(forms.Form):
             row = current.get(ind.pk)
             self.fields[f"v{ind.pk}"] = forms.CharField(
                 label=ind.full_name, required=False, initial=format(row.value.normalize(), "f") if row else "",
-                widget=forms.TextInput(attrs={"class": "form-control form-control-sm", "inputmode": "decimal"}))
+                widget=forms.TextInput(attrs={"class": "form-control form-control-sm", "inputmode": "decimal",
+                                              "aria-label": ind.full_name}))
             self.fields[f"n{ind.pk}"] = forms.CharField(
                 label="数据来源说明", required=False, initial=row.note if row else "",
-                widget=forms.TextInput(attrs={"class": "form-control form-control-sm"}))
+                widget=forms.TextInput(attrs={"class": "form-control form-control-sm",
+                                              "aria-label": f"{ind.full_name} 数据来源说明"}))
 
     def rows(self):
         return [(ind, self[f"v{ind.pk}"], self[f"n{ind.pk}"]) for ind in self.indicators]

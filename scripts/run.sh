@@ -16,6 +16,11 @@ PY=.venv/bin/python
 $PY manage.py migrate --noinput -v0
 $PY manage.py load_unit_aliases fixtures/unit_aliases.csv
 $PY manage.py import_plan fixtures/ojk_14th_plan.txt --plan ojk-14
+# The indicator tables (指标体系) of all five plans; 004's attach to the plan import_plan made.
+for seed in 000_linhai_kfq_14th:lhkfq-14 001_taizhouwan_jkq_14th:tzwjkq-14 002_linhai_city_14th:linhai-14 \
+            003_taizhouwan_kechuang:tzwkc-22 004_oujiangkou_14th:ojk-14; do
+  $PY manage.py import_indicators "fixtures/plans/${seed%%:*}.txt" --plan "${seed##*:}"
+done
 $PY manage.py evaluate_flags --no-notify
 echo "演示用户（仅供本地运行）："
 $PY manage.py create_demo_users
