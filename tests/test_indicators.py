@@ -11,6 +11,7 @@ from django.core import mail
 from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from openpyxl import Workbook, load_workbook
 
 from portfolio.indicators import evaluate_indicators
@@ -297,7 +298,7 @@ def test_an_evaluation_with_no_data_changed_writes_nothing(real_plan):
 
 @pytest.mark.django_db
 def test_lagging_indicators_email_their_unit_once(real_plan, django_capture_on_commit_callbacks):
-    from portfolio.notifications import notify_indicator_changes
+    from portfolio.notifications import notify_indicator_changes, send_leader_digest
 
     load(CITY, capture=django_capture_on_commit_callbacks)
     pm25 = ind("linhai-14", "细颗粒物（PM2.5）平均浓度")
@@ -312,6 +313,13 @@ def test_lagging_indicators_email_their_unit_once(real_plan, django_capture_on_c
     assert notify_indicator_changes(result.to_notify) == 1
     assert "细颗粒物（PM2.5）平均浓度（2023 年）" in mail.outbox[0].body
     assert notify_indicator_changes(result.to_notify) == 0  # never the same alert twice
+    leader = make_user("leader_mail", Role.LEADER)
+    leader.email = "leader@example.org"
+    leader.save()
+    mail.outbox.clear()
+    send_leader_digest(timezone.localdate())
+    assert "本周评价为滞后的规划指标 1 项：" in mail.outbox[0].body
+    assert "【红】细颗粒物（PM2.5）平均浓度（2023 年）" in mail.outbox[0].body
 
 
 # ---------------------------------------------------------------- values by form and by XLSX, scoping
