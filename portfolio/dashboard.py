@@ -50,6 +50,7 @@ def dashboard(request):
     label = plan.period_name if plan else "规划期"
     return render(request, "portfolio/dashboard.html", {
         "as_of": as_of, "plan": plan, "s": s, "charts": charts_of(s, ranking, label), "period_label": label,
+        "evaluation_row": row,  # read once: the indicator card's cache key needs no query of its own
     })
 
 

@@ -299,32 +299,63 @@ def _sheet_name(title, used):
 
 def write_monitoring_xlsx(plan, year, sections, out, midterm=False):
     """One sheet per indicator table: its printed title, the header, its rows as printed with the
-    year's value and status; A4 landscape, fit to width, title and header rows repeated."""
+    year's value and status, its notes; A4 landscape, fit to width, title and header repeated.
+    Long cells (names, rules, notes) wrap within their columns so the page is not stretched."""
     from openpyxl import Workbook
-    from openpyxl.styles import Font
+    from openpyxl.styles import Alignment, Font
     from openpyxl.utils import get_column_letter
 
-    book = Workbook(write_only=True)
+    book = Workbook()
+    book.remove(book.active)
     used = set()
+    wrap, top = Alignment(wrap_text=True, vertical="top"), Alignment(vertical="top")
     for table, rows_table in sections:
         sheet = book.create_sheet(_sheet_name(table.title, used))
         set_page_setup(sheet, header_rows=2)
         header, rows = export_rows(rows_table)
-        for i, h in enumerate(header, start=1):
-            sheet.column_dimensions[get_column_letter(i)].width = {"指标": 36, "评价规则": 60}.get(h, 12)
+        widths = [WIDTHS.get(h, 11) for h in header]
+        for i, width in enumerate(widths, start=1):
+            sheet.column_dimensions[get_column_letter(i)].width = width
+        last = get_column_letter(len(header))
         title = xlsx_cell(sheet, f"{monitoring_title(plan, year, midterm)}　{table.title}")
         title.font = Font(bold=True, size=13)
         sheet.append([title])
+        sheet.merge_cells(f"A1:{last}1")
         sheet.append(header_cells(sheet, header))
+        sheet.row_dimensions[2].height = _height(max(_lines(h, w) for h, w in zip(header, widths)))
+        wrapped = {i for i, h in enumerate(header) if h in WIDTHS}
         for values in rows:
-            sheet.append([xlsx_cell(sheet, v) for v in values])
+            cells = [xlsx_cell(sheet, v) for v in values]
+            for i, cell in enumerate(cells):
+                cell.alignment = wrap if i in wrapped else top
+            sheet.append(cells)
+            sheet.row_dimensions[sheet.max_row].height = _height(
+                max((_lines(values[i], widths[i]) for i in wrapped), default=1))
         for note in table.footnotes:
-            sheet.append([xlsx_cell(sheet, note)])
+            cell = xlsx_cell(sheet, note)
+            cell.alignment = wrap
+            sheet.append([cell])
+            sheet.merge_cells(f"A{sheet.max_row}:{last}{sheet.max_row}")
+            sheet.row_dimensions[sheet.max_row].height = _height(_lines(note, sum(widths)))
     if not sections:
         sheet = book.create_sheet("指标")
         set_page_setup(sheet)
         sheet.append([xlsx_cell(sheet, "没有可导出的指标")])
     book.save(out)
+
+
+WIDTHS = {"指标": 28, "评价规则": 56, "类别": 10}  # wrapped columns; others 11 characters
+
+
+def _lines(text, width):
+    """Lines a wrapped cell takes: a Chinese character is two columns of width wide. Row heights
+    are set because spreadsheet programs do not all size wrapped rows when opening a file."""
+    text = str(text or "")
+    return max(1, -(-sum(2 if ord(ch) > 0x2e80 else 1 for ch in text) // max(int(width) - 1, 1)))
+
+
+def _height(lines):
+    return 15 * lines
 
 
 def write_monitoring_csv(plan, year, sections, out, midterm=False):

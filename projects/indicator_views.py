@@ -1,6 +1,8 @@
 """Entering plan indicators' yearly actual values: by form, and by the XLSX template (download
 prefilled, upload all or nothing). Planners enter every indicator's values, a unit user those
 of the indicators its units are responsible for; leaders only read (the indicator page)."""
+import re
+
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -64,7 +66,10 @@ class ValuesUploadForm(forms.Form):
 
 def _plan_and_year(request):
     """The plan (?plan=CODE) and year (?year=YYYY, within its period); 404 for a bad plan."""
-    plan = get_object_or_404(Plan, code=request.GET.get("plan", "")[:40])
+    code = request.GET.get("plan", "")
+    if not re.fullmatch(r"[-\w]{1,40}", code):
+        raise Http404("没有这个规划")
+    plan = get_object_or_404(Plan, code=code)
     raw = request.GET.get("year", "")
     try:
         year = int(raw) if raw.isdigit() and len(raw) == 4 else None

@@ -330,3 +330,87 @@ def test_no_script_runs_from_reflected_parameters(page, live_server, real_plan):
         assert XSS not in page.content() and IMG not in page.content(), path
     assert dialogs == []
     assert page.js_errors == []
+
+
+# ---------------------------------------------------------------- plan indicators (指标体系)
+# Here rather than in a module of their own: the session's one Playwright instance is this module's.
+
+INDICATOR_PLANS = Path(__file__).resolve().parent.parent / "fixtures" / "plans"
+INDICATOR_SHOTS = Path(os.environ.get("TRACKER_SHOTS", "/tmp/dev/shots/issue-17"))
+
+
+def indicator_shot(pg, name):
+    INDICATOR_SHOTS.mkdir(parents=True, exist_ok=True)
+    pg.screenshot(path=str(INDICATOR_SHOTS / f"{name}.png"), full_page=True)
+
+
+def test_unit_user_enters_an_indicator_value_and_sees_status_light_and_trend(page, live_server, real_plan):
+    """A unit user enters 2023's value by form; the status and light change on the page, the
+    trend charts draw, the dashboard card counts it, the 中期评估 exports."""
+    import io
+
+    from projects.indicators import import_indicators
+    from projects.models import Indicator, IndicatorValue
+    from tests.conftest import UNIT_B
+
+    import_indicators(INDICATOR_PLANS / "004_oujiangkou_14th.txt", PLAN_CODE)
+    import_indicators(INDICATOR_PLANS / "002_linhai_city_14th.txt", "linhai-14")
+    unit = Unit.objects.get(name=UNIT_B)
+    output = Indicator.objects.get(plan=real_plan, table__kind="targets", name="规上工业总产值")
+    for indicator in Indicator.objects.filter(plan=real_plan, table__kind="targets", category="经济发展"):
+        indicator.responsible_unit = unit
+        indicator.save()
+    make_user("stat_unit", Role.UNIT, [UNIT_B])
+    make_user("leader_i", Role.LEADER)
+
+    login(page, live_server, "stat_unit", "pw-stat_unit")
+    page.locator("nav.navbar").get_by_role("link", name="规划指标").click()
+    page.wait_for_url(re.compile(r"/indicators/"))
+    page.get_by_label("规划", exact=True).select_option(PLAN_CODE)
+    page.get_by_label("年度", exact=True).select_option("2023")
+    page.get_by_role("button", name="筛选").click()
+    page.wait_for_url(re.compile(r"year=2023"))
+    rows = page.locator(".indicator-section tbody tr")
+    assert rows.count() == 12  # 经济发展's twelve rows, the unit's own only
+    page.locator("#enter-values").click()
+    page.wait_for_url(re.compile(r"/indicators/values/"))
+    page.get_by_label("规上工业总产值", exact=True).fill("150")
+    indicator_shot(page, "values_form")
+    page.locator("#save-values").click()
+    page.wait_for_url(re.compile(r"/indicators/\?"))
+    assert "2023 年实际值已保存：新增 1" in page.locator(".alert-success").inner_text()
+    row = page.locator(".indicator-section tbody tr", has_text="规上工业总产值")
+    badge = row.locator("[data-status]")
+    assert badge.inner_text() == "滞后" and badge.get_attribute("data-light") == "yellow"
+    assert "2023 年应达 172.84，实际 150" in row.inner_text()
+    page.wait_for_selector(".indicator-trend[data-ready='1']")
+    assert row.locator(".indicator-trend svg").count() == 1
+    assert IndicatorValue.objects.get(indicator=output, year=2023).entered_by.username == "stat_unit"
+    assert_no_raw_none(page)
+    indicator_shot(page, "unit_page_2023")
+    assert not page.js_errors, page.js_errors
+
+    page.context.clear_cookies()
+    login(page, live_server, "leader_i", "pw-leader_i")
+    page.goto(live_server.url + f"/?plan={PLAN_CODE}")
+    card = page.locator("#indicator-card")
+    assert card.locator("[data-count='lagging']").inner_text() == "1"
+    assert card.locator("[data-count='yellow']").inner_text() == "1"
+    indicator_shot(page, "dashboard_card")
+    page.goto(live_server.url + f"/indicators/midterm/?plan={PLAN_CODE}")
+    assert "评估年份 2023 年" in page.locator("main").inner_text()
+    assert page.locator(".indicator-section").count() == 2
+    page.wait_for_selector(".indicator-trend[data-ready='1']")
+    assert_no_raw_none(page)
+    indicator_shot(page, "midterm_leader")
+    with page.expect_download() as download:
+        page.locator("#export-xlsx").click()
+    from openpyxl import load_workbook
+
+    assert download.value.suggested_filename == f"{PLAN_CODE}_中期评估_2023.xlsx"
+    book = load_workbook(io.BytesIO(Path(download.value.path()).read_bytes()))
+    assert len(book.sheetnames) == 2
+    page.goto(live_server.url + "/indicators/?plan=linhai-14&year=2023")
+    page.wait_for_selector(".indicator-trend[data-ready='1']")
+    indicator_shot(page, "linhai_city_2023")
+    assert not page.js_errors, page.js_errors
