@@ -90,7 +90,7 @@ class IndicatorRowsTable(tables.Table):
     planned = tables.Column("规划值", orderable=False)
     actual_printed = tables.Column("完成值", orderable=False)
     attribute = tables.Column("属性", orderable=False)
-    responsible = tables.Column("责任单位", orderable=False)
+    responsible = tables.Column("责任单位", orderable=False, attrs={"td": {"class": "indicator-unit"}})
     value = tables.Column("实际值", orderable=False, attrs={"td": {"class": "text-end"}})
     expected = tables.Column("应达值", orderable=False, attrs={"td": {"class": "text-end"}})
     status = tables.Column("状态", orderable=False, empty_values=())
