@@ -15,10 +15,10 @@ from django.db.models import Sum
 from django.db.models.functions import ExtractYear
 from django.utils import timezone
 
-from projects.models import Item, StatusReport
+from projects.models import Item, PlanState, StatusReport
 from projects.reporting import due_report_month
 
-from .facts import live_data_facts, with_facts
+from .facts import CHAIN_DEPTH, live_data_facts, with_facts
 from .models import EvaluationState, Flag, ItemFigures, ItemYearFigures
 from .rules import RULES, SEVERITY_RANK, Severity, findings, with_findings
 
@@ -178,7 +178,9 @@ def evaluate(as_of: datetime.date, item_ids=None, plan=None, refresh=False) -> E
     entries that have no figures yet (the first run, new entries), or for all with
     refresh=True; every change since re-evaluated its own entries."""
     result = EvaluationResult(as_of)
-    items = Item.objects.all()
+    # The nightly run watches the plans 执行中; a closed plan keeps what its closing evaluated.
+    items = Item.objects.all() if item_ids is not None or plan is not None else \
+        Item.objects.filter(plan__state=PlanState.ACTIVE)
     if item_ids is not None:
         items = items.filter(pk__in=list(item_ids))
     if plan is not None:
@@ -209,8 +211,25 @@ def evaluate(as_of: datetime.date, item_ids=None, plan=None, refresh=False) -> E
 
 
 def evaluate_changed_entries(item_ids):
-    """After a committed change: re-evaluate the entries it touched at the figures' date."""
-    return evaluate(figures_date(), item_ids=item_ids)
+    """After a committed change: re-evaluate the entries it touched, and the entries that
+    continue them (their cumulative investment is the project's), each at its plan's date: the
+    figures' date for plans 执行中, the closing date for closed plans; drafts are not watched."""
+    ids = set(item_ids)
+    for _ in range(CHAIN_DEPTH):
+        ids |= set(Item.objects.filter(predecessor_id__in=ids).values_list("pk", flat=True))
+    by_date = {}
+    rows = Item.objects.filter(pk__in=ids).values_list("pk", "plan__state", "plan__closed_on")
+    for pk, plan_state, closed_on in rows:
+        if plan_state == PlanState.ACTIVE:
+            by_date.setdefault(None, []).append(pk)
+        elif plan_state == PlanState.CLOSED:
+            by_date.setdefault(closed_on, []).append(pk)
+    result = EvaluationResult(figures_date())
+    for day, pks in by_date.items():
+        outcome = evaluate(day or figures_date(), item_ids=pks)
+        if day is None:  # closed plans raise no new alarms
+            result.to_notify += outcome.to_notify
+    return result
 
 
 __all__ = ["evaluate", "evaluate_changed_entries", "figures_date", "data_version", "raise_version", "RULES"]

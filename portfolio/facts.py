@@ -57,6 +57,22 @@ def on_time_condition(as_of: datetime.date, prefix="") -> Q:
     return condition
 
 
+CHAIN_REPORTS = (Q(item=OuterRef("pk")) | Q(item=OuterRef("predecessor_id"))
+                 | Q(item=OuterRef("predecessor__predecessor_id")))
+CHAIN_DEPTH = 2  # plans back that the Python form follows too
+
+
+def chain_of(item) -> list:
+    """The entry and the entries it continues, CHAIN_DEPTH plans back."""
+    entries, node = [item], item
+    for _ in range(CHAIN_DEPTH):
+        node = node.predecessor if node.predecessor_id else None
+        if node is None:
+            break
+        entries.append(node)
+    return entries
+
+
 def live_data_facts(queryset, as_of: datetime.date | None):
     """Data facts derived from reports and milestones (as of a date; None: every row there is)."""
     reports = StatusReport.objects.filter(item=OuterRef("pk"))
@@ -66,13 +82,17 @@ def live_data_facts(queryset, as_of: datetime.date | None):
     else:
         reports = reports.filter(month__lte=as_of)
         unmet = unmet.filter(Q(met_on__isnull=True) | Q(met_on__gt=as_of))
+    # The cumulative investment is the project's: it follows the entry back through the plans it
+    # continues (Item.predecessor, two plans back), latest month first.
+    chain = StatusReport.objects.filter(CHAIN_REPORTS, cumulative_investment__isnull=False)
+    if as_of is not None:
+        chain = chain.filter(month__lte=as_of)
     reports = reports.order_by("-month")
     unmet = unmet.order_by("due_date", "pk")
     return queryset.annotate(
         last_month=Subquery(reports.values("month")[:1]),
         # a report filed without the figure keeps the last known one
-        cumulative=Subquery(reports.filter(cumulative_investment__isnull=False)
-                            .values("cumulative_investment")[:1]),
+        cumulative=Subquery(chain.order_by("-month", "-pk").values("cumulative_investment")[:1]),
         milestone_name=Subquery(unmet.values("name")[:1]),
         milestone_due=Subquery(unmet.values("due_date")[:1]),
     )
@@ -163,7 +183,8 @@ def with_facts(queryset, as_of: datetime.date, source="live"):
         queryset = date_facts(stored_data_facts(queryset), as_of)
     else:
         queryset = date_facts(live_data_facts(queryset, as_of), as_of)
-    return derived_facts(queryset, as_of)
+    # the start year of the plan that carries the entry on, if one does (rules stop from then)
+    return derived_facts(queryset, as_of).annotate(carried_year=F("successor__plan__start_year"))
 
 
 def month_of_index(index) -> datetime.date | None:
@@ -195,6 +216,7 @@ class Facts:
     actual_pct: Decimal | None
     points_behind: Decimal | None
     expected_amount: Decimal
+    carried_year: int | None = None
 
     def get(self, name):
         return getattr(self, name)
@@ -205,7 +227,10 @@ def facts_for(item, as_of: datetime.date) -> Facts:
     prefetched or not, in plain Python."""
     reports = sorted((r for r in item.reports.all() if r.month <= as_of), key=lambda r: r.month, reverse=True)
     last_month = reports[0].month if reports else None
-    cumulative = next((r.cumulative_investment for r in reports if r.cumulative_investment is not None), None)
+    chain_reports = sorted((r for entry in chain_of(item) for r in entry.reports.all()
+                            if r.month <= as_of and r.cumulative_investment is not None),
+                           key=lambda r: (r.month, r.pk), reverse=True)
+    cumulative = chain_reports[0].cumulative_investment if chain_reports else None
     unmet = sorted((m for m in item.milestones.all() if m.met_on is None or m.met_on > as_of),
                    key=lambda m: (m.due_date, m.pk))
     on_time = set(on_time_months(as_of))
@@ -244,6 +269,7 @@ def facts_for(item, as_of: datetime.date) -> Facts:
         missed_since=since, months_missed=months_missed,
         expected_pct=expected_pct, actual_pct=actual_pct, points_behind=points_behind,
         expected_amount=(expected_pct or ZERO) * (item.total_investment or ZERO) / HUNDRED,
+        carried_year=successor.plan.start_year if (successor := getattr(item, "successor", None)) else None,
     )
 
 

@@ -74,7 +74,7 @@ class Rule:
     # -- derived: both forms read the same bands --------------------------------------------
 
     def severity_expression(self, as_of):
-        condition = self.condition(as_of)
+        condition = self.condition(as_of) & (Q(carried_year__isnull=True) | Q(carried_year__gt=as_of.year))
         bands = self.bands()
         if not bands:
             return Case(When(condition, then=Value(self.severity.value)), default=None,
@@ -84,7 +84,7 @@ class Rule:
 
     def severity_of(self, facts, as_of):
         """The severity of this rule's finding for one entry, or None when it does not hold."""
-        if not self.holds(facts, as_of):
+        if carried_on(facts, as_of) or not self.holds(facts, as_of):
             return None
         bands = self.bands()
         if not bands:
@@ -94,6 +94,12 @@ class Rule:
             if value is not None and _COMPARE[lookup](value, threshold):
                 return severity
         return None
+
+
+def carried_on(facts, as_of) -> bool:
+    """The entry continues as an entry of a later plan that has begun: that entry is the one
+    the rules watch now (the same project is not flagged twice)."""
+    return facts.carried_year is not None and facts.carried_year <= as_of.year
 
 
 def _is_open(facts):
@@ -295,7 +301,8 @@ def findings(as_of: datetime.date, items=None, source="live") -> dict:
 def findings_in_python(as_of: datetime.date, items) -> dict:
     """The same findings from the Python form, entry by entry (for tests and single entries)."""
     result = {}
-    for item in items.prefetch_related("reports", "milestones", "annual_targets", "unit_links"):
+    for item in items.select_related("successor__plan", "predecessor__predecessor").prefetch_related(
+            "reports", "milestones", "annual_targets", "unit_links", "predecessor__reports", "predecessor__predecessor__reports"):
         facts = facts_for(item, as_of)
         for rule in RULES:
             severity = rule.severity_of(facts, as_of)

@@ -15,7 +15,10 @@ from pathlib import Path
 from django.db import transaction
 
 from .changes import entries_changed
-from .models import Category, Item, ItemStatus, ItemUnit, ListKind, Plan, ProjectType, Programme, Unit, UnitAlias
+from .models import (
+    Category, Item, ItemStatus, ItemUnit, ListKind, Plan, PlanState, ProjectType, Programme, Unit, UnitAlias,
+    period_name, period_of_name,
+)
 from .validation import (  # noqa: F401  (ImportFailed, Row and the parsers are part of this module's API)
     ImportFailed, Row, cell_error, cell_text, check_length, halfwidth, parse_money, parse_period, parse_seq, read_rows,
     split_unit_cell,
@@ -48,10 +51,14 @@ COLUMN_LABELS = {
     "project_type": "项目类型",
     "period": "建设期限",
     "total": "总投资",
-    "plan_investment": "“十四五”投资",
+    "plan_investment": "规划期投资（如“十五五”投资）",
     "units": "责任单位",
     "domain": "领域",
 }
+
+# “十四五”投资, “十五五”投资 (亿元) …: the period investment column of any five-year plan
+PERIOD_COLUMN = re.compile(r"^[“\"']?((?:[二三四五六七八九]?十[一二三四五六七八九]?|[三四五六七八九])五)[”\"']?(?:期间)?(?:计划)?投资")
+PERIOD_IN_TITLE = re.compile(r"[“\"]?((?:[二三四五六七八九]?十[一二三四五六七八九]?|[三四五六七八九])五)[”\"]?(?:发展)?规划")
 
 _CJK = r"\u2e80-\u2fff\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef“”‘’"
 _CJK_GAP = re.compile(rf"(?<=[{_CJK}])\s+(?=[{_CJK}])")
@@ -115,6 +122,8 @@ class ParsedItem:
 class ParsedPlan:
     file_label: str
     name: str = ""
+    period: tuple | None = None  # (start, end) from the period investment column, else the title
+    period_source: str = ""
     categories: list = field(default_factory=list)
     items: list = field(default_factory=list)
     programmes: list = field(default_factory=list)
@@ -127,7 +136,7 @@ def _header_key(cell: str) -> str | None:
         return None
     if text == "序号":
         return "seq"
-    if "十四五" in text and "投资" in text:
+    if PERIOD_COLUMN.match(text) and period_of_name(PERIOD_COLUMN.match(text).group(1)):
         return "plan_investment"
     if text.startswith("总投资"):
         return "total"
@@ -162,6 +171,12 @@ def parse_rows(rows: list[Row], file_label: str) -> ParsedPlan:
     def error(row, column, raw, reason):
         errors.append(cell_error(file_label, row.where, column, raw, reason))
 
+    def column_label(key):
+        """A column's name in messages: the period column as this file's period calls it."""
+        if key == "plan_investment" and parsed.period:
+            return f"“{period_name(*parsed.period)}”投资"
+        return COLUMN_LABELS[key]
+
     start = 0
     for i, row in enumerate(rows):
         nonempty = [c.strip() for c in row.cells if c.strip()]
@@ -169,6 +184,9 @@ def parse_rows(rows: list[Row], file_label: str) -> ParsedPlan:
             start = i + 1
             title = re.sub(r"^附件\s*[:：]\s*", "", nonempty[0])
             parsed.name = re.sub(r"[“\"]?六重[”\"]?清单$", "", title).strip()
+            titled = PERIOD_IN_TITLE.search(parsed.name)
+            if titled and period_of_name(titled.group(1)):
+                parsed.period, parsed.period_source = period_of_name(titled.group(1)), "title"
             break
 
     kind = None
@@ -199,6 +217,14 @@ def parse_rows(rows: list[Row], file_label: str) -> ParsedPlan:
             continue
         if re.sub(r"\s+", "", first) == "序号":
             columns = [_header_key(c) for c in cells]
+            for c in cells:
+                match = PERIOD_COLUMN.match(re.sub(r"\s+", "", halfwidth(c)))
+                period = period_of_name(match.group(1)) if match else None
+                if period is None:
+                    continue
+                if parsed.period_source == "column" and parsed.period != period:
+                    error(row, "表头", c.strip(), f"规划期与前面的表头（{period_name(*parsed.period)}）不一致")
+                parsed.period, parsed.period_source = period, "column"
             unknown = [c[1:] for c in columns if c and c.startswith("?")]
             required = REQUIRED_COLUMNS.get(kind, DEFAULT_REQUIRED)
             missing = [COLUMN_LABELS[c] for c in required if c not in columns]
@@ -222,7 +248,7 @@ def parse_rows(rows: list[Row], file_label: str) -> ParsedPlan:
                     try:
                         values[key], approx[key] = parse_money(raw)
                     except ValueError as exc:
-                        error(row, COLUMN_LABELS[key], raw.strip(), str(exc))
+                        error(row, column_label(key), raw.strip(), str(exc))
             if re.sub(r"\s+", "", total_word) == "小计" and category is not None:
                 category.printed_total = values.get("total")
                 category.printed_plan = values.get("plan_investment")
@@ -297,7 +323,7 @@ def parse_rows(rows: list[Row], file_label: str) -> ParsedPlan:
                 try:
                     value, approx = parse_money(values[key])
                 except ValueError as exc:
-                    error(row, COLUMN_LABELS[key], values[key].strip(), str(exc))
+                    error(row, column_label(key), values[key].strip(), str(exc))
                 else:
                     setattr(item, attr, value)
                     setattr(item, f"{'plan' if key == 'plan_investment' else 'total'}_approx", approx)
@@ -338,6 +364,7 @@ class ImportReport:
     counts: dict  # list kind -> {"created": n, "updated": n, "unchanged": n}
     dry_run: bool
     absent: list = field(default_factory=list)
+    links: "LinkReport | None" = None
 
     def mismatches(self):
         """Every printed 小计/合计 that differs from the sum of its rows."""
@@ -346,14 +373,15 @@ class ImportReport:
             rows = [i for i in self.parsed.items if i.category is cat]
             for label, printed, computed in (
                 ("总投资", cat.printed_total, _sum(i.total for i in rows)),
-                ("“十四五”投资", cat.printed_plan, _sum(i.plan_investment for i in rows)),
+                (self.period_column, cat.printed_plan, _sum(i.plan_investment for i in rows)),
             ):
                 if printed is not None and printed != computed:
                     found.append((f"{ListKind(cat.list_kind).label} {cat.label} 小计", label, printed, computed))
         for kind, totals in self.parsed.printed_totals.items():
             rows = self.parsed.programmes if kind == PROGRAMME else [i for i in self.parsed.items if i.list_kind == kind]
             title = "十大（类）百亿工程" if kind == PROGRAMME else ListKind(kind).label
-            for key, label, attr in (("total", "总投资", "total"), ("plan_investment", "“十四五”投资", "plan_investment")):
+            for key, label, attr in (("total", "总投资", "total"),
+                                     ("plan_investment", self.period_column, "plan_investment")):
                 printed = totals.get(key)
                 if printed is None:
                     continue
@@ -363,19 +391,24 @@ class ImportReport:
                     found.append((f"{title} 合计", label, shown, computed))
         return found
 
-    @staticmethod
-    def _money(kind, rows):
+    @property
+    def period_column(self) -> str:
+        return f"“{self.plan.period_name}”投资" if self.plan else "规划期投资"
+
+    def _money(self, kind, rows):
         if kind != ListKind.PROJECT:
             return ""
         return (
             f"，总投资 {money2(_sum(i.total for i in rows))} 亿元，"
-            f"“十四五”投资 {money2(_sum(i.plan_investment for i in rows))} 亿元"
+            f"{self.period_column} {money2(_sum(i.plan_investment for i in rows))} 亿元"
         )
 
     def lines(self):
         out = []
         head = "试运行（未写入）" if self.dry_run else "导入完成"
         out.append(f"{head}：{self.parsed.file_label} → 规划 {self.plan.code if self.plan else ''} {self.parsed.name}")
+        out.append(f"规划期：{self.plan.start_year}–{self.plan.end_year}（{self.plan.period_name}），"
+                   f"状态：{self.plan.get_state_display()}")
         kinds = [k for k, _ in ListKind.choices]
         for kind in kinds:
             rows = [i for i in self.parsed.items if i.list_kind == kind]
@@ -401,6 +434,8 @@ class ImportReport:
             out.append(f"警告：{where} {label} 印刷 {printed} ≠ 逐行合计 {money2(computed)}")
         for item in self.absent:
             out.append(f"提示：{item.get_list_kind_display()} 序号 {item.seq}「{item.name}」在库中但不在本文件中，未作改动")
+        if self.links is not None:
+            out.extend(self.links.lines())
         return out
 
 
@@ -432,10 +467,35 @@ def _changed(obj, values):
     return any(getattr(obj, k) != v for k, v in values.items())
 
 
-def write_plan(parsed: ParsedPlan, code: str, name: str | None = None, dry_run: bool = False) -> ImportReport:
+def _plan_for(parsed: ParsedPlan, code: str, name, period, predecessor_code):
+    """The plan the file goes into, its period (from --period, the period column or the title),
+    and the predecessor plan to link to; refusals name the file."""
+    label = parsed.file_label
+    period = period or parsed.period
+    plan = Plan.objects.filter(code=code).first()
+    if plan is None and period is None:
+        raise ImportFailed([f"{label}: 无法确定规划期：表头没有“十X五”投资列，标题中也没有“十X五”规划，"
+                            f"请用 --period YYYY-YYYY 指定"])
+    if plan is None:
+        plan = Plan(code=code, name=name or parsed.name or code, state=PlanState.ACTIVE)
+    if period is not None:
+        plan.start_year, plan.end_year = period
+    predecessor = None
+    if predecessor_code:
+        predecessor = Plan.objects.filter(code=predecessor_code).first()
+        if predecessor is None:
+            raise ImportFailed([f"{label}: 上一期规划“{predecessor_code}”不存在"])
+        if predecessor.code == code or predecessor.start_year >= plan.start_year:
+            raise ImportFailed([f"{label}: 上一期规划“{predecessor_code}”（{predecessor.start_year}–"
+                                f"{predecessor.end_year}）须早于本规划（{plan.start_year}–{plan.end_year}）"])
+    return plan, predecessor
+
+
+def write_plan(parsed: ParsedPlan, code: str, name: str | None = None, dry_run: bool = False,
+               period: tuple | None = None, predecessor: str | None = None) -> ImportReport:
     counts = defaultdict(lambda: {"created": 0, "updated": 0, "unchanged": 0})
     with transaction.atomic():
-        plan, _ = Plan.objects.get_or_create(code=code, defaults={"name": name or parsed.name or code})
+        plan, predecessor_plan = _plan_for(parsed, code, name, period, predecessor)
         entries_changed()  # rows also change through update(), which sends no signal
         wanted_name = name or parsed.name
         if wanted_name and plan.name != wanted_name:
@@ -524,12 +584,17 @@ def write_plan(parsed: ParsedPlan, code: str, name: str | None = None, dry_run: 
                 counts[PROGRAMME]["unchanged"] += 1
 
         report = ImportReport(plan, parsed, dict(counts), dry_run, absent=sorted(existing.values(), key=lambda i: (i.list_kind, i.seq)))
+        if predecessor_plan is not None:
+            from .continuation import link_to_predecessor
+
+            report.links = link_to_predecessor(plan, predecessor_plan)
         if dry_run:
             transaction.set_rollback(True)
     return report
 
 
-def import_plan(path, code: str, name: str | None = None, dry_run: bool = False) -> ImportReport:
+def import_plan(path, code: str, name: str | None = None, dry_run: bool = False,
+                period: tuple | None = None, predecessor: str | None = None) -> ImportReport:
     path = Path(path)
     parsed = parse_rows(read_rows(path, path.name), path.name)
-    return write_plan(parsed, code, name=name, dry_run=dry_run)
+    return write_plan(parsed, code, name=name, dry_run=dry_run, period=period, predecessor=predecessor)

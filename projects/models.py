@@ -2,6 +2,7 @@
 import datetime
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Exists, OuterRef, Q
 from simple_history.models import HistoricalRecords
@@ -54,6 +55,23 @@ def role_of(user):
     return role
 
 
+class PlanState(models.TextChoices):
+    DRAFT = "draft", "编制中"
+    ACTIVE = "active", "执行中"
+    CLOSED = "closed", "已收官"
+
+
+class PlanQuerySet(models.QuerySet):
+    def in_force(self):
+        """The plans pages show by default: those 执行中; when none is, the plan closed last
+        (so a zone between two plans still sees its last one, marked 已收官)."""
+        active = self.filter(state=PlanState.ACTIVE)
+        if active.exists():
+            return active
+        last = self.filter(state=PlanState.CLOSED).order_by("-closed_on", "-end_year", "-pk").values("pk")[:1]
+        return self.filter(pk__in=last)
+
+
 class Plan(models.Model):
     code = models.SlugField("代码", max_length=40, unique=True)
     name = models.CharField("规划名称", max_length=200)
@@ -62,15 +80,33 @@ class Plan(models.Model):
     end_year = models.PositiveSmallIntegerField("结束年份", default=2025)
     printed_totals = models.JSONField("印刷合计", default=dict, blank=True)
     is_synthetic = models.BooleanField("合成数据", default=False)
+    state = models.CharField("状态", max_length=10, choices=PlanState.choices, default=PlanState.ACTIVE, db_index=True)
+    closed_on = models.DateField("收官评估日期", null=True, blank=True,
+                                 help_text="收官时按此日期评估并保存各事项的灯色和预警")
+    predecessor = models.ForeignKey("self", verbose_name="上一期规划", null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="successors")
+    history = HistoricalRecords(excluded_fields=["printed_totals"])
+
+    objects = PlanQuerySet.as_manager()
 
     class Meta:
         verbose_name = verbose_name_plural = "规划"
         constraints = [
             models.CheckConstraint(condition=Q(end_year__gte=models.F("start_year")), name="plan_period_order"),
+            models.CheckConstraint(condition=~Q(state="closed") | Q(closed_on__isnull=False), name="plan_closed_has_date"),
         ]
 
     def __str__(self):
-        return self.name
+        return self.label
+
+    @property
+    def is_closed(self) -> bool:
+        return self.state == PlanState.CLOSED
+
+    @property
+    def label(self) -> str:
+        """The name with its state where it is not 执行中: “… （已收官）”."""
+        return self.name if self.state == PlanState.ACTIVE else f"{self.name}（{self.get_state_display()}）"
 
     @property
     def period_name(self) -> str:
@@ -97,6 +133,23 @@ def period_name(start_year, end_year) -> str:
     if offset == 0 and end_year == start_year + 4 and 0 <= number < 90:
         return f"{chinese_number(number + 3)}五"
     return f"{start_year}–{end_year}"
+
+
+def period_of_name(name: str):
+    """(start, end) of a five-year plan's name: “十五五” → (2026, 2030); None if it is not one."""
+    import re
+
+    match = re.fullmatch(r"(十[一二三四五六七八九]?|[三四五六七八九]|[二三四五六七八九]十[一二三四五六七八九]?)五", name)
+    if not match:
+        return None
+    text = match.group(1)
+    tens, _, ones = text.rpartition("十")
+    if "十" in text:
+        number = (CN_DIGITS.index(tens) if tens else 1) * 10 + (CN_DIGITS.index(ones) if ones else 0)
+    else:
+        number = CN_DIGITS.index(text)
+    start = THIRD_PLAN_YEAR + (number - 3) * 5
+    return start, start + 4
 
 
 class Unit(models.Model):
@@ -223,6 +276,10 @@ class Item(models.Model):
     units_as_printed = models.CharField("责任单位（原文）", max_length=500, blank=True)
     source_line = models.PositiveIntegerField("来源行", null=True, blank=True)
     units = models.ManyToManyField(Unit, through="ItemUnit", verbose_name="责任单位", related_name="items")
+    predecessor = models.OneToOneField(
+        "self", verbose_name="接续上一期规划事项", null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="successor", help_text="本事项接续的上一期规划中同一项目（如 十五五 续建接续 十四五 事项）",
+    )
     history = HistoricalRecords(excluded_fields=["source_line"])
 
     objects = ItemQuerySet.as_manager()
@@ -256,6 +313,35 @@ class Item(models.Model):
     @property
     def period_display(self):
         return period_text(self.start_year, self.end_year)
+
+    def chain(self) -> list:
+        """The project across plans, earliest first: predecessors, this entry, successors."""
+        before, seen = [], {self.pk}
+        node = self.predecessor
+        while node is not None and node.pk not in seen:
+            before.insert(0, node)
+            seen.add(node.pk)
+            node = node.predecessor
+        after, node = [], getattr(self, "successor", None)
+        while node is not None and node.pk not in seen:
+            after.append(node)
+            seen.add(node.pk)
+            node = getattr(node, "successor", None)
+        return [*before, self, *after]
+
+    def clean(self):
+        super().clean()
+        if self.predecessor_id is None:
+            return
+        link = Item.objects.select_related("plan").filter(pk=self.predecessor_id).first()
+        if link is None:
+            return
+        if link.pk == self.pk or link.plan_id == self.plan_id:
+            raise ValidationError({"predecessor": "接续的事项必须属于另一期规划"})
+        if self.plan_id and link.plan.start_year >= Plan.objects.get(pk=self.plan_id).start_year:
+            raise ValidationError({"predecessor": "接续的事项必须属于更早一期的规划"})
+        if link.list_kind != self.list_kind:
+            raise ValidationError({"predecessor": "接续的事项必须属于同一清单"})
 
 
 class ItemUnit(models.Model):

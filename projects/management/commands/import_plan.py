@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from projects.importer import ImportFailed, import_plan
+from projects.validation import parse_period
 
 
 class Command(BaseCommand):
@@ -10,11 +11,22 @@ class Command(BaseCommand):
         parser.add_argument("file")
         parser.add_argument("--plan", required=True, help="规划代码，例如 ojk-14")
         parser.add_argument("--name", help="规划名称（默认取自附件标题）")
+        parser.add_argument("--period", help="规划期 YYYY-YYYY（默认取自“十X五”投资列或标题）")
+        parser.add_argument("--predecessor", help="上一期规划代码：按名称接续其事项，例如 ojk-14")
         parser.add_argument("--dry-run", action="store_true", help="只校验并打印汇总，不写入")
 
     def handle(self, *args, **opts):
+        period = None
+        if opts.get("period"):
+            try:
+                period = parse_period(opts["period"])
+            except ValueError as exc:
+                raise CommandError(f"--period “{opts['period']}”：{exc}") from None
+            if None in period:
+                raise CommandError(f"--period “{opts['period']}”：应为 YYYY-YYYY")
         try:
-            report = import_plan(opts["file"], opts["plan"], name=opts.get("name"), dry_run=opts["dry_run"])
+            report = import_plan(opts["file"], opts["plan"], name=opts.get("name"), dry_run=opts["dry_run"],
+                                 period=period, predecessor=opts.get("predecessor"))
         except ImportFailed as exc:
             for line in exc.errors:
                 self.stderr.write(line)
