@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from portfolio import dashboard, indicator_views, views as portfolio_views
+from portfolio import dashboard, indicator_views, plan_views, views as portfolio_views
 from projects import indicator_views as indicator_entry, views as project_views
 
 urlpatterns = [
@@ -23,5 +23,10 @@ urlpatterns = [
     path("indicators/values/", indicator_entry.indicator_values, name="indicator_values"),
     path("indicators/values/template/", indicator_entry.indicator_values_template, name="indicator_values_template"),
     path("indicators/values/upload/", indicator_entry.indicator_values_upload, name="indicator_values_upload"),
+    path("plans/", plan_views.plan_list, name="plan_list"),
+    path("plans/<slug:code>/review/", plan_views.plan_review, name="plan_review"),
+    path("plans/<slug:code>/close/", plan_views.plan_close, name="plan_close"),
+    path("plans/<slug:code>/reopen/", plan_views.plan_reopen, name="plan_reopen"),
+    path("items/<int:pk>/predecessor/", plan_views.item_link, name="item_link"),
     path("admin/", admin.site.urls),
 ]

@@ -9,9 +9,9 @@ from .exports import stream_csv, xlsx_response
 from .evaluation import state
 from .filters import FlagFilter
 from .models import Flag
-from .params import BadParameter, as_of_param, bad_request, format_param, plan_param
+from .params import BadParameter, as_of_param, bad_request, format_param, plan_bar, plan_param
 from .rollup import rollup_response
-from .summary import RANKING_FORMULA, RANKING_SHOWN, dashboard as dashboard_figures, unit_ranking as ranking_rows
+from .summary import RANKING_FORMULA, RANKING_SHOWN, dashboard as dashboard_figures, stored_date, unit_ranking as ranking_rows
 
 LIGHT_ORDER = ["red", "yellow", "green", "done"]
 
@@ -42,7 +42,8 @@ def charts_of(s, ranking, period_label):
 def dashboard(request):
     row = state()  # the evaluation date and data version, read once for the whole page
     try:
-        as_of, plan = as_of_param(request, row.as_of), plan_param(request)
+        plan = plan_param(request)
+        as_of = as_of_param(request, stored_date(plan, row.as_of))
     except BadParameter as error:
         return bad_request(request, error)
     s = dashboard_figures(request.user, as_of, plan, row)
@@ -51,6 +52,7 @@ def dashboard(request):
     return render(request, "portfolio/dashboard.html", {
         "as_of": as_of, "plan": plan, "s": s, "charts": charts_of(s, ranking, label), "period_label": label,
         "evaluation_row": row,  # read once: the indicator card's cache key needs no query of its own
+        **plan_bar(request, plan),
     })
 
 
@@ -76,7 +78,8 @@ RANKING_MONEY = [False, False, False, True, True, False, False, False, False, Fa
 def unit_ranking(request):
     row = state()
     try:
-        as_of, plan = as_of_param(request, row.as_of), plan_param(request)
+        plan = plan_param(request)
+        as_of = as_of_param(request, stored_date(plan, row.as_of))
         fmt = format_param(request, "_export") if "_export" in request.GET else None
     except BadParameter as error:
         return bad_request(request, error)
@@ -99,10 +102,11 @@ def unit_ranking(request):
 def rollup_download(request):
     try:
         fmt = format_param(request, "format") if "format" in request.GET else "xlsx"
-        as_of, plan = as_of_param(request), plan_param(request)
+        plan = plan_param(request)
+        as_of = as_of_param(request, stored_date(plan, None))
     except BadParameter as error:
         return bad_request(request, error)
-    plan = plan or Plan.objects.order_by("pk").first()
+    plan = plan or Plan.objects.in_force().order_by("pk").first()
     if plan is None:
         return bad_request(request, BadParameter("尚未导入规划。"))
     return rollup_response(plan, request.user, fmt, as_of)

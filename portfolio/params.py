@@ -34,7 +34,8 @@ def as_of_param(request, default=None) -> datetime.date:
 
 
 def plan_param(request, default=None):
-    """?plan=CODE, or the default plan: the only plan there is, else none (every plan)."""
+    """?plan=CODE, or the default: the plan in force when there is one (执行中, or else the
+    plan closed last), else None, which pages read as every plan 执行中."""
     code = request.GET.get("plan", "")
     if code:
         plan = Plan.objects.filter(code=code).first() if re.fullmatch(r"[-\w]{1,40}", code) else None
@@ -43,7 +44,7 @@ def plan_param(request, default=None):
         return plan
     if default is not None:
         return default
-    plans = list(Plan.objects.order_by("pk")[:2])
+    plans = list(Plan.objects.in_force().order_by("pk")[:2])
     return plans[0] if len(plans) == 1 else None
 
 
@@ -56,3 +57,18 @@ def format_param(request, name):
 
 def bad_request(request, error: BadParameter):
     return render(request, "400.html", {"message": str(error)}, status=400)
+
+
+def plan_bar(request, plan):
+    """What the plan switcher shows: the plans one can switch to and the state of the zone."""
+    from projects.models import PlanState
+
+    from .views import options_key
+
+    return {
+        # lazy: read only when the cached select is rendered afresh
+        "plan_choices": Plan.objects.filter(is_synthetic=False).order_by("-start_year", "code"),
+        "plan_chosen": request.GET.get("plan", "") if plan is not None else "",
+        "active_plan_exists": lambda: Plan.objects.filter(state=PlanState.ACTIVE).exists(),
+        "options_key": options_key(request.user),
+    }

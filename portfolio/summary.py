@@ -60,8 +60,21 @@ def entry_figures(items, as_of: datetime.date, stored_as_of=None):
 
 
 def scoped_items(user, plan=None):
+    """The user's entries of one plan, or of every plan in force; an entry carried into another
+    plan in force is counted there only (one project, not two)."""
     items = Item.objects.visible_to(user)
-    return items.filter(plan=plan) if plan is not None else items
+    return items.filter(plan=plan) if plan is not None else in_force_entries(items)
+
+
+def in_force_entries(items):
+    plans = Plan.objects.in_force()
+    return items.filter(plan__in=plans).exclude(successor__plan__in=plans)
+
+
+def stored_date(plan, stored_as_of):
+    """The date an entry's stored figures are for: a closed plan's closing date, else the
+    evaluation's date."""
+    return plan.closed_on if plan is not None and plan.is_closed else stored_as_of
 
 
 def scope_key(user) -> str:
@@ -197,7 +210,7 @@ def red_reasons(item_ids, as_of, stored) -> dict:
 
 def dashboard(user, as_of: datetime.date, plan=None, row=None) -> dict:
     return cached("dashboard", scope_key(user), plan, as_of,
-                  lambda stored_as_of: compute_dashboard(user, as_of, plan, stored_as_of), row)
+                  lambda stored_as_of: compute_dashboard(user, as_of, plan, stored_date(plan, stored_as_of)), row)
 
 
 # ---------------------------------------------------------------- unit ranking (赛马)
@@ -205,7 +218,7 @@ def dashboard(user, as_of: datetime.date, plan=None, row=None) -> dict:
 def compute_ranking(as_of: datetime.date, plan=None, stored_as_of=None, months=6) -> list:
     """Every unit ranked over its own entries (lead or support): investment pace, on-time
     reporting and red lights; sorted by score, then name."""
-    items = Item.objects.all() if plan is None else Item.objects.filter(plan=plan)
+    items = in_force_entries(Item.objects.all()) if plan is None else Item.objects.filter(plan=plan)
     figures, _ = entry_figures(items, as_of, stored_as_of)
     project = Q(list_kind=ListKind.PROJECT)
     in_progress = Q(status=ItemStatus.IN_PROGRESS)
@@ -242,7 +255,8 @@ def compute_ranking(as_of: datetime.date, plan=None, stored_as_of=None, months=6
 def unit_ranking(user, as_of: datetime.date, plan=None, row=None) -> list:
     """The ranking as the user may see it: every unit for planners and leaders; for a unit user
     only its own units' rows, with their places among all units."""
-    rows = cached("ranking", "all", plan, as_of, lambda stored_as_of: compute_ranking(as_of, plan, stored_as_of), row)
+    rows = cached("ranking", "all", plan, as_of,
+                  lambda stored_as_of: compute_ranking(as_of, plan, stored_date(plan, stored_as_of)), row)
     if role_of(user) in (Role.PLANNER, Role.LEADER):
         return rows
     mine = set(Unit.objects.filter(members=user).values_list("pk", flat=True))

@@ -17,8 +17,8 @@ from .evaluation import data_version
 from .exports import export_table
 from .filters import PAGE_SIZES, ItemFilter
 from .models import Flag
-from .params import BadParameter, bad_request, format_param
-from .summary import scope_key
+from .params import BadParameter, bad_request, format_param, plan_bar, plan_param
+from .summary import in_force_entries, scope_key
 from .tables import ItemTable, light_badge, list_records, with_list_figures
 
 LIST_SLUGS = {kind.value: kind for kind in ListKind}
@@ -50,7 +50,10 @@ def period_label(plan=None):
 
 def list_table(request, list_kind):
     """The user's visible entries of one list, filtered (django-filter) into a Table (django-tables2)."""
-    items = with_list_figures(Item.objects.visible_to(request.user).filter(list_kind=list_kind))
+    items = Item.objects.visible_to(request.user).filter(list_kind=list_kind)
+    if not request.GET.get("plan"):  # by default the plans in force; the 规划 filter reaches any
+        items = items.filter(plan__in=Plan.objects.in_force())
+    items = with_list_figures(items)
     plans = Plan.objects.all()
     item_filter = ItemFilter(request.GET or None, queryset=items, list_kind=list_kind, user=request.user,
                              plans=plans)
@@ -115,7 +118,23 @@ def item_detail(request, pk):
     flags = list(Flag.objects.filter(item=item, resolved_on__isnull=True).order_by("-severity", "kind"))
     for flag in flags:
         flag.item = item
+    chain = item.chain()
+    chain_reports = []
+    if len(chain) > 1:
+        visible = set(Item.objects.visible_to(request.user).filter(pk__in=[e.pk for e in chain])
+                      .values_list("pk", flat=True))
+        chain = [e for e in chain if e.pk in visible]
+        from projects.models import StatusReport
+
+        chain_reports = (StatusReport.objects.filter(item__in=[e for e in chain if e.pk != item.pk])
+                         .select_related("item__plan", "filed_by").order_by("-month"))
+    link_form = None
+    if role == Role.PLANNER:
+        from .plan_views import LinkForm
+
+        link_form = LinkForm(item=item, initial={"predecessor": item.predecessor_id})
     return render(request, "portfolio/item_detail.html", {
+        "chain": chain if len(chain) > 1 else [], "chain_reports": chain_reports, "link_form": link_form,
         "item": item, "figures": figures,
         "light": light_badge(figures.light if figures else None),
         "targets": item.annual_targets.all(),
@@ -139,7 +158,12 @@ def my_items(request):
     due_month = due_report_month(today)
     list_order = Case(*[When(list_kind=k.value, then=Value(i)) for i, k in enumerate(ListKind)])
     is_unit = role_of(request.user) == Role.UNIT
+    try:
+        plan = plan_param(request)
+    except BadParameter as error:
+        return bad_request(request, error)
     items = Item.objects.visible_to(request.user) if is_unit else Item.objects.none()
+    items = items.filter(plan=plan) if plan is not None else in_force_entries(items)
     items = list(items.select_related("figures").prefetch_related("milestones").order_by(list_order, "seq"))
     month_end = (today.replace(day=28) + timezone.timedelta(days=4)).replace(day=1) - timezone.timedelta(days=1)
     flags = {}
@@ -158,4 +182,5 @@ def my_items(request):
         })
     return render(request, "portfolio/my_items.html", {
         "rows": rows, "due_month": due_month, "today": today, "reporting_day": settings.TRACKER_REPORTING_DAY,
+        "plan": plan, **plan_bar(request, plan),
     })

@@ -364,7 +364,7 @@ class ImportReport:
     counts: dict  # list kind -> {"created": n, "updated": n, "unchanged": n}
     dry_run: bool
     absent: list = field(default_factory=list)
-    links: "LinkReport | None" = None
+    links: object = None  # continuation.LinkReport when linked to a predecessor plan
 
     def mismatches(self):
         """Every printed 小计/合计 that differs from the sum of its rows."""

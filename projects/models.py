@@ -65,11 +65,9 @@ class PlanQuerySet(models.QuerySet):
     def in_force(self):
         """The plans pages show by default: those 执行中; when none is, the plan closed last
         (so a zone between two plans still sees its last one, marked 已收官)."""
-        active = self.filter(state=PlanState.ACTIVE)
-        if active.exists():
-            return active
-        last = self.filter(state=PlanState.CLOSED).order_by("-closed_on", "-end_year", "-pk").values("pk")[:1]
-        return self.filter(pk__in=last)
+        last_closed = self.filter(state=PlanState.CLOSED).order_by("-closed_on", "-end_year", "-pk").values("pk")[:1]
+        no_active = ~Exists(Plan.objects.filter(state=PlanState.ACTIVE))
+        return self.filter(Q(state=PlanState.ACTIVE) | (Q(pk__in=last_closed) & no_active))
 
 
 class Plan(models.Model):

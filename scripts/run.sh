@@ -21,6 +21,10 @@ for seed in 000_linhai_kfq_14th:lhkfq-14 001_taizhouwan_jkq_14th:tzwjkq-14 002_l
             003_taizhouwan_kechuang:tzwkc-22 004_oujiangkou_14th:ojk-14; do
   $PY manage.py import_indicators "fixtures/plans/${seed%%:*}.txt" --plan "${seed##*:}"
 done
+# The 十四五 period ended on 2025-12-31: with no 十五五 list imported yet, the demo shows it closed
+# with its 后评估. Import a 十五五 list with:
+#   .venv/bin/python manage.py import_plan FILE --plan ojk-15 --predecessor ojk-14
+$PY manage.py close_plan --plan ojk-14 --as-of 2025-12-31 --unless-succeeded
 $PY manage.py evaluate_flags --no-notify
 echo "演示用户（仅供本地运行）："
 $PY manage.py create_demo_users
@@ -32,4 +36,6 @@ trap 'kill $WORKER 2>/dev/null || true' EXIT INT TERM
 
 echo
 echo "六重清单推进系统：http://$HOST:$PORT/  （Celery worker + beat 已在后台运行，Ctrl+C 结束）"
+echo "“十四五”规划已按 2025-12-31 收官，后评估见 http://$HOST:$PORT/plans/ ；导入“十五五”清单："
+echo "  .venv/bin/python manage.py import_plan 清单文件 --plan ojk-15 --predecessor ojk-14"
 $PY manage.py runserver "$HOST:$PORT" --noreload

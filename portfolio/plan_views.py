@@ -1,0 +1,147 @@
+"""Plans: the list of plans with their state, closing and reopening (planners), the 后评估 page
+and its export, and linking an entry to the one it continues."""
+import datetime
+import tempfile
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count, Q
+from django.http import FileResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from projects.continuation import set_predecessor
+from projects.models import Item, Plan, PlanState, Role, role_of
+
+from .exports import XLSX_TYPE
+from .lifecycle import close_plan, reopen_plan
+from .params import BadParameter, bad_request, format_param
+from .plan_review import display_sheets, review_date, review_filename, review_sheets, write_review
+
+
+def _planner(user):
+    if role_of(user) != Role.PLANNER:
+        raise PermissionDenied("只有规划人员可以执行此操作")
+
+
+class CloseForm(forms.Form):
+    as_of = forms.DateField(label="收官评估日期", widget=forms.DateInput(attrs={"type": "date", "class": "form-control form-control-sm"}))
+
+    def __init__(self, *args, plan, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.plan = plan
+
+    def clean_as_of(self):
+        day = self.cleaned_data["as_of"]
+        earliest, latest = datetime.date(self.plan.start_year, 1, 1), timezone.localdate()
+        if not earliest <= day <= latest:
+            raise ValidationError(f"收官评估日期应在 {earliest:%Y-%m-%d} 至 {latest:%Y-%m-%d} 之间。")
+        return day
+
+
+@login_required
+def plan_list(request):
+    """Every plan with its period and state; the visible entries' count; what one can do with it."""
+    plans = Plan.objects.filter(is_synthetic=False).order_by("-start_year", "code")
+    visible = Item.objects.visible_to(request.user)
+    counts = dict(visible.filter(plan__in=plans).order_by().values("plan").annotate(n=Count("pk"))
+                  .values_list("plan", "n"))
+    carried = dict(visible.filter(plan__in=plans, successor__isnull=False).order_by().values("plan")
+                   .annotate(n=Count("pk")).values_list("plan", "n"))
+    rows = [{"plan": p, "entries": counts.get(p.pk, 0), "carried": carried.get(p.pk, 0),
+             "close_form": CloseForm(plan=p, initial={"as_of": min(datetime.date(p.end_year, 12, 31), timezone.localdate())})}
+            for p in plans]
+    return render(request, "portfolio/plan_list.html", {
+        "rows": rows, "is_planner": role_of(request.user) == Role.PLANNER,
+        "in_force": list(Plan.objects.in_force().values_list("pk", flat=True)),
+    })
+
+
+@login_required
+@require_POST
+def plan_close(request, code):
+    _planner(request.user)
+    plan = get_object_or_404(Plan, code=code)
+    form = CloseForm(request.POST, plan=plan)
+    if not form.is_valid():
+        for error in form.errors.get("as_of", []):
+            messages.error(request, f"{plan.name}：{error}")
+        return redirect("plan_list")
+    close_plan(plan, form.cleaned_data["as_of"], user=request.user)
+    messages.success(request, f"{plan.name} 已收官（评估日期 {form.cleaned_data['as_of']:%Y-%m-%d}），后评估已生成。")
+    return redirect("plan_review", code=plan.code)
+
+
+@login_required
+@require_POST
+def plan_reopen(request, code):
+    _planner(request.user)
+    plan = get_object_or_404(Plan, code=code, state=PlanState.CLOSED)
+    reopen_plan(plan, user=request.user, reason=request.POST.get("reason", "").strip()[:100])
+    messages.success(request, f"{plan.name} 已重新开启（执行中），每晚评估将恢复。")
+    return redirect("plan_list")
+
+
+@login_required
+def plan_review(request, code):
+    """后评估 of one plan, scoped to what the user sees; ?format=xlsx|csv downloads it."""
+    plan = get_object_or_404(Plan, code=code)
+    if "format" in request.GET:
+        try:
+            fmt = format_param(request, "format")
+        except BadParameter as error:
+            return bad_request(request, error)
+        tmp = tempfile.TemporaryFile()
+        write_review(plan, request.user, fmt, tmp)
+        tmp.seek(0)
+        return FileResponse(tmp, as_attachment=True, filename=review_filename(plan, fmt),
+                            content_type=XLSX_TYPE if fmt == "xlsx" else "text/csv; charset=utf-8")
+    return render(request, "portfolio/plan_review.html", {
+        "plan": plan, "as_of": review_date(plan), "sheets": display_sheets(review_sheets(plan, request.user)),
+        "successors": plan.successors.all(), "is_planner": role_of(request.user) == Role.PLANNER,
+    })
+
+
+class LinkForm(forms.Form):
+    predecessor = forms.ModelChoiceField(label="接续上一期事项", queryset=Item.objects.none(), required=False,
+                                         empty_label="（不接续）",
+                                         widget=forms.Select(attrs={"class": "form-select form-select-sm"}))
+
+    def __init__(self, *args, item, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["predecessor"].queryset = candidates(item)
+
+
+def candidates(item):
+    """Entries of earlier plans of the same list that nothing else continues yet."""
+    if item.plan.predecessor_id is None:
+        plans = Plan.objects.filter(start_year__lt=item.plan.start_year)
+    else:
+        plans = Plan.objects.filter(pk=item.plan.predecessor_id)
+    return (Item.objects.filter(plan__in=plans, list_kind=item.list_kind)
+            .filter(Q(successor__isnull=True) | Q(successor=item)).select_related("plan").order_by("plan__start_year", "seq"))
+
+
+@login_required
+@require_POST
+def item_link(request, pk):
+    _planner(request.user)
+    item = get_object_or_404(Item.objects.select_related("plan"), pk=pk)
+    form = LinkForm(request.POST, item=item)
+    if not form.is_valid():
+        messages.error(request, "接续失败：" + "；".join(e for errors in form.errors.values() for e in errors))
+        return redirect("item_detail", pk=item.pk)
+    chosen = form.cleaned_data["predecessor"]
+    try:
+        set_predecessor(item, chosen, user=request.user)
+    except ValidationError as error:
+        messages.error(request, "接续失败：" + "；".join(error.messages))
+        return redirect("item_detail", pk=item.pk)
+    if chosen:
+        messages.success(request, f"已接续 {chosen.plan.period_name} 序号 {chosen.seq}「{chosen.name}」，已记入变更记录。")
+    else:
+        messages.success(request, "已取消接续，已记入变更记录。")
+    return redirect("item_detail", pk=item.pk)
