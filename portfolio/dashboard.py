@@ -11,7 +11,10 @@ from .filters import FlagFilter
 from .models import Flag
 from .params import BadParameter, as_of_param, bad_request, format_param, plan_bar, plan_param
 from .rollup import rollup_response
-from .summary import RANKING_FORMULA, RANKING_SHOWN, dashboard as dashboard_figures, stored_date, unit_ranking as ranking_rows
+from .summary import (
+    RANKING_FORMULA, RANKING_SHOWN, dashboard as dashboard_figures, in_force_entries, stored_date,
+    unit_ranking as ranking_rows,
+)
 
 LIGHT_ORDER = ["red", "yellow", "green", "done"]
 
@@ -58,7 +61,9 @@ def dashboard(request):
 
 @login_required
 def flag_list(request):
-    base = Flag.objects.filter(resolved_on__isnull=True, item__in=Item.objects.visible_to(request.user)) \
+    # the plans in force; a closed plan's flags, as they stood at closing, are on its pages
+    base = Flag.objects.filter(resolved_on__isnull=True,
+                               item__in=in_force_entries(Item.objects.visible_to(request.user))) \
         .select_related("item__figures").order_by("-severity", "item__list_kind", "item__seq")
     f = FlagFilter(request.GET or None, queryset=base, user=request.user)
     flags = f.qs if f.is_bound else base

@@ -7,7 +7,7 @@ from django.contrib.auth.models import User
 from django.core.mail import send_mail
 from django.db.models import Count, F
 
-from projects.models import Role
+from projects.models import PlanState, Role
 
 from .models import Flag, IndicatorStatus, Severity
 
@@ -61,8 +61,9 @@ def notify_flag_changes(flag_ids):
 
 def send_unit_reminders(as_of: datetime.date):
     """Monday reminder to each unit's users: their red and yellow entries and missing reports."""
-    open_flags = Flag.objects.filter(resolved_on__isnull=True, severity__in=[Severity.RED, Severity.YELLOW]) \
-        .select_related("item__figures")
+    # a closed plan keeps its flags as they stood at closing: nobody is reminded of them
+    open_flags = Flag.objects.filter(resolved_on__isnull=True, severity__in=[Severity.RED, Severity.YELLOW],
+                                     item__plan__state=PlanState.ACTIVE).select_related("item__figures")
     by_item = defaultdict(list)
     for f in open_flags:
         by_item[f.item_id].append(f)
@@ -97,7 +98,7 @@ def send_leader_digest(as_of: datetime.date):
     new_red = Flag.objects.filter(severity=Severity.RED, opened_on__gt=since, opened_on__lte=as_of) \
         .select_related("item__figures")
     resolved = Flag.objects.filter(resolved_on__gt=since, resolved_on__lte=as_of).select_related("item__figures")
-    units = (Flag.objects.filter(resolved_on__isnull=True, severity=Severity.RED)
+    units = (Flag.objects.filter(resolved_on__isnull=True, severity=Severity.RED, item__plan__state=PlanState.ACTIVE)
              .values("item__unit_links__unit__name").annotate(n=Count("pk", distinct=True)).order_by("-n")[:10])
     body = [f"本周（{since + datetime.timedelta(days=1):%m月%d日}—{as_of:%m月%d日}）六重清单动态：", "",
             f"新增红灯 {new_red.count()} 项："]

@@ -27,6 +27,8 @@ from .summary import rate, scoped_items
 STATUS_COLUMNS = [ItemStatus.COMPLETED, ItemStatus.IN_PROGRESS, ItemStatus.NOT_STARTED, ItemStatus.SUSPENDED,
                   ItemStatus.CANCELLED]
 NO_LEAD = "（牵头单位未落实）"
+NOT_APPLICABLE = "—"
+NOT_REPORTED = "未报"
 
 
 def review_date(plan, as_of=None) -> datetime.date:
@@ -63,13 +65,15 @@ def _figures(rows, has_successor_plan):
     """One line of counts and money over `rows`."""
     counts = [sum(1 for r in rows if r["status"] == status) for status in STATUS_COLUMNS]
     carried = sum(1 for r in rows if r["carried"])
-    planned = _sum(r["plan_investment"] for r in rows)
-    completed = _sum(r["completed_in_period"] for r in rows)
-    return [len(rows), *counts,
-            carried if has_successor_plan else "—",
-            (len(rows) - carried) if has_successor_plan else "—",
-            _sum(r["total_investment"] for r in rows), planned, completed,
-            rate(completed, planned)]
+    moves = [carried if has_successor_plan else "—", (len(rows) - carried) if has_successor_plan else "—"]
+    projects = [r for r in rows if r["list_kind"] == ListKind.PROJECT]
+    if not projects:  # the other five lists carry no money
+        return [len(rows), *counts, *moves, NOT_APPLICABLE, NOT_APPLICABLE, NOT_APPLICABLE, NOT_APPLICABLE]
+    planned = _sum(r["plan_investment"] for r in projects)
+    completed = _sum(r["completed_in_period"] for r in projects)
+    return [len(rows), *counts, *moves, _sum(r["total_investment"] for r in projects), planned,
+            completed if completed is not None else NOT_REPORTED,
+            rate(completed, planned) if completed is not None else NOT_APPLICABLE]
 
 
 def _head(plan, first):
@@ -180,6 +184,8 @@ def review_sheets(plan, user, as_of=None) -> list:
 # ---------------------------------------------------------------- display and files
 
 def display_value(value, is_money, is_pct):
+    if isinstance(value, str):
+        return value
     if is_money:
         return PENDING if value is None else f"{Decimal(value):,.2f}"
     if is_pct:
@@ -211,7 +217,8 @@ def write_review_csv(sheets, target):
         writer.writerow([csv_value(title)])
         for kind, values in rows:
             counted = kind in ("item", "subtotal", "total")
-            writer.writerow([csv_value(v, counted and i in money) for i, v in enumerate(values)])
+            writer.writerow([csv_value(v, counted and i in money and not isinstance(v, str))
+                             for i, v in enumerate(values)])
         writer.writerow([])
     target.write(("\ufeff" + buffer.getvalue()).encode("utf-8"))
 

@@ -113,6 +113,7 @@ class LinkForm(forms.Form):
     def __init__(self, *args, item, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["predecessor"].queryset = candidates(item)
+        self.fields["predecessor"].label_from_instance = lambda e: f"{e.plan.period_name} #{e.seq} {e.name}"
 
 
 def candidates(item):

@@ -41,10 +41,10 @@ def _per_page(request):
 
 def period_label(plan=None):
     """The period investment column's name: the chosen plan's period (its 五年规划 name), or the
-    period every plan shares; None when plans of several periods are shown."""
+    period every plan in force shares; None when plans of several periods are shown."""
     if plan is not None:
         return plan.period_name
-    periods = list(Plan.objects.order_by().values_list("start_year", "end_year").distinct()[:2])
+    periods = list(Plan.objects.in_force().order_by().values_list("start_year", "end_year").distinct()[:2])
     return Plan(start_year=periods[0][0], end_year=periods[0][1]).period_name if len(periods) == 1 else None
 
 

@@ -14,9 +14,11 @@ admin.site.index_title = "数据维护"
 
 
 @admin.register(Plan)
-class PlanAdmin(admin.ModelAdmin):
-    list_display = ("code", "name", "issuer", "start_year", "end_year", "is_synthetic")
+class PlanAdmin(SimpleHistoryAdmin):
+    list_display = ("code", "name", "start_year", "end_year", "state", "closed_on", "predecessor", "is_synthetic")
+    list_filter = ("state",)
     search_fields = ("code", "name")
+    autocomplete_fields = ("predecessor",)
 
 
 class UnitAliasInline(admin.TabularInline):
@@ -155,6 +157,7 @@ class ItemAdmin(SimpleHistoryAdmin):
     list_per_page = 50
     inlines = [ItemUnitInline, AnnualTargetInline, MilestoneInline, StatusReportInline]
     readonly_fields = ("source_line",)
+    autocomplete_fields = ("predecessor",)  # a select of every entry would not fit a page
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("category").prefetch_related("unit_links__unit")

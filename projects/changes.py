@@ -55,10 +55,13 @@ def discard_pending(using=DEFAULT_DB_ALIAS):
 
 
 def _entry_ids(instance):
-    from .models import Item
+    from .models import Item, Plan
 
     if isinstance(instance, Item):
         return {instance.pk}
+    if isinstance(instance, Plan) and instance.pk is not None:
+        # its period and state decide how every entry of it is evaluated
+        return set(Item.objects.filter(plan_id=instance.pk).values_list("pk", flat=True))
     item_id = getattr(instance, "item_id", None)  # its units, reports, milestones, targets
     return {item_id} if item_id is not None else set()
 

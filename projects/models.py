@@ -91,7 +91,8 @@ class Plan(models.Model):
         verbose_name = verbose_name_plural = "规划"
         constraints = [
             models.CheckConstraint(condition=Q(end_year__gte=models.F("start_year")), name="plan_period_order"),
-            models.CheckConstraint(condition=~Q(state="closed") | Q(closed_on__isnull=False), name="plan_closed_has_date"),
+            models.CheckConstraint(condition=~Q(state="closed") | Q(closed_on__isnull=False), name="plan_closed_has_date",
+                                   violation_error_message="已收官的规划必须填写收官评估日期"),
         ]
 
     def __str__(self):

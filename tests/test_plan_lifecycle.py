@@ -376,3 +376,45 @@ def test_unit_my_items_default_to_plans_in_force(client, real_plan):
     assert all(unit in r["item"].units.all() for r in rows)
     old = client.get(f"/my/?plan={real_plan.code}").context["rows"]
     assert {r["item"].plan_id for r in old} == {real_plan.pk}
+
+
+# ---------------------------------------------------------------- the admin
+
+def admin_data(client, url, form_id):
+    from .test_read_path import FormFields
+
+    parser = FormFields(form_id)
+    parser.feed(client.get(url).content.decode())
+    return parser.data
+
+
+def test_admin_links_an_entry_with_audit_and_refuses_a_closed_plan_without_date(client, real_plan, planner,
+                                                                                 django_capture_on_commit_callbacks):
+    plan = fifteenth(real_plan).plan
+    entry, s2 = project(plan, 8), project(real_plan, 4)
+    client.force_login(planner)
+    url = f"/admin/projects/item/{entry.pk}/change/"
+    data = admin_data(client, url, "item_form")
+    assert "predecessor" in data
+    data["predecessor"] = str(s2.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url, data)
+    assert response.status_code == 302
+    entry.refresh_from_db()
+    assert entry.predecessor == s2 and entry.history.first().history_user == planner
+    data["predecessor"] = str(project(plan, 9).pk)  # same plan: refused in Chinese
+    response = client.post(url, data)
+    assert response.status_code == 200 and "接续的事项必须属于另一期规划" in response.content.decode()
+    plan_url = f"/admin/projects/plan/{real_plan.pk}/change/"
+    plan_data = admin_data(client, plan_url, "plan_form")
+    plan_data.update(state="closed", closed_on="")
+    response = client.post(plan_url, plan_data)
+    assert response.status_code == 200 and "已收官的规划必须填写收官评估日期" in response.content.decode()
+    plan_data.update(closed_on="2025-12-31")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post(plan_url, plan_data).status_code == 302
+    real_plan.refresh_from_db()
+    assert real_plan.is_closed and real_plan.history.first().history_user == planner
+    # its entries were evaluated at the closing date: nothing printed to end in 2025 is overdue
+    overdue = Flag.objects.filter(item__plan=real_plan, resolved_on__isnull=True, kind="overdue")
+    assert not overdue.filter(item__end_year=2025).exists()
