@@ -63,11 +63,14 @@ class PlanState(models.TextChoices):
 
 class PlanQuerySet(models.QuerySet):
     def in_force(self):
-        """The plans pages show by default: those 执行中; when none is, the plan closed last
-        (so a zone between two plans still sees its last one, marked 已收官)."""
-        last_closed = self.filter(state=PlanState.CLOSED).order_by("-closed_on", "-end_year", "-pk").values("pk")[:1]
-        no_active = ~Exists(Plan.objects.filter(state=PlanState.ACTIVE))
-        return self.filter(Q(state=PlanState.ACTIVE) | (Q(pk__in=last_closed) & no_active))
+        """The plans whose 六重清单 pages show by default: those 执行中 that hold entries; when
+        none does, the plan closed last (so a zone between two plans still sees its last one,
+        marked 已收官). Plans holding only indicators (指标体系) have no lists to show."""
+        with_lists = Exists(Item.objects.filter(plan=OuterRef("pk")))
+        lists = Plan.objects.filter(with_lists)
+        last_closed = lists.filter(state=PlanState.CLOSED).order_by("-closed_on", "-end_year", "-pk").values("pk")[:1]
+        no_active = ~Exists(lists.filter(state=PlanState.ACTIVE))
+        return self.filter(with_lists).filter(Q(state=PlanState.ACTIVE) | (Q(pk__in=last_closed) & no_active))
 
 
 class Plan(models.Model):

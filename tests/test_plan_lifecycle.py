@@ -357,6 +357,8 @@ def test_pages_default_to_the_plans_in_force(client, real_plan, leader):
 
 
 def test_closed_plan_alone_is_shown_with_how_to_import_the_next(client, real_plan, leader):
+    # another zone's plan imported for its indicators only holds no lists: it is not "in force"
+    Plan.objects.create(code="indicators-only", name="某开发区“十四五”规划", start_year=2022, end_year=2026)
     run("close_plan", plan=real_plan.code, as_of="2025-12-31")
     client.force_login(leader)
     response = client.get("/")
