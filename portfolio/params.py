@@ -69,6 +69,6 @@ def plan_bar(request, plan):
         # lazy: read only when the cached select is rendered afresh
         "plan_choices": Plan.objects.filter(is_synthetic=False).order_by("-start_year", "code"),
         "plan_chosen": request.GET.get("plan", "") if plan is not None else "",
-        "active_plan_exists": lambda: Plan.objects.filter(state=PlanState.ACTIVE).exists(),
+        "active_plan_exists": lambda: Plan.objects.in_force().filter(state=PlanState.ACTIVE).exists(),
         "options_key": options_key(request.user),
     }
