@@ -7,6 +7,7 @@ from django.utils import timezone
 from .evaluation import evaluate
 from .indicators import evaluate_indicators
 from .notifications import notify_flag_changes, notify_indicator_changes, send_leader_digest, send_unit_reminders
+from .reporting_status import send_missing_report_reminders
 
 
 def _date(value):
@@ -40,3 +41,12 @@ def notify_flags_task(flag_ids):
 @shared_task
 def notify_indicators_task(status_ids):
     return notify_indicator_changes(status_ids)
+
+
+@shared_task
+def remind_missing_reports_task(month, plan_id=None):
+    """E-mail the units still missing the month's reports (the 填报情况 page's button)."""
+    from projects.models import Plan
+
+    plan = Plan.objects.filter(pk=plan_id).first() if plan_id else None
+    return send_missing_report_reminders(datetime.date.fromisoformat(month), plan)

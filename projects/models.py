@@ -159,6 +159,9 @@ class Unit(models.Model):
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL, verbose_name="用户", related_name="units", blank=True
     )
+    contact_person = models.CharField("联系人", max_length=50, blank=True)
+    contact_phone = models.CharField("联系电话", max_length=50, blank=True)
+    contact_email = models.EmailField("联系邮箱", blank=True, help_text="填报提醒发往此邮箱及本单位用户的邮箱")
     history = HistoricalRecords()
 
     class Meta:
@@ -250,6 +253,15 @@ class ItemQuerySet(models.QuerySet):
         return self.filter(
             Exists(ItemUnit.objects.filter(item=OuterRef("pk"), unit__members=user))
         )
+
+    def editable_by(self, user):
+        """The entries the user may report on: planners every one, unit users their units', leaders none."""
+        role = role_of(user)
+        if role == Role.PLANNER:
+            return self
+        if role == Role.UNIT:
+            return self.filter(Exists(ItemUnit.objects.filter(item=OuterRef("pk"), unit__members=user)))
+        return self.none()
 
     def of_list(self, kind):
         return self.filter(list_kind=kind)

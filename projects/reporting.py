@@ -70,3 +70,39 @@ def check_met_date(day: datetime.date, plan, today: datetime.date):
     if day > today:
         return "完成日期不能晚于今天。"
     return None
+
+
+def entries_due(items, month: datetime.date):
+    """The entries that owe a report for `month`: 推进中 entries whose first due month
+    (first_month_due) is not after it — the same calendar as the late-report rule."""
+    from django.db.models import Q
+
+    from .models import ItemStatus
+
+    if month < reporting_start():
+        return items.none()
+    return items.filter(Q(start_year__isnull=True) | Q(start_year__lte=month.year), status=ItemStatus.IN_PROGRESS)
+
+
+def reported_for(month: datetime.date, item_ref="pk"):
+    """Exists(a report of the entry for `month`), the entry named by `item_ref` of the outer query."""
+    from django.db.models import Exists, OuterRef
+
+    from .models import StatusReport
+
+    return Exists(StatusReport.objects.filter(item=OuterRef(item_ref), month=month))
+
+
+MONTHS_SHOWN = 36  # month choosers reach back three years
+
+
+def month_choices(today: datetime.date):
+    """Months a unit can report or a status be asked for, latest first: from the reporting start
+    (at most MONTHS_SHOWN back) to the current month."""
+    month = today.replace(day=1)
+    first = max(reporting_start(), add_months(month, 1 - MONTHS_SHOWN))
+    months = []
+    while month >= first:
+        months.append(month)
+        month = add_months(month, -1)
+    return months
