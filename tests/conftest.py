@@ -18,6 +18,11 @@ UNIT_A = "温州市瓯江口开发建设投资集团有限公司"
 UNIT_B = "经济发展局（统计局，科技局）"
 
 
+SHOTS = ROOT / "screenshots"
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
 REAL_AS_OF = datetime.date(2026, 11, 23)  # the date the test database's figures are evaluated at
 
 
@@ -87,3 +92,17 @@ def unit_a_user(real_plan):
 @pytest.fixture
 def unit_b_user(real_plan):
     return make_user("unit_b_t", Role.UNIT, [UNIT_B])
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium for every browser test module: Playwright's sync API refuses a second
+    instance in the same thread (tests/test_browser.py shows the pattern)."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no Chromium at {CHROMIUM}")
+    SHOTS.mkdir(exist_ok=True)
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()

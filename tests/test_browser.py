@@ -17,27 +17,12 @@ from django.core.management import call_command  # noqa: E402
 from django.db.models import Exists, F, OuterRef  # noqa: E402
 
 from projects.models import Category, Item, ItemStatus, ItemUnit, ListKind, Role, StatusReport, Unit  # noqa: E402
-from tests.conftest import PLAN_CODE, UNIT_A, make_user  # noqa: E402
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS, PLAN_CODE, SHOTS, UNIT_A, make_user  # noqa: E402,F401
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
-SHOTS = Path(__file__).resolve().parent.parent / "screenshots"
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 CATEGORY = "基础设施项目"
 TIMEOUT_MS = 20_000
-
-
-@pytest.fixture(scope="session")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"no Chromium at {CHROMIUM}")
-    SHOTS.mkdir(exist_ok=True)
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

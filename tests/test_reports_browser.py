@@ -11,7 +11,7 @@ from openpyxl import load_workbook
 from projects.models import Item, ItemStatus, ListKind, Role, StatusReport
 from projects.reporting import add_months, due_report_month
 from tests.conftest import UNIT_A, UNIT_B, make_user
-from tests.test_browser import assert_no_raw_none, browser, login, page, shot  # noqa: F401
+from tests.test_browser import assert_no_raw_none, login, shot
 
 from .test_reports_batch import INDEX, project_rows, unit_items
 
@@ -23,7 +23,7 @@ def unit_a_row(page):
     return [c.strip() for c in row.locator("td").all_inner_texts()]
 
 
-def new_page(browser, width=1440, height=900):  # noqa: F811
+def new_page(browser, width=1440, height=900):
     context = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN",
                                   accept_downloads=True)
     context.set_default_timeout(20_000)
@@ -34,7 +34,7 @@ def new_page(browser, width=1440, height=900):  # noqa: F811
     return pg
 
 
-def test_unit_files_its_month_by_xlsx_and_the_status_page_moves(browser, live_server, real_plan, tmp_path):  # noqa: F811
+def test_unit_files_its_month_by_xlsx_and_the_status_page_moves(browser, live_server, real_plan, tmp_path):
     from django.utils import timezone
 
     due = due_report_month(timezone.localdate())
@@ -90,7 +90,7 @@ def test_unit_files_its_month_by_xlsx_and_the_status_page_moves(browser, live_se
     assert not planner.js_errors, planner.js_errors
 
 
-def test_policy_report_form_on_a_phone(browser, live_server, real_plan):  # noqa: F811
+def test_policy_report_form_on_a_phone(browser, live_server, real_plan):
     make_user("unit_b_phone", Role.UNIT, [UNIT_B])
     policy = unit_items(UNIT_B).filter(list_kind=ListKind.POLICY).order_by("seq").first()
     phone = new_page(browser, width=390, height=844)
@@ -122,7 +122,7 @@ def login_phone(pg, live_server, username):
     assert "/accounts/login/" not in pg.url
 
 
-def test_fill_buttons_and_a_filed_month_opens_its_report(browser, live_server, real_plan):  # noqa: F811
+def test_fill_buttons_and_a_filed_month_opens_its_report(browser, live_server, real_plan):
     from django.utils import timezone
 
     user = make_user("unit_dev_fill", Role.UNIT, [UNIT_A])
