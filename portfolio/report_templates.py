@@ -148,14 +148,16 @@ def targets_template(items, filename):
     return _response(book, filename)
 
 
-def plan_template(filename):
+def plan_template(filename, period_name):
     """An empty plan in the importer's layout: the 附件 title, then one sheet per list with its
-    header row; category headings (一、…) and entry rows go below it."""
+    header row (the period investment column named after `period_name`, e.g. 十五五); category
+    headings (一、…) and entry rows go below it."""
     book = Workbook()
     book.remove(book.active)
     for index, kind in enumerate(ListKind):
         sheet = book.create_sheet(kind.label)
-        labels = [COLUMN_LABELS[c] for c in REQUIRED_COLUMNS.get(kind, DEFAULT_REQUIRED)]
+        labels = [f"“{period_name}”投资" if c == "plan_investment" else COLUMN_LABELS[c]
+                  for c in REQUIRED_COLUMNS.get(kind, DEFAULT_REQUIRED)]
         labels = [label + "（亿元）" if label.endswith("投资") else label for label in labels]
         first = 1
         if index == 0:

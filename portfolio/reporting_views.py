@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from projects.models import Item, ItemUnit, Role, Unit, role_of
+from projects.models import Item, ItemUnit, Plan, Role, Unit, period_name, role_of
 from projects.reporting import month_choices, report_deadline
 
 from .params import BadParameter, bad_request, plan_param
@@ -94,5 +94,8 @@ def targets_template_download(request):
 
 @login_required
 def plan_template_download(request):
+    """The plan after the latest one (its five years follow on), or 十五五 when there is none."""
     _require(request.user, Role.PLANNER)
-    return plan_template("六重清单导入模板.xlsx")
+    latest = Plan.objects.order_by("-end_year").values_list("end_year", flat=True).first()
+    start = (latest or 2025) + 1
+    return plan_template(f"六重清单导入模板_{period_name(start, start + 4)}.xlsx", period_name(start, start + 4))

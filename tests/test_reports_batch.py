@@ -269,6 +269,7 @@ def test_plan_template_is_read_by_the_importer(client, planner):
     book = load_workbook(io.BytesIO(data))
     assert book.sheetnames == [k.label for k in ListKind]
     assert all(sheet.print_title_rows for sheet in book.worksheets)
+    assert "“十五五”投资（亿元）" in [c.value for c in book["重大项目"][2]]  # the plan after the 十四五 one
     # A planner fills in a category heading and an entry under the header: the importer reads it.
     sheet = book["重大政策"]
     header = [c.value for c in sheet[1]]
