@@ -82,6 +82,9 @@ def test_unit_files_its_month_by_xlsx_and_the_status_page_moves(browser, live_se
     shot(unit, "15_batch_upload_done")
 
     planner.reload()
+    # A planner's many sections wrap in the navigation; the page is never wider than the window.
+    assert planner.evaluate("document.documentElement.scrollWidth") <= 1440
+    assert planner.get_by_role("button", name="退出").is_visible()
     assert [int(v) for v in unit_a_row(planner)[1:5]] == [due_n, reported + 2, late + 2, missing - 2]
     assert_no_raw_none(planner)
     shot(planner, "15_reporting_status")
