@@ -14,7 +14,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import CharField, Count, F, Max, Min, Q, Sum, Value
+from django.db.models import CharField, Count, Exists, F, Max, Min, OuterRef, Q, Sum, Value
 from django.db.models.functions import Coalesce, ExtractYear
 
 from projects.models import AnnualTarget, Item, ItemStatus, ListKind, Plan, ProjectType, Role, StatusReport, Unit, role_of
@@ -67,10 +67,14 @@ def scoped_items(user, plan=None):
 
 
 def in_force_entries(items):
+    """Entries of the plans in force. The filters cost time on every grouped query over many
+    entries, so each is added only when it changes the result: the plan filter when some plan
+    with lists is not in force, the anti-join when two plans in force share a project."""
     plans = Plan.objects.in_force()
-    items = items.filter(plan__in=plans)
-    # the anti-join only where two plans in force share a project (rare: a handover year)
-    if Item.objects.filter(plan__in=plans, predecessor__plan__in=plans).exists():
+    if Plan.objects.filter(Exists(Item.objects.filter(plan=OuterRef("pk")))).exclude(pk__in=plans).exists():
+        items = items.filter(plan__in=plans)
+    if (Item.objects.filter(predecessor__isnull=False).exists()
+            and Item.objects.filter(plan__in=plans, predecessor__plan__in=plans).exists()):
         items = items.exclude(successor__plan__in=plans)
     return items
 

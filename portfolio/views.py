@@ -52,7 +52,7 @@ def list_table(request, list_kind):
     """The user's visible entries of one list, filtered (django-filter) into a Table (django-tables2)."""
     items = Item.objects.visible_to(request.user).filter(list_kind=list_kind)
     if not request.GET.get("plan"):  # by default the plans in force; the 规划 filter reaches any
-        items = items.filter(plan__in=Plan.objects.in_force())
+        items = in_force_entries(items)
     items = with_list_figures(items)
     plans = Plan.objects.all()
     item_filter = ItemFilter(request.GET or None, queryset=items, list_kind=list_kind, user=request.user,
