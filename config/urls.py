@@ -10,6 +10,7 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(template_name="registration/login.html"), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("lists/<slug:kind>/", portfolio_views.item_list, name="item_list"),
+    path("lists/<slug:kind>/status/", portfolio_views.item_bulk_status, name="item_bulk_status"),
     path("items/<int:pk>/", portfolio_views.item_detail, name="item_detail"),
     path("items/<int:pk>/report/", project_views.report_form, name="report_form"),
     path("milestones/<int:pk>/met/", project_views.milestone_met, name="milestone_met"),

@@ -1,4 +1,5 @@
 """Leaders' pages: dashboard, flags, unit ranking and rollup downloads (all scoped to the user)."""
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.shortcuts import render
@@ -56,6 +57,7 @@ def dashboard(request):
         "as_of": as_of, "plan": plan, "s": s, "charts": charts_of(s, ranking, label), "period_label": label,
         "evaluation_row": row,  # read once: the indicator card's cache key needs no query of its own
         **plan_bar(request, plan),
+        "reporting_day": settings.TRACKER_REPORTING_DAY,
     })
 
 

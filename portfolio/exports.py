@@ -66,7 +66,7 @@ def safe_text(value: str) -> str:
 
 
 def csv_value(value, is_money=False):
-    if is_money:
+    if is_money and not isinstance(value, str):  # a money column's text (未报) is written as text
         return PENDING if value is None else f"{Decimal(value):.2f}"
     if value is None:
         return ""

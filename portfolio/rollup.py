@@ -43,14 +43,30 @@ def _rollup_table(records, list_kind, period_label):
                 return None
             return rate(record["cumulative"], record["total_investment"])
 
+        def value_cumulative(self, record):
+            return record["cumulative"] if record["last_month"] else NOT_REPORTED
+
     table = Table(records, list_kind=list_kind, period_label=period_label,
                   exclude=[] if list_kind == ListKind.PROJECT else ["completion"])
     return table
 
 
+NOT_REPORTED = "未报"  # an entry's cumulative investment before its first report
+
+
 def _sum(values):
     known = [Decimal(v) for v in values if v is not None]
     return sum(known, Decimal(0)) if known else None
+
+
+def money_subtotal(values):
+    """(sum of the known figures, how many are 待定, how many 未报): 待定 only when nothing is
+    known at all; entries that have not reported add nothing to a cumulative sum."""
+    known = [Decimal(v) for v in values if isinstance(v, (int, float, Decimal))]
+    pending = sum(1 for v in values if v is None)
+    unreported = sum(1 for v in values if v == NOT_REPORTED)
+    total = sum(known, Decimal(0)) if known or unreported else None
+    return total, pending if known else 0, unreported
 
 
 def _columns(table):
@@ -77,9 +93,18 @@ def _list_sheet(title, items, list_kind, period_label, with_totals, as_of):
                   .values_list("category_id", "category__printed_label").distinct())
 
     def subtotal(label, group_rows):
+        """The sums of the rows shown; the second cell says which figures were left out."""
         values = [label] + [""] * (len(header) - 1)
-        for i in money:
-            values[i] = _sum(r[i] for r in group_rows)
+        notes = []
+        for i in sorted(money):
+            values[i], pending, unreported = money_subtotal([r[i] for r in group_rows])
+            name = header[i].replace("（亿元）", "")
+            if pending:
+                notes.append(f"{name}不含待定 {pending} 项")
+            if unreported:
+                notes.append(f"{name}不含未报 {unreported} 项")
+        if notes:
+            values[1] = "；".join(notes)
         if pct:
             total_i = header.index("总投资（亿元）")
             done_i = header.index("累计完成（亿元）")
@@ -153,7 +178,7 @@ def summary_sheet(plan, user, as_of):
     block("按类别", [(r["name"], r) for r in s["by_category"]])
     block("按项目类型", [(r["label"], r) for r in s["by_type"]])
     block("按责任单位（多单位事项计入每个单位）", unit_groups(user, plan, as_of))
-    rows.append(("category", ["按年度"] + [""] * (width - 2)))
+    rows.append(("category", ["按年度"] + [""] * (width - 1)))
     rows.append(("head", ["分组", "年度", "年度计划投资（亿元）", "完成投资（亿元）", "累计计划投资（亿元）",
                           "累计完成投资（亿元）", "完成率（%）"]))
     planned_sum = completed_sum = None
@@ -227,10 +252,9 @@ def write_xlsx(sheets, target):
                     widths[c] = max(widths.get(c, 6), length * 1.6)
         for c, w in widths.items():
             ws.column_dimensions[get_column_letter(c)].width = max(8, min(w, 60))
-        header_rows = 1 if rows and rows[0][0] == "head" else 0
-        if header_rows:
+        if rows and rows[0][0] == "head":
             ws.freeze_panes = "A2"
-        set_page_setup(ws, header_rows)
+        set_page_setup(ws, 1 if rows else 0)  # the column heads, or the 汇总 sheet's title
     book.save(target)
 
 

@@ -71,6 +71,10 @@ class Rule:
     def describe(self, detail, as_of, figures=None) -> str:
         raise NotImplementedError
 
+    def explain(self) -> str:
+        """When the rule holds, in a phrase for readers of the dashboard."""
+        return ""
+
     # -- derived: both forms read the same bands --------------------------------------------
 
     def severity_expression(self, as_of):
@@ -122,6 +126,9 @@ class Overdue(Rule):
         days = (as_of - datetime.date(detail["end_year"], 12, 31)).days
         return f"建设期限 {detail['end_year']} 年已过，逾期 {days} 天"
 
+    def explain(self):
+        return "建设期限已过仍未完成（红灯）"
+
 
 class MilestoneOverdue(Rule):
     code, label, severity = "milestone_overdue", "节点逾期", Severity.RED
@@ -138,6 +145,9 @@ class MilestoneOverdue(Rule):
     def describe(self, detail, as_of, figures=None):
         due = datetime.date.fromisoformat(detail["due_date"])
         return f"节点“{detail['milestone']}”计划 {detail['due_date']}，逾期 {(as_of - due).days} 天"
+
+    def explain(self):
+        return "计划节点已到期未完成（红灯）"
 
 
 class ReportMissing(Rule):
@@ -163,6 +173,10 @@ class ReportMissing(Rule):
         last = f"（最近一次填报 {detail['last_month']}）" if detail.get("last_month") else "（从未填报）"
         return f"{due:%Y-%m} 月进度未报，已连续 {missed} 个月未报{last}"
 
+    def explain(self):
+        return (f"推进中的事项过了每月 {settings.TRACKER_REPORTING_DAY} 日仍未报上月进度（黄灯；"
+                f"连续 {settings.TRACKER_REPORT_MISSING_RED_MONTHS} 个月未报为红灯）")
+
 
 class Underfunded(Rule):
     code, label, measure = "underfunded", "投资滞后", "points_behind"
@@ -186,6 +200,10 @@ class Underfunded(Rule):
         return (f"序时进度应完成 {_pct(figures.expected_pct)}%，实际 {_pct(figures.actual_pct)}%，"
                 f"落后 {_pct(figures.points_behind)} 个百分点")
 
+    def explain(self):
+        return (f"累计完成投资落后序时进度超过 {settings.TRACKER_UNDERFUNDED_YELLOW_POINTS} 个百分点（黄灯；"
+                f"超过 {settings.TRACKER_UNDERFUNDED_RED_POINTS} 个百分点为红灯），未填报的按 0 计")
+
 
 class Unassigned(Rule):
     code, label, severity = "unassigned", "责任未落实", Severity.YELLOW
@@ -198,6 +216,9 @@ class Unassigned(Rule):
 
     def describe(self, detail, as_of, figures=None):
         return "责任单位未落实（待定、业主单位或空白）"
+
+    def explain(self):
+        return "没有责任单位（黄灯）"
 
 
 class InvestmentUnknown(Rule):
@@ -214,6 +235,9 @@ class InvestmentUnknown(Rule):
 
     def describe(self, detail, as_of, figures=None):
         return "总投资待定"
+
+    def explain(self):
+        return "新建、续建项目总投资待定（提示，不影响灯号）"
 
 
 RULES = [Overdue(), MilestoneOverdue(), ReportMissing(), Underfunded(), Unassigned(), InvestmentUnknown()]

@@ -18,13 +18,15 @@ from django.db.models import CharField, Count, Exists, F, Max, Min, OuterRef, Q,
 from django.db.models.functions import Coalesce, ExtractYear
 
 from projects.models import AnnualTarget, Item, ItemStatus, ListKind, Plan, ProjectType, Role, StatusReport, Unit, role_of
+from projects.reporting import due_report_month
 
 from .evaluation import state
 from .models import Flag, ItemYearFigures
-from .rules import Light, Severity, findings, with_findings
+from .rules import RULES, Light, Severity, findings, with_findings
 
-SCHEMA = 3  # raise when the shape of a cached result changes: results of another shape are never read
+SCHEMA = 4  # raise when the shape of a cached result changes: results of another shape are never read
 RED_SHOWN = 200  # red entries listed on the dashboard; the count covers all
+DUE_SHOWN = 100  # entries owing the month's report listed on a unit's dashboard
 RANKING_SHOWN = 15
 LIGHTS = [Light.RED, Light.YELLOW, Light.GREEN, Light.DONE]
 MONEY = ("total", "plan", "completed", "expected")
@@ -195,24 +197,83 @@ def compute_dashboard(user, as_of: datetime.date, plan=None, stored_as_of=None) 
         "by_category": ordered, "by_type": sorted(by_type.values(), key=lambda t: t["project_type"]),
         "lights_by_category": lights_by_category, "by_year": by_year,
         "red_items": red_items, "red_count": red_count,
+        "reasons": reason_counts(figures, stored), "reporting": reporting_figures(figures, as_of),
+        "flagged_items": flagged_items(figures, as_of, stored) if role_of(user) == Role.UNIT else [],
     }
 
 
-def red_reasons(item_ids, as_of, stored) -> dict:
-    """{item id: [{label, description}]} of the entries' red findings."""
-    reasons = {}
+def reason_counts(figures, stored) -> list:
+    """Per rule, how many of the entries it holds for, by severity: why lights are red or yellow.
+    One grouped query (open flags when the figures are stored, the live findings otherwise)."""
+    counts = {}
     if stored:
-        flags = Flag.objects.filter(item_id__in=item_ids, resolved_on__isnull=True, severity=Severity.RED) \
+        rows = Flag.objects.filter(item__in=figures.values("pk"), resolved_on__isnull=True).order_by() \
+            .values("kind", "severity").annotate(n=Count("pk"))
+        for r in rows:
+            counts[(r["kind"], r["severity"])] = r["n"]
+    else:
+        sums = figures.aggregate(**{f"{rule.code}__{sev.value}": Count("pk", filter=Q(**{f"sev_{rule.code}": sev.value}))
+                                    for rule in RULES for sev in Severity})
+        counts = {tuple(key.split("__")): n for key, n in sums.items()}
+    result = []
+    for rule in RULES:
+        by_severity = {sev.value: counts.get((rule.code, sev.value), 0) for sev in Severity}
+        total = sum(by_severity.values())
+        if total:
+            result.append({"code": rule.code, "label": rule.label, "explain": rule.explain(), "total": total,
+                           **by_severity})
+    return result
+
+
+def reporting_figures(figures, as_of) -> dict:
+    """The month's reporting: entries under way, how many filed the due month, and per list how
+    many still owe it; `ever` counts entries that have filed any report at all."""
+    due_month = due_report_month(as_of)
+    in_progress = Q(status=ItemStatus.IN_PROGRESS)
+    owing = in_progress & (Q(last_month__isnull=True) | Q(last_month__lt=due_month))
+    per_list = {r["list_kind"]: r for r in figures.order_by().values("list_kind").annotate(
+        in_progress=Count("pk", filter=in_progress), owing=Count("pk", filter=owing))}
+    sums = figures.aggregate(ever=Count("pk", filter=Q(last_month__isnull=False)), entries=Count("pk"))
+    owing_lists = [{"value": kind.value, "label": kind.label, "owing": per_list[kind.value]["owing"],
+                    "in_progress": per_list[kind.value]["in_progress"]}
+                   for kind in ListKind if kind.value in per_list and per_list[kind.value]["in_progress"]]
+    due_entries = list(figures.filter(owing).order_by("list_kind", "seq")
+                       .values("pk", "seq", "name", "list_kind", "last_month")[:DUE_SHOWN])
+    for entry in due_entries:
+        entry["list_label"] = ListKind(entry["list_kind"]).label
+    return {
+        "due_month": due_month, "ever": sums["ever"], "entries": sums["entries"],
+        "in_progress": sum(r["in_progress"] for r in owing_lists), "owing": sum(r["owing"] for r in owing_lists),
+        "per_list": owing_lists, "due_entries": due_entries,
+    }
+
+
+def flagged_items(figures, as_of, stored) -> list:
+    """A unit's entries with open red or yellow findings, worst first, each with its reasons."""
+    rows = list(figures.filter(light__in=[Light.RED, Light.YELLOW]).order_by("light", "list_kind", "seq")
+                .values("pk", "seq", "name", "list_kind", "light")[:RED_SHOWN])
+    reasons = red_reasons([r["pk"] for r in rows], as_of, stored, (Severity.RED, Severity.YELLOW))
+    return [{**r, "list_label": ListKind(r["list_kind"]).label, "flags": reasons.get(r["pk"], [])} for r in rows]
+
+
+def red_reasons(item_ids, as_of, stored, severities=(Severity.RED,)) -> dict:
+    """{item id: [{label, description, severity}]} of the entries' findings of these severities."""
+    reasons = {}
+    severities = [Severity(s).value for s in severities]
+    if stored:
+        flags = Flag.objects.filter(item_id__in=item_ids, resolved_on__isnull=True, severity__in=severities) \
             .select_related("item__figures").order_by("item_id", "kind")
         for f in flags:
-            reasons.setdefault(f.item_id, []).append({"label": f.get_kind_display(), "description": f.describe(as_of)})
+            reasons.setdefault(f.item_id, []).append({"label": f.get_kind_display(), "description": f.describe(as_of),
+                                                      "severity": f.severity})
         return reasons
     from .rules import RULES_BY_CODE
 
     for (item_id, code), (severity, detail) in sorted(findings(as_of, Item.objects.filter(pk__in=item_ids)).items()):
-        if severity == Severity.RED:
+        if severity in severities:
             rule = RULES_BY_CODE[code]
-            reasons.setdefault(item_id, []).append({"label": rule.label, "description": rule.describe(detail, as_of)})
+            reasons.setdefault(item_id, []).append({"label": rule.label, "description": rule.describe(detail, as_of),
+                                                    "severity": severity})
     return reasons
 
 

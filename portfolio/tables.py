@@ -98,6 +98,11 @@ def nulls_last(field):
 
 
 class ItemTable(tables.Table):
+    # Row selection for a planner's bulk status change (shown to planners only, never exported).
+    select = tables.CheckBoxColumn(accessor="pk", exclude_from_export=True, attrs={
+        "th__input": {"id": "select-all", "aria-label": "全选本页", "form": "bulk-status"},
+        "td__input": {"class": "row-select", "aria-label": "选择", "form": "bulk-status"},
+        "td": {"class": "select-cell no-print"}, "th": {"class": "no-print"}})
     seq = tables.Column("序号", attrs={"td": {"class": "text-nowrap"}})
     name = tables.Column("名称", attrs={"td": {"class": "item-name"}})
     content = tables.Column("建设规模和内容", visible=False)
@@ -122,8 +127,10 @@ class ItemTable(tables.Table):
         per_page_field = "_per_page"  # the page size is validated by the view, not read raw from the URL
         empty_text = "没有符合条件的事项"
 
-    def __init__(self, data, *, list_kind, period_label=None, back="", exclude=(), **kwargs):
+    def __init__(self, data, *, list_kind, period_label=None, back="", exclude=(), selectable=False, **kwargs):
         exclude = list(exclude)
+        if not selectable:
+            exclude.append("select")
         if list_kind != ListKind.PROJECT:
             exclude += ["project_type", "period", "total_investment", "plan_investment", "cumulative"]
         if list_kind != ListKind.POLICY:

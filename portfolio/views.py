@@ -1,16 +1,22 @@
 """Lists, detail pages and 我的事项, always within the user's scope."""
 from urllib.parse import urlencode
 
+from django import forms
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db import connection
+from django.core.exceptions import PermissionDenied
+from django.db import connection, transaction
 from django.db.models import Case, Value, When
 from django.http import Http404
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.views.decorators.http import require_POST
 from django_tables2 import RequestConfig
+from simple_history.utils import bulk_update_with_history
 
-from projects.models import Item, ListKind, Plan, Role, role_of
+from projects.changes import entries_changed
+from projects.models import Item, ItemStatus, ListKind, Plan, Role, role_of
 from projects.reporting import due_report_month
 
 from .evaluation import data_version
@@ -60,7 +66,8 @@ def list_table(request, list_kind):
     filtered = item_filter.qs if item_filter.is_bound else items
     chosen = item_filter.form.cleaned_data.get("plan") if item_filter.is_bound and item_filter.form.is_valid() else None
     back = urlencode({"b": request.get_full_path()})[2:]
-    table = ItemTable(list_records(filtered), list_kind=list_kind, period_label=period_label(chosen), back=back)
+    table = ItemTable(list_records(filtered), list_kind=list_kind, period_label=period_label(chosen), back=back,
+                      selectable=role_of(request.user) == Role.PLANNER)
     return item_filter, table
 
 
@@ -84,7 +91,59 @@ def item_list(request, kind):
         "list_kind": list_kind, "filter": item_filter, "table": table, "page_sizes": PAGE_SIZES,
         "per_page": per_page, "query_without_page": params.urlencode(),
         "long_fields": ("plan", "unit"), "options_key": options_key(request.user),
+        "status_form": BulkStatusForm(list_kind=list_kind) if role_of(request.user) == Role.PLANNER else None,
     })
+
+
+class BulkStatusForm(forms.Form):
+    """A planner's status change for the entries selected on a list page."""
+
+    status = forms.ChoiceField(label="设置状态为", choices=ItemStatus.choices,
+                               widget=forms.Select(attrs={"class": "form-select form-select-sm"}))
+    select = forms.ModelMultipleChoiceField(queryset=Item.objects.none(), error_messages={
+        "required": "请先勾选要设置状态的事项。", "invalid_choice": "所选事项不存在或不属于本清单。",
+        "invalid_pk_value": "所选事项不存在或不属于本清单。"})
+
+    def __init__(self, *args, list_kind, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["select"].queryset = Item.objects.filter(list_kind=list_kind)
+
+
+def list_url(request, list_kind):
+    """Back to the list page the change was made from (its filters and page), never elsewhere."""
+    back = request.POST.get("next", "")
+    prefix = f"/lists/{list_kind.value}/"
+    return back if back.startswith(prefix) and "//" not in back and "\\" not in back else prefix
+
+
+@login_required
+@require_POST
+def item_bulk_status(request, kind):
+    """Set the status of the selected entries of one list (planners only): one audit record per
+    entry (django-simple-history), the entries re-evaluated when the change commits."""
+    list_kind = _list_kind(kind)
+    if role_of(request.user) != Role.PLANNER:
+        raise PermissionDenied("只有规划人员可以批量设置状态。")
+    form = BulkStatusForm(request.POST, list_kind=list_kind)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return redirect(list_url(request, list_kind))
+    status = form.cleaned_data["status"]
+    with transaction.atomic():
+        items = list(Item.objects.select_for_update().filter(pk__in=[i.pk for i in form.cleaned_data["select"]])
+                     .exclude(status=status).order_by("pk"))
+        for item in items:
+            item.status = status
+        # bulk_update sends no save signals: the history rows are written here, the evaluation marked below.
+        bulk_update_with_history(items, Item, ["status"], default_user=request.user,
+                                 default_change_reason="批量设置状态")
+        entries_changed([item.pk for item in items])
+    unchanged = len(form.cleaned_data["select"]) - len(items)
+    note = f"，{unchanged} 项原已是该状态" if unchanged else ""
+    messages.success(request, f"已将 {len(items)} 项设为“{ItemStatus(status).label}”{note}。")
+    return redirect(list_url(request, list_kind))
 
 
 def options_key(user):

@@ -463,6 +463,15 @@ class UnitResolver:
         return unit
 
 
+def initial_status(parsed_item) -> str:
+    """A new entry's status: a 续建 project and every platform, industry, reform, policy and
+    element task are under way from the plan's start (and owe monthly reports); other projects
+    wait for their start."""
+    if parsed_item.list_kind != ListKind.PROJECT or parsed_item.project_type == ProjectType.CONTINUING:
+        return ItemStatus.IN_PROGRESS
+    return ItemStatus.NOT_STARTED
+
+
 def _changed(obj, values):
     return any(getattr(obj, k) != v for k, v in values.items())
 
@@ -539,7 +548,7 @@ def write_plan(parsed: ParsedPlan, code: str, name: str | None = None, dry_run: 
             ]
             item = existing.pop((p.list_kind, p.seq), None)
             if item is None:
-                status = ItemStatus.IN_PROGRESS if p.project_type == ProjectType.CONTINUING else ItemStatus.NOT_STARTED
+                status = initial_status(p)
                 item = Item.objects.create(plan=plan, list_kind=p.list_kind, seq=p.seq, status=status, **values)
                 outcome = "created"
                 current_links = set()

@@ -103,12 +103,14 @@ def test_sql_and_python_forms_find_the_same(real_plan, seed):
     items = Item.objects.filter(plan__in=plans)
     by_pk = {item.pk: item for item in items.prefetch_related("reports", "milestones", "annual_targets",
                                                               "unit_links")}
-    kinds_seen = set()
+    list_kind_of = dict(items.values_list("pk", "list_kind"))
+    kinds_seen, late_lists_seen = set(), set()
     for as_of in AS_OF_DATES:
         sql = findings(as_of, items)
         python = findings_in_python(as_of, items)
         assert sql == python, as_of
         kinds_seen |= {kind for _, kind in sql}
+        late_lists_seen |= {list_kind_of[pk] for pk, kind in sql if kind == "report_missing"}
 
         rows = with_findings(items, as_of).values("pk", "status", "light", *FACTS)
         for row in rows:
@@ -118,6 +120,8 @@ def test_sql_and_python_forms_find_the_same(real_plan, seed):
             severities = {severity for (pk, _), (severity, _) in python.items() if pk == row["pk"]}
             assert row["light"] == light_of(row["status"], severities), (as_of, row["pk"])
     assert kinds_seen == {rule.code for rule in RULES}, "every rule must have been exercised"
+    # the late-report rule is exercised on the entries of every list, not only on projects
+    assert late_lists_seen == {kind.value for kind in ListKind}
 
 
 def test_the_stored_evaluation_opens_exactly_the_python_findings(real_plan, django_capture_on_commit_callbacks):
