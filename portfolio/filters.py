@@ -4,6 +4,7 @@ from django import forms
 from django.db.models import Exists, OuterRef, Q
 
 from projects.models import Category, ItemStatus, ItemUnit, ListKind, Plan, ProjectType, Role, Unit, role_of
+from projects.names import PinyinModelChoiceField
 
 from .rules import Light, rule_choices
 
@@ -27,6 +28,12 @@ def visible_units(user):
     return Unit.objects.filter(Exists(ItemUnit.objects.filter(unit=OuterRef("pk"))))
 
 
+class UnitChoiceFilter(df.ModelChoiceFilter):
+    """The units offered in pinyin order (经济发展局 before 自然资源和规划局)."""
+
+    field_class = PinyinModelChoiceField
+
+
 def _number(value):
     """A primary key from the query string, or None (bad values are the form's to explain)."""
     text = str(value or "")
@@ -44,7 +51,7 @@ class ItemFilter(df.FilterSet):
                                    widget=LongSelect(attrs=SELECT))
     status = df.ChoiceFilter(label="状态", choices=ItemStatus.choices, empty_label="全部",
                              widget=LongSelect(attrs=SELECT))
-    unit = df.ModelChoiceFilter(label="责任单位", queryset=Unit.objects.none(), method="by_unit", empty_label="全部",
+    unit = UnitChoiceFilter(label="责任单位", queryset=Unit.objects.none(), method="by_unit", empty_label="全部",
                                 widget=LongSelect(attrs=SELECT))
     year = df.NumberFilter(label="建设期限覆盖年份", method="covering_year",
                            widget=forms.NumberInput(attrs={**INPUT, "min": 1949, "max": 2100}))
@@ -104,7 +111,7 @@ class FlagFilter(df.FilterSet):
                                empty_label="全部", widget=LongSelect(attrs=SELECT))
     list_kind = df.ChoiceFilter(label="清单", choices=ListKind.choices, field_name="item__list_kind",
                                 empty_label="全部", widget=LongSelect(attrs=SELECT))
-    unit = df.ModelChoiceFilter(label="责任单位", queryset=Unit.objects.none(), method="by_unit", empty_label="全部",
+    unit = UnitChoiceFilter(label="责任单位", queryset=Unit.objects.none(), method="by_unit", empty_label="全部",
                                 widget=LongSelect(attrs=SELECT))
     opened_after = df.DateFilter(label="发现日期起", field_name="opened_on", lookup_expr="gte",
                                  widget=forms.DateInput(attrs={**INPUT, "type": "date"}))

@@ -16,6 +16,7 @@ from django.db.models import Count, F, Q, Sum
 from django.http import FileResponse
 
 from projects.models import Item, ListKind, ProjectType, Role, Unit, period_text, role_of
+from projects.names import pinyin_key
 
 from .exports import XLSX_TYPE, csv_value, safe_text, set_page_setup
 from .formatting import PENDING
@@ -198,7 +199,7 @@ def unit_groups(user, plan, as_of):
         completed=Sum("cumulative"), expected=Sum("expected_amount")).filter(unit__isnull=False)
     if role_of(user) == Role.UNIT:
         rows = rows.filter(unit_links__unit__in=Unit.objects.filter(members=user))
-    return sorted(((r["unit"], r) for r in rows), key=lambda pair: pair[0])
+    return sorted(((r["unit"], r) for r in rows), key=lambda pair: pinyin_key(pair[0]))
 
 
 # ---------------------------------------------------------------- writers

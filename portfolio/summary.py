@@ -14,7 +14,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import CharField, Count, Exists, F, Max, Min, OuterRef, Q, Sum, Value
+from django.db.models import Case, CharField, Count, Exists, F, IntegerField, Max, Min, OuterRef, Q, Sum, Value, When
 from django.db.models.functions import Coalesce, ExtractYear
 
 from projects.models import AnnualTarget, Item, ItemStatus, ListKind, Plan, ProjectType, Role, StatusReport, Unit, role_of
@@ -186,7 +186,7 @@ def compute_dashboard(user, as_of: datetime.date, plan=None, stored_as_of=None) 
 
     red = figures.filter(light=Light.RED)
     red_count = red.count()
-    red_entries = list(red.order_by("plan_id", "list_kind", "seq").values("pk", "seq", "name", "list_kind")[:RED_SHOWN])
+    red_entries = list(red.order_by("plan_id", list_order(), "seq").values("pk", "seq", "name", "list_kind")[:RED_SHOWN])
     reasons = red_reasons([r["pk"] for r in red_entries], as_of, stored)
     red_items = [{"pk": r["pk"], "seq": r["seq"], "name": r["name"], "list_label": ListKind(r["list_kind"]).label,
                   "flags": reasons.get(r["pk"], [])} for r in red_entries]
@@ -200,6 +200,12 @@ def compute_dashboard(user, as_of: datetime.date, plan=None, stored_as_of=None) 
         "reasons": reason_counts(figures, stored), "reporting": reporting_figures(figures, as_of),
         "flagged_items": flagged_items(figures, as_of, stored) if role_of(user) == Role.UNIT else [],
     }
+
+
+def list_order():
+    """The six lists in the plan's order (重大项目 first), for ORDER BY."""
+    return Case(*[When(list_kind=kind.value, then=Value(i)) for i, kind in enumerate(ListKind)],
+                output_field=IntegerField())
 
 
 def reason_counts(figures, stored) -> list:
@@ -237,7 +243,7 @@ def reporting_figures(figures, as_of) -> dict:
     owing_lists = [{"value": kind.value, "label": kind.label, "owing": per_list[kind.value]["owing"],
                     "in_progress": per_list[kind.value]["in_progress"]}
                    for kind in ListKind if kind.value in per_list and per_list[kind.value]["in_progress"]]
-    due_entries = list(figures.filter(owing).order_by("list_kind", "seq")
+    due_entries = list(figures.filter(owing).order_by(list_order(), "seq")
                        .values("pk", "seq", "name", "list_kind", "last_month")[:DUE_SHOWN])
     for entry in due_entries:
         entry["list_label"] = ListKind(entry["list_kind"]).label
@@ -250,7 +256,7 @@ def reporting_figures(figures, as_of) -> dict:
 
 def flagged_items(figures, as_of, stored) -> list:
     """A unit's entries with open red or yellow findings, worst first, each with its reasons."""
-    rows = list(figures.filter(light__in=[Light.RED, Light.YELLOW]).order_by("light", "list_kind", "seq")
+    rows = list(figures.filter(light__in=[Light.RED, Light.YELLOW]).order_by("light", list_order(), "seq")
                 .values("pk", "seq", "name", "list_kind", "light")[:RED_SHOWN])
     reasons = red_reasons([r["pk"] for r in rows], as_of, stored, (Severity.RED, Severity.YELLOW))
     return [{**r, "list_label": ListKind(r["list_kind"]).label, "flags": reasons.get(r["pk"], [])} for r in rows]
