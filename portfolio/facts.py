@@ -152,7 +152,8 @@ def derived_facts(queryset, as_of: datetime.date):
     due = due_report_month(as_of)
     due_index = _month_index(due.year, due.month)
     start_index = _month_index(reporting_start().year, reporting_start().month)
-    first_due = Greatest(Coalesce(F("start_year") * 12, Value(start_index)), Value(start_index))
+    # An entry without its own period (most of the other five lists) owes reports from its plan's start.
+    first_due = Greatest(Coalesce(F("start_year"), F("plan__start_year")) * 12, Value(start_index))
     after_last = Coalesce(ExtractYear("last_month") * 12 + ExtractMonth("last_month"), Value(0))
     since = Greatest(after_last, first_due)
     return queryset.annotate(
@@ -239,7 +240,7 @@ def facts_for(item, as_of: datetime.date) -> Facts:
         if r.month in on_time and _local_date(r.filed_at) <= report_deadline(r.month))
 
     due = due_report_month(as_of)
-    since = first_month_due(item.start_year)
+    since = first_month_due(item.start_year or item.plan.start_year)
     if last_month is not None:
         since = max(since, add_months(last_month, 1))
     months_missed = max(months_between(since, due) + 1, 0)

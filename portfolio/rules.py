@@ -325,7 +325,7 @@ def findings(as_of: datetime.date, items=None, source="live") -> dict:
 def findings_in_python(as_of: datetime.date, items) -> dict:
     """The same findings from the Python form, entry by entry (for tests and single entries)."""
     result = {}
-    for item in items.select_related("successor__plan", "predecessor__predecessor").prefetch_related(
+    for item in items.select_related("plan", "successor__plan", "predecessor__predecessor").prefetch_related(
             "reports", "milestones", "annual_targets", "unit_links", "predecessor__reports", "predecessor__predecessor__reports"):
         facts = facts_for(item, as_of)
         for rule in RULES:

@@ -44,7 +44,8 @@ def due_report_month(as_of: datetime.date) -> datetime.date:
 
 
 def first_month_due(start_year) -> datetime.date:
-    """The first month an entry owes a report: January of its start year, not before reporting began."""
+    """The first month an entry owes a report: January of its start year (its plan's, when it has
+    no period of its own), not before reporting began."""
     start = datetime.date(start_year, 1, 1) if start_year else reporting_start()
     return max(start, reporting_start())
 

@@ -8,7 +8,9 @@ import re
 import pytest
 
 from portfolio.models import Flag, ItemFigures
-from projects.models import Item, ItemStatus, ListKind
+from projects.models import Item, ItemStatus, ItemUnit, ListKind, Unit
+
+from .conftest import UNIT_B
 
 pytestmark = pytest.mark.django_db
 
@@ -120,3 +122,24 @@ def test_the_row_boxes_are_not_exported(client, planner, real_plan):
     client.force_login(planner)
     csv_text = client.get("/lists/reform/?_export=csv").getvalue().decode("utf-8-sig")
     assert csv_text.splitlines()[0].startswith("序号,")
+
+
+def test_entries_of_a_plan_not_yet_begun_owe_no_reports(real_plan):
+    """A reform of a plan starting in 2031 is 推进中 from its import but owes its first report for
+    January 2031, not for the months before its plan began (both forms of the rule agree)."""
+    import datetime
+
+    from portfolio.rules import findings, findings_in_python
+    from projects.models import Plan
+
+    plan = Plan.objects.create(code="t-16th", name="测试“十六五”清单", start_year=2031, end_year=2035)
+    reform = Item.objects.create(plan=plan, list_kind=ListKind.REFORM, seq=1, name="未来改革",
+                                 status=ItemStatus.IN_PROGRESS)
+    ItemUnit.objects.create(item=reform, unit=Unit.objects.get(name=UNIT_B))
+    items = Item.objects.filter(pk=reform.pk)
+    for as_of, expected in ((datetime.date(2026, 11, 23), set()), (datetime.date(2031, 2, 5), set()),
+                            (datetime.date(2031, 2, 6), {(reform.pk, "report_missing")})):
+        sql, python = findings(as_of, items), findings_in_python(as_of, items)
+        assert sql == python, as_of
+        assert set(sql) == expected, as_of
+    assert findings(datetime.date(2031, 2, 6), items)[(reform.pk, "report_missing")][1]["since"] == "2031-01"
