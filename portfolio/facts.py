@@ -146,20 +146,29 @@ def stored_date_facts(queryset):
                              actual_pct=F("figures__actual_pct"))
 
 
-def derived_facts(queryset, as_of: datetime.date):
-    """Facts computed from the others by arithmetic: months of reports missed, points behind
-    序时进度 and the amount expected by now."""
-    due = due_report_month(as_of)
-    due_index = _month_index(due.year, due.month)
+def missed_since_expression():
+    """The month index from which an entry's reports are missing (over entries annotated with
+    last_month): the month after its last report, not before its first due month."""
     start_index = _month_index(reporting_start().year, reporting_start().month)
     # An entry without its own period (most of the other five lists) owes reports from its plan's start.
     first_due = Greatest(Coalesce(F("start_year"), F("plan__start_year")) * 12, Value(start_index))
     after_last = Coalesce(ExtractYear("last_month") * 12 + ExtractMonth("last_month"), Value(0))
-    since = Greatest(after_last, first_due)
+    return Greatest(after_last, first_due)
+
+
+def months_missed_expression(as_of: datetime.date):
+    """How many due months (up to the month due by as_of) an entry has not reported."""
+    due = due_report_month(as_of)
+    return Greatest(Value(_month_index(due.year, due.month)) - missed_since_expression() + 1, Value(0))
+
+
+def derived_facts(queryset, as_of: datetime.date):
+    """Facts computed from the others by arithmetic: months of reports missed, points behind
+    序时进度 and the amount expected by now."""
     return queryset.annotate(
         has_unit=Exists(ItemUnit.objects.filter(item=OuterRef("pk"))),
-        missed_since_index=since,
-        months_missed=Greatest(Value(due_index) - since + 1, Value(0)),
+        missed_since_index=missed_since_expression(),
+        months_missed=months_missed_expression(as_of),
         points_behind=ExpressionWrapper(F("expected_pct") - F("actual_pct"), output_field=DEC),
         expected_amount=ExpressionWrapper(
             Coalesce(F("expected_pct"), Value(ZERO)) * Coalesce(F("total_investment"), Value(ZERO)) / Value(HUNDRED),

@@ -21,6 +21,7 @@ from projects.models import AnnualTarget, Item, ItemStatus, ListKind, Plan, Proj
 from projects.reporting import due_report_month
 
 from .evaluation import state
+from .facts import months_missed_expression
 from .models import Flag, ItemYearFigures
 from .rules import RULES, Light, Severity, findings, with_findings
 
@@ -236,7 +237,9 @@ def reporting_figures(figures, as_of) -> dict:
     many still owe it; `ever` counts entries that have filed any report at all."""
     due_month = due_report_month(as_of)
     in_progress = Q(status=ItemStatus.IN_PROGRESS)
-    owing = in_progress & (Q(last_month__isnull=True) | Q(last_month__lt=due_month))
+    # owing: what the late-report rule looks at (推进中, a due month not reported)
+    figures = figures.annotate(owed_months=months_missed_expression(as_of))
+    owing = in_progress & Q(owed_months__gt=0)
     per_list = {r["list_kind"]: r for r in figures.order_by().values("list_kind").annotate(
         in_progress=Count("pk", filter=in_progress), owing=Count("pk", filter=owing))}
     sums = figures.aggregate(ever=Count("pk", filter=Q(last_month__isnull=False)), entries=Count("pk"))

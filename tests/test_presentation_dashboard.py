@@ -125,3 +125,36 @@ def test_unit_dashboards_are_cached_per_unit(client, unit_a_user, unit_b_user, r
     client.force_login(unit_b_user)
     b = client.get("/").content.decode()
     assert figure(a, "count-project") > 0 and figure(b, "count-project") == 0
+
+
+def test_entries_of_a_plan_not_yet_begun_are_not_counted_as_owing(leader, real_plan):
+    from projects.models import Plan
+
+    before = compute_dashboard(leader, REAL_AS_OF, None, stored_as_of=datetime.date(2000, 1, 1))["reporting"]
+    future = Plan.objects.create(code="t-16th", name="测试“十六五”清单", start_year=2031, end_year=2035)
+    Item.objects.create(plan=future, list_kind=ListKind.REFORM, seq=1, name="未来改革", status=ItemStatus.IN_PROGRESS)
+    after = compute_dashboard(leader, REAL_AS_OF, None, stored_as_of=datetime.date(2000, 1, 1))["reporting"]
+    assert after["in_progress"] == before["in_progress"] + 1
+    assert after["owing"] == before["owing"]
+
+
+def test_the_run_commands_demo_users_see_a_dashboard_that_explains_itself(client, real_plan):
+    """scripts/run.sh creates the users of fixtures/demo_users.csv on the real plan: each one's
+    first screen says why its lights are red or yellow."""
+    import csv
+
+    from projects.models import Role
+
+    from .conftest import ROOT, make_user
+
+    with open(ROOT / "fixtures" / "demo_users.csv", encoding="utf-8") as fh:
+        demo = list(csv.DictReader(fh))
+    assert {row["role"] for row in demo} == {Role.PLANNER, Role.LEADER, Role.UNIT}
+    for row in demo:
+        user = make_user("demo_" + row["username"], row["role"], [row["units"]] if row["units"] else [])
+        client.force_login(user)
+        html = client.get("/").content.decode()
+        banner = re.search(r'id="no-reports">(.*?)</div>', html, re.S)
+        assert banner and "尚无填报" in banner.group(1), row["username"]
+        assert re.search(r"逾期未报 \d+ 项", banner.group(1)), row["username"]
+        assert 'id="reasons"' in html and 'id="reporting-card"' in html
