@@ -238,8 +238,11 @@ def reporting_figures(figures, as_of) -> dict:
     due_month = due_report_month(as_of)
     in_progress = Q(status=ItemStatus.IN_PROGRESS)
     # owing: what the late-report rule looks at (推进中, a due month not reported)
-    figures = figures.annotate(owed_months=months_missed_expression(as_of))
-    owing = in_progress & Q(owed_months__gt=0)
+    figures = figures.annotate(owed_months=months_missed_expression(as_of),
+                               owing_carried_year=F("successor__plan__start_year"))
+    # an entry carried into a begun plan reports there (rules.carried_on)
+    owing = in_progress & Q(owed_months__gt=0) & (Q(owing_carried_year__isnull=True)
+                                                  | Q(owing_carried_year__gt=as_of.year))
     per_list = {r["list_kind"]: r for r in figures.order_by().values("list_kind").annotate(
         in_progress=Count("pk", filter=in_progress), owing=Count("pk", filter=owing))}
     sums = figures.aggregate(ever=Count("pk", filter=Q(last_month__isnull=False)), entries=Count("pk"))

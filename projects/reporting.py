@@ -82,7 +82,9 @@ def entries_due(items, month: datetime.date):
 
     if month < reporting_start():
         return items.none()
-    return items.filter(Q(start_year__isnull=True) | Q(start_year__lte=month.year), status=ItemStatus.IN_PROGRESS)
+    # an entry without its own period owes from its plan's start (as in portfolio.facts)
+    return items.filter(Q(start_year__isnull=True, plan__start_year__lte=month.year) | Q(start_year__lte=month.year),
+                        status=ItemStatus.IN_PROGRESS)
 
 
 def reported_for(month: datetime.date, item_ref="pk"):

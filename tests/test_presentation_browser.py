@@ -10,7 +10,7 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 from projects.models import Item, ItemStatus, ItemUnit, ListKind, Role  # noqa: E402
 from tests.conftest import UNIT_A, UNIT_B, make_user  # noqa: E402
-from tests.test_browser import browser, login, page, shot  # noqa: E402,F401  (fixtures)
+from tests.test_browser import login, page, shot  # noqa: E402,F401  (page is a fixture)
 
 
 def test_a_unit_without_projects_sees_a_dashboard_of_its_lists(page, live_server, real_plan):
