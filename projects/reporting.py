@@ -74,17 +74,18 @@ def check_met_date(day: datetime.date, plan, today: datetime.date):
 
 
 def entries_due(items, month: datetime.date):
-    """The entries that owe a report for `month`: 推进中 entries whose first due month
-    (first_month_due) is not after it — the same calendar as the late-report rule."""
+    """The entries that owe a report for `month`: 推进中 entries of plans 执行中 whose first due
+    month (first_month_due) is not after it — the same calendar as the late-report rule (a
+    closed plan's entries owe nothing: the rules no longer watch them)."""
     from django.db.models import Q
 
-    from .models import ItemStatus
+    from .models import ItemStatus, PlanState
 
     if month < reporting_start():
         return items.none()
     # an entry without its own period owes from its plan's start (as in portfolio.facts)
     return items.filter(Q(start_year__isnull=True, plan__start_year__lte=month.year) | Q(start_year__lte=month.year),
-                        status=ItemStatus.IN_PROGRESS)
+                        status=ItemStatus.IN_PROGRESS, plan__state=PlanState.ACTIVE)
 
 
 def reported_for(month: datetime.date, item_ref="pk"):
