@@ -198,7 +198,7 @@ def compute_dashboard(user, as_of: datetime.date, plan=None, stored_as_of=None) 
         "by_category": ordered, "by_type": sorted(by_type.values(), key=lambda t: t["project_type"]),
         "lights_by_category": lights_by_category, "by_year": by_year,
         "red_items": red_items, "red_count": red_count,
-        "reasons": reason_counts(figures, stored), "reporting": reporting_figures(figures, as_of),
+        "reasons": reason_counts(figures, stored), "reporting": reporting_figures(figures, as_of, list_entries=role_of(user) == Role.UNIT),
         "flagged_items": flagged_items(figures, as_of, stored) if role_of(user) == Role.UNIT else [],
     }
 
@@ -232,9 +232,11 @@ def reason_counts(figures, stored) -> list:
     return result
 
 
-def reporting_figures(figures, as_of) -> dict:
+def reporting_figures(figures, as_of, list_entries=False) -> dict:
     """The month's reporting: entries under way, how many filed the due month, and per list how
-    many still owe it; `ever` counts entries that have filed any report at all."""
+    many still owe it; `ever` counts entries that have filed any report at all. `list_entries`:
+    also the entries owing (a unit's dashboard lists them; over a province's entries the sorted
+    list would cost seconds and nobody is shown it)."""
     due_month = due_report_month(as_of)
     in_progress = Q(status=ItemStatus.IN_PROGRESS)
     # owing: what the late-report rule looks at (推进中, a due month not reported)
@@ -250,7 +252,7 @@ def reporting_figures(figures, as_of) -> dict:
                     "in_progress": per_list[kind.value]["in_progress"]}
                    for kind in ListKind if kind.value in per_list and per_list[kind.value]["in_progress"]]
     due_entries = list(figures.filter(owing).order_by(list_order(), "seq")
-                       .values("pk", "seq", "name", "list_kind", "last_month")[:DUE_SHOWN])
+                       .values("pk", "seq", "name", "list_kind", "last_month")[:DUE_SHOWN]) if list_entries else []
     for entry in due_entries:
         entry["list_label"] = ListKind(entry["list_kind"]).label
     return {
