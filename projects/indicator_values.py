@@ -13,7 +13,7 @@ from decimal import Decimal
 from django.db import transaction
 
 from .models import Indicator, IndicatorValue, Plan, TableKind
-from .validation import ImportFailed, cell_error, check_length, halfwidth, parse_number, parse_year, read_rows
+from .validation import ImportFailed, cell_error, check_length, halfwidth, parse_cells, parse_number, parse_year, read_rows
 
 TEMPLATE_HEADER = ["指标编号", "规划代码", "指标表", "序号", "指标名称", "单位", "年度", "实际值", "数据来源说明"]
 TEMPLATE_NOTE = ("填写说明：只修改“实际值”和“数据来源说明”两列；实际值为数字（可带 %），留空表示该年无数据"
@@ -155,16 +155,11 @@ def import_values(fileobj, filename: str, user, allowed) -> SaveResult:
         if indicator is None:
             error("指标编号", raw_id, "没有这个指标，或您无权填报该指标")
             continue
-        checked = {}
-        for column, raw, parse in (
-                ("年度", raw_year, lambda v: check_year(parse_year(v), indicator.plan)),
-                ("实际值", raw_value, parse_actual),
-                ("数据来源说明", note, lambda v: check_length(v, IndicatorValue, "note"))):
-            try:
-                checked[column] = parse(raw)
-            except ValueError as exc:
-                error(column, raw, str(exc))
-        if len(checked) < 3:
+        checked = parse_cells([
+            ("年度", raw_year, lambda v: check_year(parse_year(v), indicator.plan)),
+            ("实际值", raw_value, parse_actual),
+            ("数据来源说明", note, lambda v: check_length(v, IndicatorValue, "note"))], error)
+        if checked is None:
             continue
         key = (indicator.pk, checked["年度"])
         if key in seen:

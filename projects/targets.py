@@ -3,7 +3,7 @@ validation path (projects/validation.py), all or nothing."""
 from django.db import transaction
 
 from .models import AnnualTarget, Item, ListKind, Plan
-from .validation import ImportFailed, cell_error, check_length, parse_money, parse_seq, parse_year, read_rows
+from .validation import ImportFailed, cell_error, check_length, parse_cells, parse_money, parse_seq, parse_year, read_rows
 
 HEADER = ["规划代码", "清单", "序号", "年度", "计划投资（亿元）", "年度目标"]
 LIST_BY_LABEL = {label: value for value, label in ListKind.choices}
@@ -42,14 +42,9 @@ def import_targets(fileobj, filename="targets.xlsx"):
         if item is None:
             error("序号", seq, f"{kind_label}中没有这个序号")
             continue
-        checked = {}
-        for column, raw, parse in (("年度", year, parse_year), ("计划投资", amount, lambda v: parse_money(v)[0]),
-                                   ("年度目标", text, lambda v: check_length(v, AnnualTarget, "target_text"))):
-            try:
-                checked[column] = parse(raw)
-            except ValueError as exc:
-                error(column, raw, str(exc))
-        if len(checked) < 3:
+        checked = parse_cells([("年度", year, parse_year), ("计划投资", amount, lambda v: parse_money(v)[0]),
+                               ("年度目标", text, lambda v: check_length(v, AnnualTarget, "target_text"))], error)
+        if checked is None:
             continue
         year_value, value = checked["年度"], checked["计划投资"]
         if (item.pk, year_value) in seen:

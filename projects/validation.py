@@ -287,3 +287,15 @@ def read_xlsx_rows(data: bytes, name: str) -> list[Row]:
     if errors:
         raise ImportFailed(errors)
     return rows
+
+
+def parse_cells(cells, error):
+    """{column: parsed value} for [(column, raw, parser)], or None when any cell fails; each
+    failure is reported through error(column, raw, reason), so a row names all its bad cells."""
+    parsed = {}
+    for column, raw, parse in cells:
+        try:
+            parsed[column] = parse(raw)
+        except ValueError as exc:
+            error(column, raw, str(exc))
+    return parsed if len(parsed) == len(cells) else None
