@@ -37,7 +37,8 @@ from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
-from projects.models import Category, Item, ItemStatus, ListKind, Plan, Role, StatusReport, Unit  # noqa: E402
+from projects.models import Category, Item, ItemStatus, ListKind, Plan, Role, Unit
+from reporting.models import StatusReport
 
 AS_OF = datetime.date(2026, 11, 23)
 RUNS = int(os.environ.get("BENCH_RUNS", "5"))

@@ -43,6 +43,8 @@ INSTALLED_APPS = [
     "axes",
     "csp",
     "projects",
+    "reporting",
+    "indicators",
     "portfolio",
 ]
 
@@ -106,6 +108,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "projects.context_processors.roles",
+                "reporting.context_processors.reports_todo",
             ],
         },
     },

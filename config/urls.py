@@ -2,8 +2,9 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from portfolio import dashboard, indicator_views, plan_views, reporting_views, views as portfolio_views
-from projects import indicator_views as indicator_entry, views as project_views
+from indicators import entry_views as indicator_entry, views as indicator_views
+from portfolio import dashboard, plan_views, views as portfolio_views
+from reporting import status_views as reporting_views, views as report_views
 
 urlpatterns = [
     path("", dashboard.dashboard, name="home"),
@@ -12,14 +13,14 @@ urlpatterns = [
     path("lists/<slug:kind>/", portfolio_views.item_list, name="item_list"),
     path("lists/<slug:kind>/status/", portfolio_views.item_bulk_status, name="item_bulk_status"),
     path("items/<int:pk>/", portfolio_views.item_detail, name="item_detail"),
-    path("items/<int:pk>/report/", project_views.report_form, name="report_form"),
-    path("milestones/<int:pk>/met/", project_views.milestone_met, name="milestone_met"),
-    path("items/<int:item_pk>/milestones/new/", project_views.milestone_edit, name="milestone_new"),
-    path("items/<int:item_pk>/milestones/<int:pk>/", project_views.milestone_edit, name="milestone_edit"),
-    path("targets/upload/", project_views.targets_upload, name="targets_upload"),
+    path("items/<int:pk>/report/", report_views.report_form, name="report_form"),
+    path("milestones/<int:pk>/met/", report_views.milestone_met, name="milestone_met"),
+    path("items/<int:item_pk>/milestones/new/", report_views.milestone_edit, name="milestone_new"),
+    path("items/<int:item_pk>/milestones/<int:pk>/", report_views.milestone_edit, name="milestone_edit"),
+    path("targets/upload/", report_views.targets_upload, name="targets_upload"),
     path("targets/template/", reporting_views.targets_template_download, name="targets_template"),
     path("plans/template/", reporting_views.plan_template_download, name="plan_template"),
-    path("reports/batch/", project_views.report_batch, name="report_batch"),
+    path("reports/batch/", report_views.report_batch, name="report_batch"),
     path("reports/template/", reporting_views.report_template, name="report_template"),
     path("reports/status/", reporting_views.reporting_status, name="reporting_status"),
     path("reports/status/remind/", reporting_views.remind_missing, name="reporting_remind"),

@@ -7,6 +7,3 @@ class PortfolioConfig(AppConfig):
 
     def ready(self):
         from . import signals  # noqa: F401  (connects the re-evaluation receivers)
-        from .indicators import connect_indicator_models
-
-        connect_indicator_models()

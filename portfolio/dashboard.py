@@ -6,11 +6,11 @@ from django.shortcuts import render
 
 from projects.models import Item, Plan
 
-from .exports import stream_csv, xlsx_response
+from projects.exports import stream_csv, xlsx_response
 from .evaluation import state
 from .filters import FlagFilter
 from .models import Flag
-from .params import BadParameter, as_of_param, bad_request, format_param, plan_bar, plan_param
+from projects.params import BadParameter, as_of_param, bad_request, format_param, plan_bar, plan_param
 from .rollup import rollup_response
 from .summary import (
     RANKING_FORMULA, RANKING_SHOWN, dashboard as dashboard_figures, in_force_entries, stored_date,

@@ -15,15 +15,17 @@ from django.db.models import Sum
 from django.db.models.functions import ExtractYear
 from django.utils import timezone
 
-from projects.models import Item, PlanState, StatusReport
-from projects.reporting import due_report_month
+from projects.models import Item, PlanState
+from reporting.models import StatusReport
+from reporting.calendar import due_report_month
 
 from .facts import CHAIN_DEPTH, live_data_facts, with_facts
-from .models import EvaluationState, Flag, ItemFigures, ItemYearFigures
+from projects.versions import STATE_ID, data_version, figures_date, raise_version, state  # noqa: F401  (re-exported)
+
+from .models import Flag, ItemFigures, ItemYearFigures
 from .rules import RULES, SEVERITY_RANK, Severity, findings, with_findings
 
 ADVISORY_LOCK_ID = 7_614_202  # serialises evaluations on PostgreSQL (SQLite writes one at a time)
-STATE_ID = 1
 DATA_COLUMNS = ("last_month", "cumulative", "milestone_name", "milestone_due")
 DATE_COLUMNS = ("reports_on_time", "expected_pct", "actual_pct")
 DERIVED_COLUMNS = ("points_behind", "expected_amount", "light")
@@ -41,31 +43,6 @@ class EvaluationResult:
     def as_dict(self):
         return {"opened": self.opened, "updated": self.updated, "resolved": self.resolved,
                 "figures_written": self.figures_written}
-
-
-def state() -> EvaluationState:
-    row = EvaluationState.objects.filter(pk=STATE_ID).first()
-    return row or EvaluationState(pk=STATE_ID)
-
-
-def figures_date() -> datetime.date:
-    """The date every entry's stored figures are evaluated at (today before the first evaluation)."""
-    return state().as_of or timezone.localdate()
-
-
-def data_version() -> int:
-    return state().version
-
-
-def raise_version():
-    """Replace the data version once the current transaction commits: cached results keyed by
-    the old version are never read again. A random number, not a counter, so a database
-    restored from a backup never meets results cached for other data under its number."""
-    def replace():
-        version = secrets.randbits(62)
-        if not EvaluationState.objects.filter(pk=STATE_ID).update(version=version):
-            EvaluationState.objects.get_or_create(pk=STATE_ID, defaults={"version": version})
-    transaction.on_commit(replace, robust=True)
 
 
 def _lock():

@@ -18,8 +18,9 @@ from django.db.models import (
 )
 from django.db.models.functions import Cast, Coalesce, ExtractMonth, ExtractYear, Greatest, Least, NullIf
 
-from projects.models import AnnualTarget, ItemUnit, ListKind, Milestone, StatusReport
-from projects.reporting import (
+from projects.models import ItemUnit, ListKind
+from reporting.models import AnnualTarget, Milestone, StatusReport
+from reporting.calendar import (
     add_months, due_report_month, first_month_due, months_between, previous_month, report_deadline, reporting_start,
 )
 

@@ -11,13 +11,7 @@ from .rules import Light, rule_choices
 PAGE_SIZES = [25, 50, 100, 200]
 
 
-class LongSelect(forms.Select):
-    """A select for long option lists (plans, units): one template loop over the options."""
-
-    template_name = "widgets/long_select.html"
-
-SELECT = {"class": "form-select form-select-sm"}
-INPUT = {"class": "form-control form-control-sm"}
+from projects.widgets import INPUT, SELECT, LongSelect  # noqa: E402,F401  (the lists' widgets)
 
 
 def visible_units(user):

@@ -2,7 +2,8 @@
 targets, milestones and reports, newest first, as (who, when, what, before → after)."""
 from decimal import Decimal
 
-from projects.models import AnnualTarget, Item, ItemUnit, Milestone, StatusReport
+from projects.models import Item, ItemUnit
+from reporting.models import AnnualTarget, Milestone, StatusReport
 
 ACTIONS = {"+": "新增", "~": "修改", "-": "删除"}
 

@@ -7,11 +7,11 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from projects.models import Indicator, Item
+from projects.models import Item
 
 from .rules import RULES_BY_CODE, Light, Severity, rule_choices
 
-__all__ = ["Flag", "ItemFigures", "ItemYearFigures", "EvaluationState", "IndicatorStatus", "Light", "Severity"]
+__all__ = ["Flag", "ItemFigures", "ItemYearFigures", "Light", "Severity"]
 
 FIGURES = dict(max_digits=24, decimal_places=8, null=True)
 
@@ -88,36 +88,3 @@ class ItemYearFigures(models.Model):
     class Meta:
         verbose_name = verbose_name_plural = "事项年度完成投资"
         constraints = [models.UniqueConstraint(fields=["item", "year"], name="year_figures_unique")]
-
-
-class EvaluationState(models.Model):
-    """One row: the date every entry's figures are evaluated at, and the data version that
-    cached read-side results are keyed by (raised after every committed change)."""
-
-    as_of = models.DateField("评估日期", null=True)
-    version = models.BigIntegerField("数据版本", default=0)
-    evaluated_at = models.DateTimeField("最近全量评估", null=True)
-
-    class Meta:
-        verbose_name = verbose_name_plural = "评估状态"
-
-
-class IndicatorStatus(models.Model):
-    """One plan indicator's status for one year (portfolio/indicators.py): the indicators' part
-    of the flag system. Written only when it changes; its light uses the entries' colours
-    (约束性 lagging red, 预期性 lagging yellow, on track or achieved green, else none)."""
-
-    indicator = models.ForeignKey(Indicator, verbose_name="指标", on_delete=models.CASCADE, related_name="statuses")
-    year = models.PositiveSmallIntegerField("年度")
-    status = models.CharField("状态", max_length=20)
-    light = models.CharField("灯", max_length=10, choices=Light.choices, blank=True, db_index=True)
-    expected = models.DecimalField("应达值", **FIGURES, blank=True)
-    actual = models.DecimalField("比较值", **FIGURES, blank=True)
-    rule = models.TextField("评价规则")
-    changed_on = models.DateField("最近变化")
-    notified_light = models.CharField("已通知灯", max_length=10, blank=True)
-
-    class Meta:
-        verbose_name = verbose_name_plural = "指标评价"
-        ordering = ["indicator", "year"]
-        constraints = [models.UniqueConstraint(fields=["indicator", "year"], name="indicator_status_one_per_year")]

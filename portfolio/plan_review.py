@@ -18,7 +18,7 @@ from django.db.models.functions import Coalesce
 
 from projects.models import Item, ItemStatus, ItemUnit, ListKind, ProjectType
 
-from .formatting import PENDING
+from projects.formatting import PENDING
 from .models import Flag, ItemYearFigures
 from .rollup import programme_sheet, write_xlsx
 from .rules import Light, Severity
@@ -209,7 +209,7 @@ def display_sheets(sheets):
 
 def write_review_csv(sheets, target):
     """One CSV: each sheet as a block under its title (UTF-8 with BOM, text as text)."""
-    from .exports import csv_value
+    from projects.exports import csv_value
 
     buffer = io.StringIO()
     writer = csv.writer(buffer)

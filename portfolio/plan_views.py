@@ -16,9 +16,9 @@ from django.views.decorators.http import require_POST
 from projects.continuation import set_predecessor
 from projects.models import Item, Plan, PlanState, Role, role_of
 
-from .exports import XLSX_TYPE
+from projects.exports import XLSX_TYPE
 from .lifecycle import close_plan, reopen_plan
-from .params import BadParameter, bad_request, format_param
+from projects.params import BadParameter, bad_request, format_param
 from .plan_review import display_sheets, review_date, review_filename, review_sheets, write_review
 
 

@@ -18,8 +18,8 @@ from django.http import FileResponse
 from projects.models import Item, ListKind, ProjectType, Role, Unit, period_text, role_of
 from projects.names import pinyin_key
 
-from .exports import XLSX_TYPE, csv_value, safe_text, set_page_setup
-from .formatting import PENDING
+from projects.exports import XLSX_TYPE, csv_value, safe_text, set_page_setup
+from projects.formatting import PENDING
 from .summary import dashboard, entry_figures, rate, scoped_items
 from .tables import ItemTable, list_records, with_list_figures
 
@@ -71,7 +71,7 @@ def money_subtotal(values):
 
 
 def _columns(table):
-    from .exports import export_columns
+    from projects.exports import export_columns
 
     return [c for c in export_columns(table) if c[0] != "类别"]
 

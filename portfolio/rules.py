@@ -17,7 +17,7 @@ from django.db import models
 from django.db.models import Case, Q, Value, When
 
 from projects.models import ItemStatus, ListKind, ProjectType
-from projects.reporting import due_report_month, months_between
+from reporting.calendar import due_report_month, months_between
 
 from .facts import facts_for, month_of_index, with_facts
 

@@ -17,15 +17,15 @@ from django.db import connection
 from django.db.models import Case, CharField, Count, Exists, F, IntegerField, Max, Min, OuterRef, Q, Sum, Value, When
 from django.db.models.functions import Coalesce, ExtractYear
 
-from projects.models import AnnualTarget, Item, ItemStatus, ListKind, Plan, ProjectType, Role, StatusReport, Unit, role_of
-from projects.reporting import due_report_month
+from projects.models import Item, ItemStatus, ListKind, Plan, ProjectType, Role, Unit, role_of
+from reporting.models import AnnualTarget, StatusReport
+from reporting.calendar import due_report_month
 
-from .evaluation import state
+from projects.versions import SCHEMA, cached, scope_key, state  # noqa: F401  (cached and scope_key: part of this module's API)
 from .facts import months_missed_expression
 from .models import Flag, ItemYearFigures
 from .rules import RULES, Light, Severity, findings, with_findings
 
-SCHEMA = 4  # raise when the shape of a cached result changes: results of another shape are never read
 RED_SHOWN = 200  # red entries listed on the dashboard; the count covers all
 DUE_SHOWN = 100  # entries owing the month's report listed on a unit's dashboard
 RANKING_SHOWN = 15
@@ -86,38 +86,6 @@ def stored_date(plan, stored_as_of):
     """The date an entry's stored figures are for: a closed plan's closing date, else the
     evaluation's date."""
     return plan.closed_on if plan is not None and plan.is_closed else stored_as_of
-
-
-def scope_key(user) -> str:
-    """Users who see the same entries share cached figures: everyone for planners and leaders,
-    else the set of the user's units."""
-    if role_of(user) in (Role.PLANNER, Role.LEADER):
-        return "all"
-    return "units:" + ",".join(map(str, sorted(Unit.objects.filter(members=user).values_list("pk", flat=True))))
-
-
-def _thresholds() -> str:
-    values = [settings.TRACKER_REPORTING_DAY, settings.TRACKER_REPORTING_START,
-              settings.TRACKER_REPORT_MISSING_RED_MONTHS, settings.TRACKER_UNDERFUNDED_YELLOW_POINTS,
-              settings.TRACKER_UNDERFUNDED_RED_POINTS]
-    return hashlib.sha1(repr(values).encode()).hexdigest()[:10]
-
-
-def cached(kind, scope, plan, as_of, compute, row=None):
-    """compute() under a key naming every input: schema, thresholds, scope, plan, date and the
-    data version (read first: a change landing meanwhile moves it on, so nothing stale is kept).
-    row: the evaluation state the request already read."""
-    row = row or state()
-    if connection.in_atomic_block:
-        # Inside a transaction an uncommitted change may be visible that the version does not name.
-        return compute(row.as_of)
-    key = ":".join(["tracker", str(SCHEMA), _thresholds(), kind, scope, str(plan.pk if plan else "*"),
-                    as_of.isoformat(), str(row.version), str(row.as_of)])
-    value = cache.get(key)
-    if value is None:
-        value = compute(row.as_of)
-        cache.set(key, value, settings.TRACKER_CACHE_SECONDS)
-    return value
 
 
 # ---------------------------------------------------------------- dashboard

@@ -8,7 +8,7 @@ from django.utils.html import format_html
 
 from projects.models import Item, ItemStatus, ItemUnit, ListKind, ProjectType, Unit, period_text
 
-from .formatting import PENDING, money
+from projects.formatting import PENDING, money
 from .rules import Light
 
 LIGHT_BADGES = {
@@ -78,6 +78,8 @@ def list_records(annotated):
 
 class MoneyColumn(tables.Column):
     """亿元 with two decimals; NULL is 待定. Exported as a number."""
+
+    is_money = True  # the exports write it as a number (projects/exports.py)
 
     attrs = {"th": {"class": "text-end"}, "td": {"class": "money text-end text-nowrap"}}
 

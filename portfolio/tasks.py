@@ -4,10 +4,11 @@ import datetime
 from celery import shared_task
 from django.utils import timezone
 
+from indicators.evaluation import evaluate_indicators
+from indicators.notifications import notify_indicator_changes
+
 from .evaluation import evaluate
-from .indicators import evaluate_indicators
-from .notifications import notify_flag_changes, notify_indicator_changes, send_leader_digest, send_unit_reminders
-from .reporting_status import send_missing_report_reminders
+from .notifications import notify_flag_changes, send_leader_digest, send_unit_reminders
 
 
 def _date(value):
@@ -36,17 +37,3 @@ def send_leader_digest_task(as_of=None):
 @shared_task
 def notify_flags_task(flag_ids):
     return notify_flag_changes(flag_ids)
-
-
-@shared_task
-def notify_indicators_task(status_ids):
-    return notify_indicator_changes(status_ids)
-
-
-@shared_task
-def remind_missing_reports_task(month, plan_id=None):
-    """E-mail the units still missing the month's reports (the 填报情况 page's button)."""
-    from projects.models import Plan
-
-    plan = Plan.objects.filter(pk=plan_id).first() if plan_id else None
-    return send_missing_report_reminders(datetime.date.fromisoformat(month), plan)

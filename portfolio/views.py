@@ -17,14 +17,14 @@ from simple_history.utils import bulk_update_with_history
 
 from projects.changes import entries_changed
 from projects.models import Item, ItemStatus, ListKind, Plan, Role, role_of
-from projects.reporting import due_report_month
+from reporting.calendar import due_report_month
 
-from .evaluation import data_version
-from .exports import export_table
+from projects.versions import options_key
+from projects.exports import export_table
 from .filters import PAGE_SIZES, ItemFilter
 from .models import Flag
-from .params import BadParameter, bad_request, format_param, plan_bar, plan_param
-from .summary import in_force_entries, scope_key
+from projects.params import BadParameter, bad_request, format_param, plan_bar, plan_param
+from .summary import in_force_entries
 from .tables import ItemTable, light_badge, list_records, with_list_figures
 
 LIST_SLUGS = {kind.value: kind for kind in ListKind}
@@ -146,14 +146,6 @@ def item_bulk_status(request, kind):
     return redirect(list_url(request, list_kind))
 
 
-def options_key(user):
-    """What the plan and unit options depend on: the data and whose units they are; None (not
-    cached) inside a transaction, where the version may not name an uncommitted change."""
-    if connection.in_atomic_block:
-        return None
-    return f"{data_version()}:{scope_key(user)}"
-
-
 def safe_back(request, list_kind):
     back = request.GET.get("back", "")
     if back.startswith("/lists/") and "//" not in back and "\\" not in back:
@@ -183,7 +175,7 @@ def item_detail(request, pk):
         visible = set(Item.objects.visible_to(request.user).filter(pk__in=[e.pk for e in chain])
                       .values_list("pk", flat=True))
         chain = [e for e in chain if e.pk in visible]
-        from projects.models import StatusReport
+        from reporting.models import StatusReport
 
         chain_reports = (StatusReport.objects.filter(item__in=[e for e in chain if e.pk != item.pk])
                          .select_related("item__plan", "filed_by").order_by("-month"))

@@ -3,10 +3,7 @@ from django.db import transaction
 from django.template.response import TemplateResponse
 from simple_history.admin import SimpleHistoryAdmin
 
-from .models import (
-    AnnualTarget, Category, Indicator, IndicatorTable, IndicatorValue, Item, ItemUnit, Milestone, Plan, Programme,
-    StatusReport, Unit, UnitAlias,
-)
+from .models import Category, Item, ItemUnit, Plan, Programme, Unit, UnitAlias
 
 admin.site.site_header = "六重清单管理后台"
 admin.site.site_title = "六重清单"
@@ -40,9 +37,13 @@ def merge_units(target, others):
                         existing.role = ItemUnit.Role.LEAD
                         existing.save()
                     link.delete()
-            for indicator in Indicator.objects.filter(responsible_unit=unit):
-                indicator.responsible_unit = target
-                indicator.save()
+            # Whatever else names the unit (an indicator's responsible unit, …) follows it, saved
+            # one by one so the change tracker sees each row.
+            for relation in unit._meta.related_objects:
+                if relation.many_to_one and relation.related_model not in (ItemUnit, UnitAlias):
+                    for row in relation.related_model.objects.filter(**{relation.field.name: unit}):
+                        setattr(row, relation.field.name, target)
+                        row.save()
             target.members.add(*unit.members.all())
             UnitAlias.objects.filter(unit=unit).update(unit=target)
             UnitAlias.objects.update_or_create(name=unit.name, defaults={"unit": target})
@@ -116,22 +117,6 @@ class ItemUnitInline(admin.TabularInline):
     autocomplete_fields = ("unit",)
 
 
-class AnnualTargetInline(admin.TabularInline):
-    model = AnnualTarget
-    extra = 0
-
-
-class MilestoneInline(admin.TabularInline):
-    model = Milestone
-    extra = 0
-
-
-class StatusReportInline(admin.StackedInline):
-    model = StatusReport
-    extra = 0
-    readonly_fields = ("filed_by", "filed_at", "updated_at", "version")
-
-
 class UnitFilter(admin.SimpleListFilter):
     title = "责任单位"
     parameter_name = "unit"
@@ -155,7 +140,7 @@ class ItemAdmin(SimpleHistoryAdmin):
     list_filter = ("plan", "list_kind", "category", "project_type", "status", UnitFilter, "end_year")
     search_fields = ("name", "content", "unit_links__unit__name", "units_as_printed")
     list_per_page = 50
-    inlines = [ItemUnitInline, AnnualTargetInline, MilestoneInline, StatusReportInline]
+    inlines = [ItemUnitInline]  # reporting/admin.py adds its rows' inlines
     readonly_fields = ("source_line",)
     autocomplete_fields = ("predecessor",)  # a select of every entry would not fit a page
 
@@ -169,60 +154,3 @@ class ItemAdmin(SimpleHistoryAdmin):
     @admin.display(description="责任单位")
     def unit_names(self, obj):
         return "、".join(link.unit.name for link in obj.unit_links.all()) or "—"
-
-
-@admin.register(AnnualTarget)
-class AnnualTargetAdmin(SimpleHistoryAdmin):
-    list_display = ("item", "year", "planned_investment")
-    list_filter = ("year",)
-    search_fields = ("item__name",)
-    autocomplete_fields = ("item",)
-
-
-@admin.register(Milestone)
-class MilestoneAdmin(SimpleHistoryAdmin):
-    list_display = ("item", "name", "due_date", "met_on")
-    list_filter = ("due_date",)
-    search_fields = ("item__name", "name")
-    autocomplete_fields = ("item",)
-
-
-@admin.register(StatusReport)
-class StatusReportAdmin(SimpleHistoryAdmin):
-    list_display = ("item", "month", "status", "progress_pct", "cumulative_investment", "filed_by", "updated_at")
-    list_filter = ("month", "status")
-    search_fields = ("item__name",)
-    autocomplete_fields = ("item",)
-    readonly_fields = ("filed_by", "filed_at", "updated_at", "version")
-
-
-# ---------------------------------------------------------------- plan indicators (指标体系)
-
-@admin.register(IndicatorTable)
-class IndicatorTableAdmin(admin.ModelAdmin):
-    list_display = ("title", "plan", "kind", "baseline_year", "target_year", "order")
-    list_filter = ("plan", "kind")
-
-
-@admin.register(Indicator)
-class IndicatorAdmin(SimpleHistoryAdmin):
-    list_display = ("name", "parent_name", "table", "seq", "unit", "attribute", "target_printed", "direction",
-                    "responsible_unit")
-    list_filter = ("plan", "table", "attribute", "direction")
-    list_editable = ("responsible_unit", "direction")
-    search_fields = ("name", "parent_name", "category")
-    list_select_related = ("table", "responsible_unit")
-
-
-@admin.register(IndicatorValue)
-class IndicatorValueAdmin(SimpleHistoryAdmin):
-    list_display = ("indicator", "year", "value", "source", "entered_by", "entered_at")
-    list_filter = ("indicator__plan", "year", "source")
-    search_fields = ("indicator__name",)
-    raw_id_fields = ("indicator",)
-    readonly_fields = ("entered_by", "entered_at")
-
-    def save_model(self, request, obj, form, change):
-        obj.entered_by = request.user
-        obj.source = IndicatorValue.Source.ADMIN
-        super().save_model(request, obj, form, change)

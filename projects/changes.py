@@ -86,7 +86,9 @@ def track(*models):
 def connect_registry_models():
     from . import models
 
+    # Other apps track their own models from their AppConfig.ready (reporting: reports,
+    # milestones, targets).
     track(models.Plan, models.Unit, models.UnitAlias, models.Category, models.Programme, models.Item,
-          models.ItemUnit, models.AnnualTarget, models.Milestone, models.StatusReport)
+          models.ItemUnit)
     m2m_changed.connect(_on_membership_change, sender=models.Unit.members.through,
                         dispatch_uid="registry-unit-members")

@@ -1,13 +1,4 @@
-from django.utils import timezone
-
-from .models import Item, ListKind, Role, role_of
-from .reporting import due_report_month, entries_due, reported_for
-
-
-def reports_to_file(user):
-    """A unit user's reports due for the month now due and not yet filed (the navigation's to-do)."""
-    month = due_report_month(timezone.localdate())
-    return entries_due(Item.objects.editable_by(user), month).filter(~reported_for(month)).count()
+from .models import ListKind, Role, role_of
 
 
 def roles(request):
@@ -19,6 +10,4 @@ def roles(request):
         "is_unit_user": role == Role.UNIT,
         "role_label": Role(role).label if role else "",
         "list_nav": [(k.value, k.label) for k in ListKind],
-        # lazy: counted only when a page's navigation shows it
-        "reports_todo": (lambda: reports_to_file(request.user)) if role == Role.UNIT else 0,
     }

@@ -16,8 +16,19 @@ from django.db import transaction
 
 from .changes import entries_changed
 from .models import (
-    Category, Item, ItemStatus, ItemUnit, ListKind, Plan, PlanState, ProjectType, Programme, Unit, UnitAlias,
-    period_name, period_of_name,
+    Category,
+    Item,
+    ItemStatus,
+    ItemUnit,
+    ListKind,
+    Plan,
+    PlanState,
+    ProjectType,
+    Programme,
+    Unit,
+    UnitAlias,
+    period_name,
+    period_of_name,
 )
 from .validation import (  # noqa: F401  (ImportFailed, Row and the parsers are part of this module's API)
     ImportFailed, Row, cell_error, cell_text, check_length, halfwidth, parse_money, parse_period, parse_seq, read_rows,

@@ -28,7 +28,8 @@ from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 
 from projects.management.commands.create_demo_users import ensure_role_groups  # noqa: E402
-from projects.models import Item, ItemStatus, Role, StatusReport, Unit  # noqa: E402
+from projects.models import Item, ItemStatus, Role, Unit
+from reporting.models import StatusReport
 
 UNIT_A = "温州市瓯江口开发建设投资集团有限公司"
 SEED = ROOT / "fixtures" / "ojk_14th_plan.txt"

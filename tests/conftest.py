@@ -30,7 +30,7 @@ def load_real_plan():
     """The real plan, imported (and so evaluated) with every figure as of REAL_AS_OF."""
     if not Plan.objects.filter(code=PLAN_CODE).exists():
         from portfolio.evaluation import evaluate
-        from portfolio.models import EvaluationState
+        from projects.models import EvaluationState
 
         EvaluationState.objects.update_or_create(pk=1, defaults={"as_of": REAL_AS_OF})
         call_command("load_unit_aliases", str(ALIASES), stdout=open(os.devnull, "w"))

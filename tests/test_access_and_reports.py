@@ -22,9 +22,10 @@ from openpyxl import Workbook, load_workbook
 
 from portfolio.models import Flag
 from portfolio.evaluation import evaluate as evaluate_flags
-from projects.forms import StatusReportForm
-from projects.models import AnnualTarget, Category, Item, ItemUnit, ListKind, Milestone, StatusReport, Unit
-from projects.views import ReportConflict, save_report
+from reporting.forms import StatusReportForm
+from projects.models import Category, Item, ItemUnit, ListKind, Unit
+from reporting.models import AnnualTarget, Milestone, StatusReport
+from reporting.views import ReportConflict, save_report
 
 from .conftest import PLAN_CODE, UNIT_A, UNIT_B
 

@@ -16,7 +16,8 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 from django.core.management import call_command  # noqa: E402
 from django.db.models import Exists, F, OuterRef  # noqa: E402
 
-from projects.models import Category, Item, ItemStatus, ItemUnit, ListKind, Role, StatusReport, Unit  # noqa: E402
+from projects.models import Category, Item, ItemStatus, ItemUnit, ListKind, Role, Unit
+from reporting.models import StatusReport
 from tests.conftest import CHROMIUM, CHROMIUM_ARGS, PLAN_CODE, SHOTS, UNIT_A, make_user  # noqa: E402,F401
 
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -334,8 +335,8 @@ def test_unit_user_enters_an_indicator_value_and_sees_status_light_and_trend(pag
     trend charts draw, the dashboard card counts it, the 中期评估 exports."""
     import io
 
-    from projects.indicators import import_indicators
-    from projects.models import Indicator, IndicatorValue
+    from indicators.importer import import_indicators
+    from indicators.models import Indicator, IndicatorValue
     from tests.conftest import UNIT_B
 
     import_indicators(INDICATOR_PLANS / "004_oujiangkou_14th.txt", PLAN_CODE)

@@ -29,19 +29,8 @@ from portfolio.models import Flag, ItemFigures
 from portfolio.notifications import notify_flag_changes, send_leader_digest, send_unit_reminders
 from portfolio.facts import with_facts
 from portfolio.rules import RULES, RULES_BY_CODE, Light, Severity, findings
-from projects.models import (
-    AnnualTarget,
-    Item,
-    ItemStatus,
-    ItemUnit,
-    ListKind,
-    Milestone,
-    Plan,
-    ProjectType,
-    Role,
-    StatusReport,
-    Unit,
-)
+from projects.models import Item, ItemStatus, ItemUnit, ListKind, Plan, ProjectType, Role, Unit
+from reporting.models import AnnualTarget, Milestone, StatusReport
 
 from .conftest import PLAN_CODE, ROOT, make_user
 

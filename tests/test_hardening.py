@@ -25,7 +25,8 @@ from openpyxl import Workbook, load_workbook
 
 from portfolio.evaluation import evaluate_changed_entries
 from projects.importer import ImportFailed, import_plan
-from projects.models import AnnualTarget, Item, ItemUnit, ListKind, Milestone, Role, StatusReport, Unit
+from projects.models import Item, ItemUnit, ListKind, Role, Unit
+from reporting.models import AnnualTarget, Milestone, StatusReport
 
 from .conftest import PLAN_CODE, ROOT, UNIT_A, make_user
 
@@ -248,7 +249,7 @@ def test_report_months_and_milestone_dates_are_bounded_by_the_plan(client, unit_
 def test_the_admin_refuses_a_report_month_before_the_plan(client, planner, real_plan):
     item = Item.objects.get(plan=real_plan, list_kind=ListKind.PROJECT, seq=1)
     client.force_login(planner)
-    response = client.post("/admin/projects/statusreport/add/", {
+    response = client.post("/admin/reporting/statusreport/add/", {
         "item": item.pk, "month": "0001-01-01", "status": "in_progress"})
     assert response.status_code == 200
     assert "月份不能早于" in response.content.decode()

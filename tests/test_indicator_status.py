@@ -1,9 +1,9 @@
-"""Progress of one indicator as of a year (年度监测, 中期评估): portfolio.indicator_status.
+"""Progress of one indicator as of a year (年度监测, 中期评估): indicators.status.
 
 No database. Expected figures were worked out by hand (the working is in the comments) and
 checked once with an independent calculation, never by running the code under test; the
 actual values are made up. The real rows come from the seed plans in fixtures/plans/ via
-projects.indicator_tables.parse_indicator_file.
+indicators.parsing.parse_indicator_file.
 """
 import functools
 from decimal import Decimal
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from portfolio.indicator_status import (
+from indicators.status import (
     STATUS_LABELS,
     Baseline,
     Evaluation,
@@ -21,7 +21,7 @@ from portfolio.indicator_status import (
     mid_term_year,
     target_from_parsed,
 )
-from projects.indicator_tables import parse_indicator_file, parse_value
+from indicators.parsing import parse_indicator_file, parse_value
 
 D = Decimal
 PLANS = Path(__file__).resolve().parent.parent / "fixtures" / "plans"

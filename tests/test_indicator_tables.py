@@ -1,6 +1,6 @@
 """Indicator tables (指标体系) of the five real plan documents in fixtures/plans/.
 
-No database: projects.indicator_tables is pure Python. Counts below were taken by reading
+No database: indicators.parsing is pure Python. Counts below were taken by reading
 each table in the seed text line by line; bad inputs are built from the real rows with one
 cell replaced, so the line an error must name is known.
 """
@@ -15,7 +15,7 @@ import pytest
 from openpyxl import Workbook
 
 from projects.importer import ImportFailed, Row, read_rows
-from projects.indicator_tables import (
+from indicators.parsing import (
     BAD_NUMBER,
     parse_indicator_file,
     parse_indicator_rows,

@@ -14,10 +14,11 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from openpyxl import Workbook, load_workbook
 
-from portfolio.indicators import evaluate_indicators
-from portfolio.models import IndicatorStatus
-from projects.indicators import import_indicators
-from projects.models import Indicator, IndicatorTable, IndicatorValue, Plan, Role, Unit
+from indicators.evaluation import evaluate_indicators
+from indicators.models import IndicatorStatus
+from indicators.importer import import_indicators
+from indicators.models import Indicator, IndicatorTable, IndicatorValue
+from projects.models import Plan, Role, Unit
 from projects.validation import ImportFailed
 from tests.conftest import PLAN_CODE, UNIT_A, UNIT_B, make_user
 
@@ -298,7 +299,8 @@ def test_an_evaluation_with_no_data_changed_writes_nothing(real_plan):
 
 @pytest.mark.django_db
 def test_lagging_indicators_email_their_unit_once(real_plan, django_capture_on_commit_callbacks):
-    from portfolio.notifications import notify_indicator_changes, send_leader_digest
+    from indicators.notifications import notify_indicator_changes
+    from portfolio.notifications import send_leader_digest
 
     load(CITY, capture=django_capture_on_commit_callbacks)
     pm25 = ind("linhai-14", "细颗粒物（PM2.5）平均浓度")

@@ -23,7 +23,8 @@ from openpyxl import load_workbook
 from portfolio.evaluation import evaluate_changed_entries
 from portfolio.models import Flag, ItemFigures
 from portfolio.summary import RANKING_FORMULA
-from projects.models import Category, Item, ItemStatus, ItemUnit, ListKind, StatusReport, Unit
+from projects.models import Category, Item, ItemStatus, ItemUnit, ListKind, Unit
+from reporting.models import StatusReport
 
 from .conftest import PLAN_CODE, UNIT_A, UNIT_B
 

@@ -14,7 +14,8 @@ from portfolio.evaluation import evaluate
 from portfolio.models import Flag, ItemFigures
 from portfolio.rules import findings, findings_in_python
 from projects.importer import ImportFailed, import_plan
-from projects.models import Item, ItemStatus, ListKind, Plan, PlanState, Role, StatusReport, Unit
+from projects.models import Item, ItemStatus, ListKind, Plan, PlanState, Role, Unit
+from reporting.models import StatusReport
 
 from .conftest import UNIT_A, make_user
 
@@ -360,7 +361,7 @@ def test_closed_plan_alone_is_shown_with_how_to_import_the_next(client, real_pla
     # another zone's plan imported for its indicators only holds no lists: it is not "in force"
     Plan.objects.create(code="indicators-only", name="某开发区“十四五”规划", start_year=2022, end_year=2026)
     run("close_plan", plan=real_plan.code, as_of="2025-12-31")
-    from projects.reporting import entries_due
+    from reporting.calendar import entries_due
 
     assert not entries_due(real_plan.items.all(), datetime.date(2026, 10, 1)).exists()  # nothing owed
     client.force_login(leader)

@@ -12,7 +12,8 @@ from django.db.models import Count
 
 from portfolio.models import Flag, ItemFigures
 from portfolio.summary import compute_dashboard
-from projects.models import Item, ItemStatus, ListKind, StatusReport
+from projects.models import Item, ItemStatus, ListKind
+from reporting.models import StatusReport
 
 from .conftest import REAL_AS_OF, UNIT_A, UNIT_B
 

@@ -12,7 +12,8 @@ from decimal import Decimal
 import pytest
 from openpyxl import load_workbook
 
-from projects.models import Item, ListKind, StatusReport
+from projects.models import Item, ListKind
+from reporting.models import StatusReport
 
 from .conftest import REAL_AS_OF
 

@@ -3,8 +3,9 @@ import re
 
 import pytest
 
-from projects.models import Category, Item, Plan, StatusReport
-from projects.synthetic import generate
+from projects.models import Category, Item, Plan
+from reporting.models import StatusReport
+from portfolio.synthetic import generate
 
 pytestmark = pytest.mark.django_db
 

@@ -19,7 +19,8 @@ from openpyxl import Workbook
 from portfolio.evaluation import data_version, figures_date
 from portfolio.models import Flag, ItemFigures
 from portfolio.summary import compute_dashboard, compute_ranking, unit_ranking
-from projects.models import Item, ItemStatus, ItemUnit, ListKind, Milestone, Plan, Role, StatusReport, Unit
+from projects.models import Item, ItemStatus, ItemUnit, ListKind, Plan, Role, Unit
+from reporting.models import Milestone, StatusReport
 
 from .conftest import REAL_AS_OF, ROOT, SEED, UNIT_A, UNIT_B, make_user
 
@@ -174,7 +175,7 @@ def test_admin_delete_of_a_report_restores_the_previous_cumulative(client, plann
     client.force_login(planner)
     latest = StatusReport.objects.get(item=item, month=datetime.date(2026, 10, 1))
     with commit():
-        assert client.post(f"/admin/projects/statusreport/{latest.pk}/delete/", {"post": "yes"}).status_code == 302
+        assert client.post(f"/admin/reporting/statusreport/{latest.pk}/delete/", {"post": "yes"}).status_code == 302
     assert (figures(item).cumulative, figures(item).last_month) == (D("2"), datetime.date(2026, 9, 1))
 
 

@@ -16,10 +16,11 @@ from django.utils.html import escape
 from openpyxl import load_workbook
 
 from projects.importer import parse_rows
-from projects.models import AnnualTarget, Item, ItemUnit, ListKind, StatusReport, Unit
-from projects.report_workbook import HEADERS, INDEX
-from projects.reporting import due_report_month
-from projects.targets import import_targets
+from projects.models import Item, ItemUnit, ListKind, Unit
+from reporting.models import AnnualTarget, StatusReport
+from reporting.report_workbook import HEADERS, INDEX
+from reporting.calendar import due_report_month
+from reporting.targets import import_targets
 from projects.validation import read_rows
 
 from .conftest import UNIT_A, UNIT_B

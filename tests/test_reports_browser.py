@@ -8,8 +8,9 @@ from decimal import Decimal
 import pytest
 from openpyxl import load_workbook
 
-from projects.models import Item, ItemStatus, ListKind, Role, StatusReport
-from projects.reporting import add_months, due_report_month
+from projects.models import Item, ItemStatus, ListKind, Role
+from reporting.models import StatusReport
+from reporting.calendar import add_months, due_report_month
 from tests.conftest import UNIT_A, UNIT_B, make_user
 from tests.test_browser import assert_no_raw_none, login, shot
 

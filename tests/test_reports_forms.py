@@ -13,8 +13,9 @@ import pytest
 from django.utils import timezone
 
 from portfolio.models import Flag
-from projects.models import Item, ListKind, Milestone, StatusReport
-from projects.reporting import due_report_month
+from projects.models import Item, ListKind
+from reporting.models import Milestone, StatusReport
+from reporting.calendar import due_report_month
 
 from .conftest import REAL_AS_OF, UNIT_B
 from .test_access_and_reports import body_of, history_rows, item_a, login, month_back, report_data, ym  # noqa: F401

@@ -12,10 +12,11 @@ import pytest
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from portfolio.reporting_status import missing_by_unit, send_missing_report_reminders, unit_status
-from portfolio.tasks import remind_missing_reports_task
-from projects.models import Item, ItemStatus, ItemUnit, StatusReport, Unit
-from projects.reporting import due_report_month, report_deadline
+from reporting.status import missing_by_unit, send_missing_report_reminders, unit_status
+from reporting.tasks import remind_missing_reports_task
+from projects.models import Item, ItemStatus, ItemUnit, Unit
+from reporting.models import StatusReport
+from reporting.calendar import due_report_month, report_deadline
 
 from .conftest import UNIT_A, UNIT_B, make_user
 from .test_access_and_reports import body_of, login, ym

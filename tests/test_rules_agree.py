@@ -15,9 +15,8 @@ from portfolio.evaluation import evaluate
 from portfolio.facts import facts_for, with_facts
 from portfolio.models import Flag, ItemFigures
 from portfolio.rules import RULES, findings, findings_in_python, light_of, with_findings
-from projects.models import (
-    AnnualTarget, Item, ItemStatus, ItemUnit, ListKind, Milestone, Plan, ProjectType, StatusReport, Unit,
-)
+from projects.models import Item, ItemStatus, ItemUnit, ListKind, Plan, ProjectType, Unit
+from reporting.models import AnnualTarget, Milestone, StatusReport
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -158,7 +157,7 @@ def test_a_new_rule_needs_only_its_object(real_plan, monkeypatch):
     from django.db.models import Q
 
     from portfolio import rules
-    from projects.reporting import due_report_month, months_between
+    from reporting.calendar import due_report_month, months_between
 
     class LongSilence(rules.Rule):
         code, label, measure = "long_silence", "长期未报", "months_missed"

@@ -6,8 +6,9 @@ from django.utils import timezone
 
 from portfolio.evaluation import evaluate
 from portfolio.models import Flag
-from portfolio.indicators import evaluate_indicators
-from portfolio.notifications import notify_flag_changes, notify_indicator_changes
+from indicators.evaluation import evaluate_indicators
+from indicators.notifications import notify_indicator_changes
+from portfolio.notifications import notify_flag_changes
 from portfolio.rules import RULES
 from projects.models import Plan
 

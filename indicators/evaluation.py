@@ -1,0 +1,303 @@
+"""Plan indicators on the read side: each indicator's status per year (年度监测, 中期评估), stored
+in IndicatorStatus after every committed change to an indicator or its values, and the rows
+the indicator page and the 年度监测表 export show. docs/architecture.md, “Indicators”.
+
+The arithmetic is portfolio/indicator_status.py (pure Python); this module builds its inputs
+from the stored rows and writes only the statuses that changed.
+"""
+from __future__ import annotations
+
+import datetime
+import threading
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import Count, Max, Q
+from django.db.models.signals import post_delete, post_save
+from django.utils import timezone
+
+from projects.lights import Light
+from projects.models import Plan
+from projects.versions import figures_date, raise_version
+
+from .models import Attribute, Indicator, IndicatorStatus, IndicatorTable, IndicatorValue, TableKind, ValueForm, ValueMeaning
+from .status import (
+    ACHIEVED, LAGGING, NO_DATA, NOT_EVALUATED, ON_TRACK, STATUS_LABELS, Baseline, Evaluation, Target,
+    evaluate_indicator, mid_term_year,
+)
+
+STATUS_ORDER = [LAGGING, ON_TRACK, ACHIEVED, NO_DATA, NOT_EVALUATED]
+STATUS_CHOICES = [(s, STATUS_LABELS[s]) for s in STATUS_ORDER]
+NUMERIC = (ValueForm.LEVEL, ValueForm.GROWTH, ValueForm.CUMULATIVE)
+
+
+# ---------------------------------------------------------------- inputs of the evaluation
+
+def plain(number):
+    """A stored figure as printed: 57.100000 → 57.1, 250.000000 → 250 (the rule sentences show it)."""
+    if number is None:
+        return None
+    normal = number.normalize()
+    return normal.quantize(1) if normal == normal.to_integral_value() else normal
+
+
+def _value(ind, slot):
+    """(form, number, qualifier, printed, year) of one stored value, or None when not printed."""
+    form = getattr(ind, f"{slot}_form")
+    if not form:
+        return None
+    return (form, plain(getattr(ind, f"{slot}_number")), getattr(ind, f"{slot}_qualifier"),
+            getattr(ind, f"{slot}_printed"), getattr(ind, f"{slot}_year"))
+
+
+def promised(ind, end_slot):
+    """The end-year value when it is a number, else the 年均/累计 column's number, else a text
+    form, else missing — as indicators.status.target_from_parsed reads a parsed row."""
+    cells = [v for v in (_value(ind, end_slot), _value(ind, "growth")) if v is not None]
+    return (next((v for v in cells if v[0] in NUMERIC and v[1] is not None), None)
+            or next((v for v in cells if v[0] == ValueForm.TEXT), None)
+            or next((v for v in cells if v[0] in NUMERIC), None)
+            or (ValueForm.MISSING, None, "", next((v[3] for v in cells if v[3]), ""), None))
+
+
+def period_of(ind, plan: Plan, table: IndicatorTable):
+    """(first year, last year) the indicator's target covers: the plan's own period for its
+    targets (to the table's target year), the previous period for a completion table."""
+    if table.kind == TableKind.COMPLETION:
+        end = table.target_year or plan.start_year - 1
+        return (table.baseline_year + 1 if table.baseline_year else end - 4), end
+    return plan.start_year, table.target_year or plan.end_year
+
+
+def target_of(ind, plan, table) -> Target:
+    start, end = period_of(ind, plan, table)
+    form, number, qualifier, printed, _ = promised(ind, "planned" if table.kind == TableKind.COMPLETION else "target")
+    return Target(form, number if form in NUMERIC else None, qualifier if number is not None else "",
+                  printed, start, end)
+
+
+def baseline_of(ind, target: Target) -> Baseline:
+    base = _value(ind, "baseline")
+    if base is None or base[0] not in NUMERIC:
+        return Baseline(None, target.start_year - 1)
+    return Baseline(base[1], base[4] if base[4] is not None else target.start_year - 1)
+
+
+def evaluate_one(ind, plan, table, actuals: dict, year: int) -> Evaluation:
+    """The status of one indicator as of a year, from its stored row and yearly values."""
+    target = target_of(ind, plan, table)
+    base = baseline_of(ind, target)
+    if table.kind == TableKind.COMPLETION and target.form == ValueForm.CUMULATIVE:
+        # The completion table prints five-year totals beside the planned total: the total
+        # reached by the end year is what is compared, as a level rising from 0.
+        target = Target(ValueForm.LEVEL, target.value, target.qualifier, target.printed,
+                         target.start_year, target.end_year)
+        base = Baseline(Decimal(0), target.start_year - 1)
+    if ind.value_meaning == ValueMeaning.RATE and target.form == ValueForm.GROWTH:
+        return _evaluate_rates(ind, target, base, actuals, year)
+    result = evaluate_indicator(target, base, actuals, year, ind.direction)
+    if (table.kind == TableKind.COMPLETION and result.status == NO_DATA and result.actual is not None
+            and year >= target.end_year):
+        # At the period's end no path is needed: the target printed for that year was missed.
+        return Evaluation(LAGGING, STATUS_LABELS[LAGGING], target.value, result.actual,
+                          f"规划期末（{target.end_year} 年）目标 {target.printed}，{year} 年实际 "
+                          f"{result.actual}，未达到目标，未完成")
+    return result
+
+
+def _evaluate_rates(ind, target, base, actuals, year):
+    """Yearly values are that year's growth rates (%): chained into an index (base year = 100)
+    so the compound yearly rate is the one the plan means."""
+    start = base.year
+    index, levels = Decimal(100), {}
+    for y in range(start + 1, year + 1):
+        if y not in actuals:
+            break
+        index = index * (1 + actuals[y] / 100)
+        levels[y] = index
+    result = evaluate_indicator(target, Baseline(Decimal(100), start), levels, year, ind.direction)
+    missing = [str(y) for y in range(start + 1, year + 1) if y not in actuals]
+    if missing and result.status == NO_DATA:
+        return Evaluation(NO_DATA, STATUS_LABELS[NO_DATA], None, None,
+                          f"年度值为当年增速：缺少 {'、'.join(missing)} 年增速，无法计算年均增速")
+    rule = f"年度值为当年增速（%），以 {start} 年 = 100 逐年连乘折算为指数：" + result.rule
+    return Evaluation(result.status, result.label, result.expected, result.actual, rule)
+
+
+def light_of(status: str, attribute: str) -> str:
+    """约束性 lagging is red, any other lagging yellow; on track or achieved green; else none."""
+    if status == LAGGING:
+        return Light.RED if attribute == Attribute.BINDING else Light.YELLOW
+    if status in (ON_TRACK, ACHIEVED):
+        return Light.GREEN
+    return ""
+
+
+def actuals_by_indicator(indicator_ids) -> dict:
+    values = {}
+    for indicator_id, year, value in IndicatorValue.objects.filter(indicator_id__in=indicator_ids) \
+            .values_list("indicator_id", "year", "value"):
+        values.setdefault(indicator_id, {})[year] = plain(value)
+    return values
+
+
+# ---------------------------------------------------------------- stored statuses
+
+def monitored_years(plan: Plan, table: IndicatorTable, as_of: datetime.date):
+    """The years a targets table is evaluated for: its plan's years up to as_of's year (at least
+    the first); a year further on has no value yet, and gets its rows when its evaluation date comes."""
+    end = table.target_year or plan.end_year
+    last = min(end, max(as_of.year, plan.start_year))
+    return range(plan.start_year, last + 1)
+
+
+@dataclass
+class IndicatorResult:
+    created: int = 0
+    updated: int = 0
+    to_notify: list = None
+
+
+def evaluate_indicators(indicator_ids=None, as_of: datetime.date | None = None) -> IndicatorResult:
+    """Evaluate the targets-table indicators (all, or the given ones) for each monitored year and
+    write the statuses that changed; a run over unchanged data writes nothing."""
+    as_of = as_of or figures_date()
+    today = timezone.localdate()
+    indicators = Indicator.objects.filter(table__kind=TableKind.TARGETS).select_related("table", "plan")
+    if indicator_ids is not None:
+        indicators = indicators.filter(pk__in=list(indicator_ids))
+    indicators = list(indicators)
+    actuals = actuals_by_indicator([i.pk for i in indicators])
+    stored = {(s.indicator_id, s.year): s for s in IndicatorStatus.objects.filter(indicator__in=indicators)}
+    new, changed = [], []
+    for ind in indicators:
+        for year in monitored_years(ind.plan, ind.table, as_of):
+            result = evaluate_one(ind, ind.plan, ind.table, actuals.get(ind.pk, {}), year)
+            values = {"status": result.status, "light": light_of(result.status, ind.attribute),
+                      "expected": result.expected, "actual": result.actual, "rule": result.rule}
+            row = stored.get((ind.pk, year))
+            if row is None:
+                new.append(IndicatorStatus(indicator=ind, year=year, changed_on=today, **values))
+            elif any(getattr(row, k) != v for k, v in values.items()):
+                for k, v in values.items():
+                    setattr(row, k, v)
+                row.changed_on = today
+                changed.append(row)
+    with transaction.atomic():
+        IndicatorStatus.objects.bulk_create(new)
+        IndicatorStatus.objects.bulk_update(changed, ["status", "light", "expected", "actual", "rule", "changed_on"])
+    worse = [s.pk for s in new + changed if s.light in (Light.RED, Light.YELLOW) and s.light != s.notified_light]
+    if new or changed:
+        raise_version()
+    return IndicatorResult(len(new), len(changed), worse)
+
+
+# After a committed change to an indicator or its values: evaluate those indicators.
+_pending = threading.local()
+
+
+def _indicator_changed(sender, instance, **kwargs):
+    indicator_id = instance.pk if isinstance(instance, Indicator) else instance.indicator_id
+    ids = getattr(_pending, "ids", None)
+    if ids is None:
+        ids = _pending.ids = set()
+    ids.add(indicator_id)
+    transaction.on_commit(_evaluate_pending, robust=True)
+
+
+def _evaluate_pending():
+    ids = getattr(_pending, "ids", None)
+    if not ids:
+        return
+    _pending.ids = set()
+    result = evaluate_indicators(ids)
+    if result.to_notify:
+        from .tasks import notify_indicators_task
+
+        notify_indicators_task.delay(result.to_notify)
+
+
+def connect_indicator_models():
+    for model in (Indicator, IndicatorValue):
+        label = model._meta.label
+        post_save.connect(_indicator_changed, sender=model, dispatch_uid=f"indicator-save-{label}")
+        post_delete.connect(_indicator_changed, sender=model, dispatch_uid=f"indicator-delete-{label}")
+
+
+# ---------------------------------------------------------------- what pages and exports read
+
+def default_year(plan: Plan, as_of: datetime.date) -> int:
+    """The year a plan's indicator page opens on: the latest year of its period that has an
+    entered value, else the last year already over, within the period."""
+    latest = IndicatorValue.objects.filter(indicator__plan=plan, indicator__table__kind=TableKind.TARGETS,
+                                           year__gte=plan.start_year, year__lte=min(plan.end_year, as_of.year)) \
+        .exclude(source=IndicatorValue.Source.PLAN_TEXT).aggregate(y=Max("year"))["y"]
+    return latest or min(max(as_of.year - 1, plan.start_year), plan.end_year)
+
+
+def year_bounds(plan: Plan):
+    return plan.start_year, plan.end_year
+
+
+@dataclass
+class Row:
+    indicator: Indicator
+    table: IndicatorTable
+    value: Decimal | None        # the year's actual value
+    evaluation: Evaluation | None  # None for history tables
+    light: str
+    series: dict                 # {year: value} every stored value
+
+
+def indicator_rows(indicators, plan: Plan, year: int):
+    """Rows for the page and the export: each indicator with the year's value and status. Targets
+    tables read the stored status of the year when it is there; completion tables are judged
+    as of their own end year; history tables have no status."""
+    indicators = list(indicators.select_related("table", "responsible_unit"))
+    ids = [i.pk for i in indicators]
+    actuals = actuals_by_indicator(ids)
+    stored = {s.indicator_id: s for s in IndicatorStatus.objects.filter(indicator_id__in=ids, year=year)}
+    rows = []
+    for ind in indicators:
+        series = actuals.get(ind.pk, {})
+        table = ind.table
+        evaluation, light = None, ""
+        if table.kind == TableKind.TARGETS:
+            status = stored.get(ind.pk)
+            if status is not None:
+                evaluation = Evaluation(status.status, STATUS_LABELS[status.status], status.expected,
+                                        status.actual, status.rule)
+            else:  # a year not monitored (before the period or not yet evaluated): computed, not stored
+                evaluation = evaluate_one(ind, plan, table, series, year)
+            light = light_of(evaluation.status, ind.attribute)
+        elif table.kind == TableKind.COMPLETION:
+            end = table.target_year
+            last = max((y for y in series if y <= end), default=end)
+            evaluation = evaluate_one(ind, plan, table, series, last)
+            light = light_of(evaluation.status, ind.attribute)
+        rows.append(Row(ind, table, series.get(year), evaluation, light, series))
+    return rows
+
+
+def status_counts(indicators, year: int) -> dict:
+    """{status: n, 'red': n, 'yellow': n} of the targets-table indicators for the year (stored)."""
+    rows = IndicatorStatus.objects.filter(indicator__in=indicators, year=year) \
+        .values("status", "light").annotate(n=Count("pk"))
+    counts = {s: 0 for s in STATUS_ORDER}
+    counts.update({"red": 0, "yellow": 0, "total": 0})
+    for r in rows:
+        counts[r["status"]] = counts.get(r["status"], 0) + r["n"]
+        counts["total"] += r["n"]
+        if r["light"] in ("red", "yellow"):
+            counts[r["light"]] += r["n"]
+    return counts
+
+
+def midterm_year(plan: Plan) -> int:
+    return mid_term_year(plan.start_year, plan.end_year)
+
+
+def with_status(indicators, year: int, status: str):
+    """Filter a queryset of indicators by the stored status of a year."""
+    return indicators.filter(Q(statuses__year=year, statuses__status=status))

@@ -1,0 +1,250 @@
+"""The 指标体系 moved with its rows and history: indicator tables, indicators and values from
+`projects`, their stored statuses from `portfolio`."""
+import django.db.models.deletion
+import simple_history.models
+from django.conf import settings
+from django.db import migrations, models
+
+
+def rename_table(old, new):
+    """Keep every row: the model moved apps, its table is renamed (both ways)."""
+    return migrations.RunSQL(f'ALTER TABLE "{old}" RENAME TO "{new}"', f'ALTER TABLE "{new}" RENAME TO "{old}"')
+
+
+class Migration(migrations.Migration):
+
+    initial = True
+
+    dependencies = [
+        ('projects', '0007_unit_contact'),
+        ('portfolio', '0010_house_models_moved'),
+        migrations.swappable_dependency(settings.AUTH_USER_MODEL),
+    ]
+
+    operations = [
+        migrations.SeparateDatabaseAndState(
+            state_operations=[
+                migrations.CreateModel(
+                    name='Indicator',
+                    fields=[
+                        ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                        ('order', models.PositiveSmallIntegerField(verbose_name='表内顺序')),
+                        ('category', models.CharField(blank=True, max_length=100, verbose_name='类别')),
+                        ('seq', models.CharField(blank=True, max_length=10, verbose_name='序号')),
+                        ('parent_name', models.CharField(blank=True, max_length=200, verbose_name='上级指标')),
+                        ('name', models.CharField(max_length=200, verbose_name='指标名称')),
+                        ('unit', models.CharField(blank=True, max_length=40, verbose_name='单位')),
+                        ('attribute', models.CharField(blank=True, choices=[('expected', '预期性'), ('binding', '约束性')], max_length=10, verbose_name='属性')),
+                        ('is_new', models.BooleanField(default=False, verbose_name='新增指标（*）')),
+                        ('notes', models.TextField(blank=True, verbose_name='备注')),
+                        ('direction', models.CharField(choices=[('up', '越高越好'), ('down', '越低越好')], default='up', max_length=4, verbose_name='方向')),
+                        ('value_meaning', models.CharField(choices=[('level', '当年水平值'), ('rate', '当年增速（%）')], default='level', max_length=10, verbose_name='年度值含义')),
+                        ('source_line', models.PositiveIntegerField(blank=True, null=True, verbose_name='来源行')),
+                        ('baseline_printed', models.CharField(blank=True, max_length=100, verbose_name='基期值（印刷）')),
+                        ('baseline_number', models.DecimalField(blank=True, decimal_places=6, max_digits=24, null=True, verbose_name='基期值·数值')),
+                        ('baseline_qualifier', models.CharField(blank=True, choices=[('', '—'), ('ge', '以上（≥）'), ('le', '以下（≤）')], max_length=2, verbose_name='基期值·限定')),
+                        ('baseline_form', models.CharField(blank=True, choices=[('level', '水平值'), ('growth', '年均增速'), ('cumulative', '五年累计'), ('text', '文字表述'), ('missing', '缺失')], max_length=20, verbose_name='基期值·形式')),
+                        ('baseline_year', models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='基期值·年份')),
+                        ('target_printed', models.CharField(blank=True, max_length=100, verbose_name='目标值（印刷）')),
+                        ('target_number', models.DecimalField(blank=True, decimal_places=6, max_digits=24, null=True, verbose_name='目标值·数值')),
+                        ('target_qualifier', models.CharField(blank=True, choices=[('', '—'), ('ge', '以上（≥）'), ('le', '以下（≤）')], max_length=2, verbose_name='目标值·限定')),
+                        ('target_form', models.CharField(blank=True, choices=[('level', '水平值'), ('growth', '年均增速'), ('cumulative', '五年累计'), ('text', '文字表述'), ('missing', '缺失')], max_length=20, verbose_name='目标值·形式')),
+                        ('target_year', models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='目标值·年份')),
+                        ('growth_printed', models.CharField(blank=True, max_length=100, verbose_name='年均/累计（印刷）')),
+                        ('growth_number', models.DecimalField(blank=True, decimal_places=6, max_digits=24, null=True, verbose_name='年均/累计·数值')),
+                        ('growth_qualifier', models.CharField(blank=True, choices=[('', '—'), ('ge', '以上（≥）'), ('le', '以下（≤）')], max_length=2, verbose_name='年均/累计·限定')),
+                        ('growth_form', models.CharField(blank=True, choices=[('level', '水平值'), ('growth', '年均增速'), ('cumulative', '五年累计'), ('text', '文字表述'), ('missing', '缺失')], max_length=20, verbose_name='年均/累计·形式')),
+                        ('growth_year', models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='年均/累计·年份')),
+                        ('planned_printed', models.CharField(blank=True, max_length=100, verbose_name='规划值（印刷）')),
+                        ('planned_number', models.DecimalField(blank=True, decimal_places=6, max_digits=24, null=True, verbose_name='规划值·数值')),
+                        ('planned_qualifier', models.CharField(blank=True, choices=[('', '—'), ('ge', '以上（≥）'), ('le', '以下（≤）')], max_length=2, verbose_name='规划值·限定')),
+                        ('planned_form', models.CharField(blank=True, choices=[('level', '水平值'), ('growth', '年均增速'), ('cumulative', '五年累计'), ('text', '文字表述'), ('missing', '缺失')], max_length=20, verbose_name='规划值·形式')),
+                        ('planned_year', models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='规划值·年份')),
+                        ('actual_printed', models.CharField(blank=True, max_length=100, verbose_name='完成值（印刷）')),
+                        ('actual_number', models.DecimalField(blank=True, decimal_places=6, max_digits=24, null=True, verbose_name='完成值·数值')),
+                        ('actual_qualifier', models.CharField(blank=True, choices=[('', '—'), ('ge', '以上（≥）'), ('le', '以下（≤）')], max_length=2, verbose_name='完成值·限定')),
+                        ('actual_form', models.CharField(blank=True, choices=[('level', '水平值'), ('growth', '年均增速'), ('cumulative', '五年累计'), ('text', '文字表述'), ('missing', '缺失')], max_length=20, verbose_name='完成值·形式')),
+                        ('actual_year', models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='完成值·年份')),
+                        ('plan', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='indicators', to='projects.plan', verbose_name='规划')),
+                        ('responsible_unit', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='indicators', to='projects.unit', verbose_name='责任单位')),
+                    ],
+                    options={
+                        'verbose_name': '指标',
+                        'verbose_name_plural': '指标',
+                        'ordering': ['plan', 'table__order', 'order'],
+                    },
+                ),
+                migrations.CreateModel(
+                    name='HistoricalIndicatorValue',
+                    fields=[
+                        ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
+                        ('year', models.PositiveSmallIntegerField(verbose_name='年度')),
+                        ('value', models.DecimalField(decimal_places=6, max_digits=24, verbose_name='实际值')),
+                        ('source', models.CharField(choices=[('plan_text', '规划文本'), ('form', '表单填报'), ('upload', '模板上传'), ('admin', '管理后台')], default='admin', max_length=20, verbose_name='来源')),
+                        ('note', models.CharField(blank=True, max_length=200, verbose_name='数据来源说明')),
+                        ('entered_at', models.DateTimeField(blank=True, editable=False, verbose_name='填报时间')),
+                        ('history_id', models.AutoField(primary_key=True, serialize=False)),
+                        ('history_date', models.DateTimeField(db_index=True)),
+                        ('history_change_reason', models.CharField(max_length=100, null=True)),
+                        ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
+                        ('entered_by', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='填报人')),
+                        ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                        ('indicator', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='indicators.indicator', verbose_name='指标')),
+                    ],
+                    options={
+                        'verbose_name': 'historical 指标年度实际值',
+                        'verbose_name_plural': 'historical 指标年度实际值',
+                        'ordering': ('-history_date', '-history_id'),
+                        'get_latest_by': ('history_date', 'history_id'),
+                    },
+                    bases=(simple_history.models.HistoricalChanges, models.Model),
+                ),
+                migrations.CreateModel(
+                    name='IndicatorTable',
+                    fields=[
+                        ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                        ('order', models.PositiveSmallIntegerField(verbose_name='顺序')),
+                        ('title', models.CharField(max_length=200, verbose_name='标题（印刷）')),
+                        ('kind', models.CharField(choices=[('targets', '目标'), ('completion', '完成情况'), ('history', '历史')], max_length=20, verbose_name='类型')),
+                        ('baseline_year', models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='基期年份')),
+                        ('target_year', models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='目标年份')),
+                        ('headers', models.JSONField(blank=True, default=list, verbose_name='表头（印刷）')),
+                        ('footnotes', models.JSONField(blank=True, default=list, verbose_name='注（印刷）')),
+                        ('source_line', models.PositiveIntegerField(blank=True, null=True, verbose_name='来源行')),
+                        ('plan', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='indicator_tables', to='projects.plan', verbose_name='规划')),
+                    ],
+                    options={
+                        'verbose_name': '指标表',
+                        'verbose_name_plural': '指标表',
+                        'ordering': ['plan', 'order'],
+                    },
+                ),
+                migrations.AddField(
+                    model_name='indicator',
+                    name='table',
+                    field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='indicators', to='indicators.indicatortable', verbose_name='指标表'),
+                ),
+                migrations.CreateModel(
+                    name='HistoricalIndicator',
+                    fields=[
+                        ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
+                        ('order', models.PositiveSmallIntegerField(verbose_name='表内顺序')),
+                        ('category', models.CharField(blank=True, max_length=100, verbose_name='类别')),
+                        ('seq', models.CharField(blank=True, max_length=10, verbose_name='序号')),
+                        ('parent_name', models.CharField(blank=True, max_length=200, verbose_name='上级指标')),
+                        ('name', models.CharField(max_length=200, verbose_name='指标名称')),
+                        ('unit', models.CharField(blank=True, max_length=40, verbose_name='单位')),
+                        ('attribute', models.CharField(blank=True, choices=[('expected', '预期性'), ('binding', '约束性')], max_length=10, verbose_name='属性')),
+                        ('is_new', models.BooleanField(default=False, verbose_name='新增指标（*）')),
+                        ('notes', models.TextField(blank=True, verbose_name='备注')),
+                        ('direction', models.CharField(choices=[('up', '越高越好'), ('down', '越低越好')], default='up', max_length=4, verbose_name='方向')),
+                        ('value_meaning', models.CharField(choices=[('level', '当年水平值'), ('rate', '当年增速（%）')], default='level', max_length=10, verbose_name='年度值含义')),
+                        ('baseline_printed', models.CharField(blank=True, max_length=100, verbose_name='基期值（印刷）')),
+                        ('baseline_number', models.DecimalField(blank=True, decimal_places=6, max_digits=24, null=True, verbose_name='基期值·数值')),
+                        ('baseline_qualifier', models.CharField(blank=True, choices=[('', '—'), ('ge', '以上（≥）'), ('le', '以下（≤）')], max_length=2, verbose_name='基期值·限定')),
+                        ('baseline_form', models.CharField(blank=True, choices=[('level', '水平值'), ('growth', '年均增速'), ('cumulative', '五年累计'), ('text', '文字表述'), ('missing', '缺失')], max_length=20, verbose_name='基期值·形式')),
+                        ('baseline_year', models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='基期值·年份')),
+                        ('target_printed', models.CharField(blank=True, max_length=100, verbose_name='目标值（印刷）')),
+                        ('target_number', models.DecimalField(blank=True, decimal_places=6, max_digits=24, null=True, verbose_name='目标值·数值')),
+                        ('target_qualifier', models.CharField(blank=True, choices=[('', '—'), ('ge', '以上（≥）'), ('le', '以下（≤）')], max_length=2, verbose_name='目标值·限定')),
+                        ('target_form', models.CharField(blank=True, choices=[('level', '水平值'), ('growth', '年均增速'), ('cumulative', '五年累计'), ('text', '文字表述'), ('missing', '缺失')], max_length=20, verbose_name='目标值·形式')),
+                        ('target_year', models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='目标值·年份')),
+                        ('growth_printed', models.CharField(blank=True, max_length=100, verbose_name='年均/累计（印刷）')),
+                        ('growth_number', models.DecimalField(blank=True, decimal_places=6, max_digits=24, null=True, verbose_name='年均/累计·数值')),
+                        ('growth_qualifier', models.CharField(blank=True, choices=[('', '—'), ('ge', '以上（≥）'), ('le', '以下（≤）')], max_length=2, verbose_name='年均/累计·限定')),
+                        ('growth_form', models.CharField(blank=True, choices=[('level', '水平值'), ('growth', '年均增速'), ('cumulative', '五年累计'), ('text', '文字表述'), ('missing', '缺失')], max_length=20, verbose_name='年均/累计·形式')),
+                        ('growth_year', models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='年均/累计·年份')),
+                        ('planned_printed', models.CharField(blank=True, max_length=100, verbose_name='规划值（印刷）')),
+                        ('planned_number', models.DecimalField(blank=True, decimal_places=6, max_digits=24, null=True, verbose_name='规划值·数值')),
+                        ('planned_qualifier', models.CharField(blank=True, choices=[('', '—'), ('ge', '以上（≥）'), ('le', '以下（≤）')], max_length=2, verbose_name='规划值·限定')),
+                        ('planned_form', models.CharField(blank=True, choices=[('level', '水平值'), ('growth', '年均增速'), ('cumulative', '五年累计'), ('text', '文字表述'), ('missing', '缺失')], max_length=20, verbose_name='规划值·形式')),
+                        ('planned_year', models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='规划值·年份')),
+                        ('actual_printed', models.CharField(blank=True, max_length=100, verbose_name='完成值（印刷）')),
+                        ('actual_number', models.DecimalField(blank=True, decimal_places=6, max_digits=24, null=True, verbose_name='完成值·数值')),
+                        ('actual_qualifier', models.CharField(blank=True, choices=[('', '—'), ('ge', '以上（≥）'), ('le', '以下（≤）')], max_length=2, verbose_name='完成值·限定')),
+                        ('actual_form', models.CharField(blank=True, choices=[('level', '水平值'), ('growth', '年均增速'), ('cumulative', '五年累计'), ('text', '文字表述'), ('missing', '缺失')], max_length=20, verbose_name='完成值·形式')),
+                        ('actual_year', models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='完成值·年份')),
+                        ('history_id', models.AutoField(primary_key=True, serialize=False)),
+                        ('history_date', models.DateTimeField(db_index=True)),
+                        ('history_change_reason', models.CharField(max_length=100, null=True)),
+                        ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
+                        ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                        ('plan', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='projects.plan', verbose_name='规划')),
+                        ('responsible_unit', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='projects.unit', verbose_name='责任单位')),
+                        ('table', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='indicators.indicatortable', verbose_name='指标表')),
+                    ],
+                    options={
+                        'verbose_name': 'historical 指标',
+                        'verbose_name_plural': 'historical 指标',
+                        'ordering': ('-history_date', '-history_id'),
+                        'get_latest_by': ('history_date', 'history_id'),
+                    },
+                    bases=(simple_history.models.HistoricalChanges, models.Model),
+                ),
+                migrations.CreateModel(
+                    name='IndicatorValue',
+                    fields=[
+                        ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                        ('year', models.PositiveSmallIntegerField(verbose_name='年度')),
+                        ('value', models.DecimalField(decimal_places=6, max_digits=24, verbose_name='实际值')),
+                        ('source', models.CharField(choices=[('plan_text', '规划文本'), ('form', '表单填报'), ('upload', '模板上传'), ('admin', '管理后台')], default='admin', max_length=20, verbose_name='来源')),
+                        ('note', models.CharField(blank=True, max_length=200, verbose_name='数据来源说明')),
+                        ('entered_at', models.DateTimeField(auto_now=True, verbose_name='填报时间')),
+                        ('entered_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL, verbose_name='填报人')),
+                        ('indicator', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='values', to='indicators.indicator', verbose_name='指标')),
+                    ],
+                    options={
+                        'verbose_name': '指标年度实际值',
+                        'verbose_name_plural': '指标年度实际值',
+                        'ordering': ['indicator', 'year'],
+                    },
+                ),
+                migrations.CreateModel(
+                    name='IndicatorStatus',
+                    fields=[
+                        ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                        ('year', models.PositiveSmallIntegerField(verbose_name='年度')),
+                        ('status', models.CharField(max_length=20, verbose_name='状态')),
+                        ('light', models.CharField(blank=True, choices=[('red', '红灯'), ('yellow', '黄灯'), ('green', '绿灯'), ('done', '已完成')], db_index=True, max_length=10, verbose_name='灯')),
+                        ('expected', models.DecimalField(blank=True, decimal_places=8, max_digits=24, null=True, verbose_name='应达值')),
+                        ('actual', models.DecimalField(blank=True, decimal_places=8, max_digits=24, null=True, verbose_name='比较值')),
+                        ('rule', models.TextField(verbose_name='评价规则')),
+                        ('changed_on', models.DateField(verbose_name='最近变化')),
+                        ('notified_light', models.CharField(blank=True, max_length=10, verbose_name='已通知灯')),
+                        ('indicator', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='statuses', to='indicators.indicator', verbose_name='指标')),
+                    ],
+                    options={
+                        'verbose_name': '指标评价',
+                        'verbose_name_plural': '指标评价',
+                        'ordering': ['indicator', 'year'],
+                        'constraints': [models.UniqueConstraint(fields=('indicator', 'year'), name='indicator_status_one_per_year')],
+                    },
+                ),
+                migrations.AddConstraint(
+                    model_name='indicatortable',
+                    constraint=models.UniqueConstraint(fields=('plan', 'title'), name='indicator_table_unique_title'),
+                ),
+                migrations.AddConstraint(
+                    model_name='indicator',
+                    constraint=models.UniqueConstraint(fields=('table', 'order'), name='indicator_unique_order'),
+                ),
+                migrations.AddConstraint(
+                    model_name='indicatorvalue',
+                    constraint=models.UniqueConstraint(fields=('indicator', 'year'), name='indicator_value_one_per_year'),
+                ),
+                migrations.AddConstraint(
+                    model_name='indicatorvalue',
+                    constraint=models.CheckConstraint(condition=models.Q(('year__gte', 1949), ('year__lte', 2100)), name='indicator_value_year_range'),
+                ),
+    
+            ],
+            database_operations=[
+            rename_table("projects_indicatortable", "indicators_indicatortable"),
+            rename_table("projects_indicator", "indicators_indicator"),
+            rename_table("projects_indicatorvalue", "indicators_indicatorvalue"),
+            rename_table("projects_historicalindicator", "indicators_historicalindicator"),
+            rename_table("projects_historicalindicatorvalue", "indicators_historicalindicatorvalue"),
+            rename_table("portfolio_indicatorstatus", "indicators_indicatorstatus"),
+            ],
+        ),
+    ]

@@ -1,0 +1,84 @@
+"""The evaluation clock and the data version, and the cache keyed by them.
+
+`EvaluationState` holds the date every entry's stored figures are evaluated at and a random data
+version replaced after every committed change; every cached read-side result names the version
+it was computed from (docs/architecture.md, "What is cached"). Shared by every app that caches or
+reads "the figures' date"."""
+import datetime
+import hashlib
+import secrets
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection, transaction
+from django.utils import timezone
+
+from .models import EvaluationState, Role, Unit, role_of
+
+STATE_ID = 1
+SCHEMA = 4  # raise when the shape of a cached result changes: results of another shape are never read
+
+
+def state() -> EvaluationState:
+    row = EvaluationState.objects.filter(pk=STATE_ID).first()
+    return row or EvaluationState(pk=STATE_ID)
+
+
+def figures_date() -> datetime.date:
+    """The date every entry's stored figures are evaluated at (today before the first evaluation)."""
+    return state().as_of or timezone.localdate()
+
+
+def data_version() -> int:
+    return state().version
+
+
+def raise_version():
+    """Replace the data version once the current transaction commits: cached results keyed by
+    the old version are never read again. A random number, not a counter, so a database
+    restored from a backup never meets results cached for other data under its number."""
+    def replace():
+        version = secrets.randbits(62)
+        if not EvaluationState.objects.filter(pk=STATE_ID).update(version=version):
+            EvaluationState.objects.get_or_create(pk=STATE_ID, defaults={"version": version})
+    transaction.on_commit(replace, robust=True)
+
+
+def scope_key(user) -> str:
+    """Users who see the same entries share cached figures: everyone for planners and leaders,
+    else the set of the user's units."""
+    if role_of(user) in (Role.PLANNER, Role.LEADER):
+        return "all"
+    return "units:" + ",".join(map(str, sorted(Unit.objects.filter(members=user).values_list("pk", flat=True))))
+
+
+def _thresholds() -> str:
+    values = [settings.TRACKER_REPORTING_DAY, settings.TRACKER_REPORTING_START,
+              settings.TRACKER_REPORT_MISSING_RED_MONTHS, settings.TRACKER_UNDERFUNDED_YELLOW_POINTS,
+              settings.TRACKER_UNDERFUNDED_RED_POINTS]
+    return hashlib.sha1(repr(values).encode()).hexdigest()[:10]
+
+
+def cached(kind, scope, plan, as_of, compute, row=None):
+    """compute() under a key naming every input: schema, thresholds, scope, plan, date and the
+    data version (read first: a change landing meanwhile moves it on, so nothing stale is kept).
+    row: the evaluation state the request already read."""
+    row = row or state()
+    if connection.in_atomic_block:
+        # Inside a transaction an uncommitted change may be visible that the version does not name.
+        return compute(row.as_of)
+    key = ":".join(["tracker", str(SCHEMA), _thresholds(), kind, scope, str(plan.pk if plan else "*"),
+                    as_of.isoformat(), str(row.version), str(row.as_of)])
+    value = cache.get(key)
+    if value is None:
+        value = compute(row.as_of)
+        cache.set(key, value, settings.TRACKER_CACHE_SECONDS)
+    return value
+
+
+def options_key(user):
+    """What the plan and unit options depend on: the data and whose units they are; None (not
+    cached) inside a transaction, where the version may not name an uncommitted change."""
+    if connection.in_atomic_block:
+        return None
+    return f"{data_version()}:{scope_key(user)}"

@@ -1,0 +1,50 @@
+from django.contrib import admin
+from simple_history.admin import SimpleHistoryAdmin
+
+from projects.admin import ItemAdmin
+
+from .models import AnnualTarget, Milestone, StatusReport
+
+
+class AnnualTargetInline(admin.TabularInline):
+    model = AnnualTarget
+    extra = 0
+
+
+class MilestoneInline(admin.TabularInline):
+    model = Milestone
+    extra = 0
+
+
+class StatusReportInline(admin.StackedInline):
+    model = StatusReport
+    extra = 0
+    readonly_fields = ("filed_by", "filed_at", "updated_at", "version")
+
+
+ItemAdmin.inlines = [*ItemAdmin.inlines, AnnualTargetInline, MilestoneInline, StatusReportInline]
+
+
+@admin.register(AnnualTarget)
+class AnnualTargetAdmin(SimpleHistoryAdmin):
+    list_display = ("item", "year", "planned_investment")
+    list_filter = ("year",)
+    search_fields = ("item__name",)
+    autocomplete_fields = ("item",)
+
+
+@admin.register(Milestone)
+class MilestoneAdmin(SimpleHistoryAdmin):
+    list_display = ("item", "name", "due_date", "met_on")
+    list_filter = ("due_date",)
+    search_fields = ("item__name", "name")
+    autocomplete_fields = ("item",)
+
+
+@admin.register(StatusReport)
+class StatusReportAdmin(SimpleHistoryAdmin):
+    list_display = ("item", "month", "status", "progress_pct", "cumulative_investment", "filed_by", "updated_at")
+    list_filter = ("month", "status")
+    search_fields = ("item__name",)
+    autocomplete_fields = ("item",)
+    readonly_fields = ("filed_by", "filed_at", "updated_at", "version")

@@ -1,0 +1,106 @@
+"""填报情况: who has reported for a month, per unit, in grouped queries; and the reminder to the
+units still missing. "Due" is the reporting calendar's (projects/reporting.py): 推进中 entries
+whose first due month is not after the month; a report is on time when filed by the reporting
+day of the next month."""
+import datetime
+from collections import defaultdict
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.core.mail import send_mail
+from django.db.models import Count, Exists, OuterRef, Q
+from django.utils import timezone
+
+from projects.models import Item, ItemUnit, Unit
+from reporting.models import StatusReport
+from reporting.calendar import due_report_month, entries_due, month_choices, report_deadline, reported_for
+
+from projects.params import BadParameter
+
+
+def month_param(request, today: datetime.date) -> datetime.date:
+    """?month=YYYY-MM among month_choices; default the month now due."""
+    raw = request.GET.get("month") or request.POST.get("month") or ""
+    choices = month_choices(today)
+    if not raw:
+        due = due_report_month(today)
+        return due if due in choices else (choices[-1] if choices else due)
+    try:
+        month = datetime.date.fromisoformat(raw + "-01") if len(raw) == 7 else None
+    except ValueError:
+        month = None
+    if month is None or month not in choices:
+        span = f"{choices[-1]:%Y-%m} 至 {choices[0]:%Y-%m}" if choices else "（尚未开始填报）"
+        raise BadParameter(f"月份“{raw[:20]}”不可选：应为 YYYY-MM，在 {span} 之间。")
+    return month
+
+
+def _deadline_end(month):
+    """The first moment after the month's deadline (Asia/Shanghai)."""
+    day = report_deadline(month) + datetime.timedelta(days=1)
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+
+
+def _due_links(month, plan=None):
+    items = entries_due(Item.objects.all(), month)
+    if plan is not None:
+        items = items.filter(plan=plan)
+    return ItemUnit.objects.filter(item__in=items.values("pk"))
+
+
+def unit_status(month: datetime.date, today: datetime.date, plan=None):
+    """One row per unit owing reports for the month: due, reported, of them late, missing, and
+    whether the deadline has passed — one grouped query, plus one for the units' contacts."""
+    late_report = Exists(StatusReport.objects.filter(item=OuterRef("item"), month=month,
+                                                     filed_at__gte=_deadline_end(month)))
+    counts = (_due_links(month, plan)
+              .annotate(reported=reported_for(month, "item"), late=late_report)
+              .values("unit_id")
+              .annotate(due=Count("pk"), reported_n=Count("pk", filter=Q(reported=True)),
+                        late_n=Count("pk", filter=Q(late=True)))
+              .order_by())
+    units = Unit.objects.in_bulk([row["unit_id"] for row in counts])
+    past_deadline = today > report_deadline(month)
+    rows = []
+    for row in counts:
+        missing = row["due"] - row["reported_n"]
+        rows.append({"unit": units[row["unit_id"]], "due": row["due"], "reported": row["reported_n"],
+                     "late": row["late_n"], "missing": missing, "overdue": missing if past_deadline else 0})
+    rows.sort(key=lambda r: (-r["missing"], r["unit"].name))
+    return rows
+
+
+def missing_by_unit(month: datetime.date, plan=None):
+    """{unit id: [entries still missing the month's report]}."""
+    missing = defaultdict(list)
+    links = (_due_links(month, plan).filter(~reported_for(month, "item"))
+             .select_related("item").order_by("unit_id", "item__list_kind", "item__seq"))
+    for link in links:
+        missing[link.unit_id].append(link.item)
+    return missing
+
+
+def send_missing_report_reminders(month: datetime.date, plan=None) -> int:
+    """One e-mail per unit still missing reports for the month, to its contact and its users."""
+    missing = missing_by_unit(month, plan)
+    if not missing:
+        return 0
+    members = defaultdict(set)
+    for unit_id, email in (User.objects.filter(is_active=True, units__in=list(missing)).exclude(email="")
+                           .values_list("units", "email")):
+        members[unit_id].add(email)
+    sent = 0
+    deadline = report_deadline(month)
+    for unit in Unit.objects.filter(pk__in=list(missing)).order_by("name"):
+        recipients = sorted(members[unit.pk] | ({unit.contact_email} if unit.contact_email else set()))
+        if not recipients:
+            continue
+        lines = [f"  {item.get_list_kind_display()} {item.seq}. {item.name}" for item in missing[unit.pk]]
+        body = [f"{unit.contact_person or unit.name}，您好：", "",
+                f"贵单位以下 {len(lines)} 项事项尚未填报 {month:%Y年%m月} 进度（截止 {deadline:%Y年%m月%d日}）：", *lines,
+                "", "请登录系统“我的事项”填报，或下载月度模板批量填报后上传。"]
+        send_mail(f"六重清单填报提醒：{month:%Y年%m月} 尚有 {len(lines)} 项未报", "\n".join(body),
+                  settings.DEFAULT_FROM_EMAIL, recipients)
+        sent += 1
+    return sent
+

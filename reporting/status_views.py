@@ -1,0 +1,101 @@
+"""填报情况 (who has reported) and the XLSX templates to download: the month's reports of a unit,
+annual targets, a plan's lists."""
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db.models import Exists, OuterRef
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from projects.models import Item, ItemUnit, Plan, Role, Unit, period_name, role_of
+from reporting.calendar import month_choices, report_deadline
+
+from projects.params import BadParameter, bad_request, plan_param
+from reporting.report_templates import month_template, plan_template, targets_template
+from reporting.status import month_param, unit_status
+
+
+def _require(user, *roles):
+    if role_of(user) not in roles:
+        raise Http404
+
+
+@login_required
+def reporting_status(request):
+    """Per unit, for a chosen month: entries due, reported, late, missing, and whom to call."""
+    _require(request.user, Role.PLANNER, Role.LEADER)
+    today = timezone.localdate()
+    try:
+        month = month_param(request, today)
+        plan = plan_param(request)
+    except BadParameter as error:
+        return bad_request(request, error)
+    rows = unit_status(month, today, plan)
+    totals = {key: sum(r[key] for r in rows) for key in ("due", "reported", "late", "missing", "overdue")}
+    return render(request, "reporting/reporting_status.html", {
+        "month": month, "months": month_choices(today), "rows": rows, "totals": totals, "plan": plan,
+        "deadline": report_deadline(month), "past_deadline": today > report_deadline(month),
+        "can_remind": role_of(request.user) == Role.PLANNER,
+    })
+
+
+@login_required
+@require_POST
+def remind_missing(request):
+    """Queue the e-mails to the units still missing the month's reports (sent by the worker)."""
+    _require(request.user, Role.PLANNER)
+    today = timezone.localdate()
+    try:
+        month = month_param(request, today)
+    except BadParameter as error:
+        return bad_request(request, error)
+    from .tasks import remind_missing_reports_task
+
+    remind_missing_reports_task.delay(month.isoformat())
+    messages.success(request, f"已安排向 {month:%Y年%m月} 尚未填报的单位发送提醒邮件。")
+    return redirect(reverse("reporting_status") + f"?month={month:%Y-%m}")
+
+
+@login_required
+def report_template(request):
+    """The month's report template: a unit user's entries (of one of their units with ?unit=), or
+    a planner's choice of unit (every entry without one)."""
+    _require(request.user, Role.PLANNER, Role.UNIT)
+    try:
+        month = month_param(request, timezone.localdate())
+    except BadParameter as error:
+        return bad_request(request, error)
+    items = Item.objects.editable_by(request.user)
+    title = "全部责任单位"
+    raw_unit = request.GET.get("unit", "")
+    if raw_unit:
+        unit = Unit.objects.filter(pk=int(raw_unit)).first() if raw_unit.isdigit() and len(raw_unit) < 10 else None
+        if unit is None or (role_of(request.user) == Role.UNIT and not unit.members.filter(pk=request.user.pk).exists()):
+            raise Http404("没有这个单位")
+        items = items.filter(Exists(ItemUnit.objects.filter(item=OuterRef("pk"), unit=unit)))
+        title = unit.name
+    elif role_of(request.user) == Role.UNIT:
+        title = "、".join(request.user.units.order_by("name").values_list("name", flat=True)[:3])
+    return month_template(items, month, title, f"进度填报_{month:%Y-%m}.xlsx")
+
+
+@login_required
+def targets_template_download(request):
+    _require(request.user, Role.PLANNER)
+    try:
+        plan = plan_param(request)
+    except BadParameter as error:
+        return bad_request(request, error)
+    items = Item.objects.filter(plan=plan) if plan else Item.objects.all()
+    return targets_template(items, "年度推进计划模板.xlsx")
+
+
+@login_required
+def plan_template_download(request):
+    """The plan after the latest one (its five years follow on), or 十五五 when there is none."""
+    _require(request.user, Role.PLANNER)
+    latest = Plan.objects.order_by("-end_year").values_list("end_year", flat=True).first()
+    start = (latest or 2025) + 1
+    return plan_template(f"六重清单导入模板_{period_name(start, start + 4)}.xlsx", period_name(start, start + 4))
