@@ -18,6 +18,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Cast, Coalesce, ExtractMonth, ExtractYear, Greatest, Least, NullIf
 
+from projects.continuation import CHAIN_DEPTH, CHAIN_REPORTS, chain_of, cumulative_report_of
 from projects.models import AnnualTarget, ItemUnit, ListKind, Milestone, StatusReport
 from projects.reporting import (
     add_months, due_report_month, first_month_due, months_between, previous_month, report_deadline, reporting_start,
@@ -57,22 +58,6 @@ def on_time_condition(as_of: datetime.date, prefix="") -> Q:
     return condition
 
 
-CHAIN_REPORTS = (Q(item=OuterRef("pk")) | Q(item=OuterRef("predecessor_id"))
-                 | Q(item=OuterRef("predecessor__predecessor_id")))
-CHAIN_DEPTH = 2  # plans back that the Python form follows too
-
-
-def chain_of(item) -> list:
-    """The entry and the entries it continues, CHAIN_DEPTH plans back."""
-    entries, node = [item], item
-    for _ in range(CHAIN_DEPTH):
-        node = node.predecessor if node.predecessor_id else None
-        if node is None:
-            break
-        entries.append(node)
-    return entries
-
-
 def live_data_facts(queryset, as_of: datetime.date | None):
     """Data facts derived from reports and milestones (as of a date; None: every row there is)."""
     reports = StatusReport.objects.filter(item=OuterRef("pk"))
@@ -82,8 +67,7 @@ def live_data_facts(queryset, as_of: datetime.date | None):
     else:
         reports = reports.filter(month__lte=as_of)
         unmet = unmet.filter(Q(met_on__isnull=True) | Q(met_on__gt=as_of))
-    # The cumulative investment is the project's: it follows the entry back through the plans it
-    # continues (Item.predecessor, two plans back), latest month first.
+    # The cumulative investment is the project's (projects/continuation.py: CHAIN_REPORTS).
     chain = StatusReport.objects.filter(CHAIN_REPORTS, cumulative_investment__isnull=False)
     if as_of is not None:
         chain = chain.filter(month__lte=as_of)
@@ -237,10 +221,8 @@ def facts_for(item, as_of: datetime.date) -> Facts:
     prefetched or not, in plain Python."""
     reports = sorted((r for r in item.reports.all() if r.month <= as_of), key=lambda r: r.month, reverse=True)
     last_month = reports[0].month if reports else None
-    chain_reports = sorted((r for entry in chain_of(item) for r in entry.reports.all()
-                            if r.month <= as_of and r.cumulative_investment is not None),
-                           key=lambda r: (r.month, r.pk), reverse=True)
-    cumulative = chain_reports[0].cumulative_investment if chain_reports else None
+    holder = cumulative_report_of(r for entry in chain_of(item) for r in entry.reports.all() if r.month <= as_of)
+    cumulative = holder.cumulative_investment if holder else None
     unmet = sorted((m for m in item.milestones.all() if m.met_on is None or m.met_on > as_of),
                    key=lambda m: (m.due_date, m.pk))
     on_time = set(on_time_months(as_of))
@@ -289,4 +271,4 @@ def _local_date(moment):
     return timezone.localtime(moment).date()
 
 
-__all__ = ["with_facts", "facts_for", "Facts", "on_time_condition", "month_of_index", "ListKind", "BooleanField"]
+__all__ = ["CHAIN_DEPTH", "with_facts", "facts_for", "Facts", "on_time_condition", "month_of_index", "ListKind", "BooleanField"]

@@ -10,6 +10,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
+from projects.continuation import CHAIN_REPORTS
 from projects.importer import COLUMN_LABELS, DEFAULT_REQUIRED, REQUIRED_COLUMNS
 from projects.models import AnnualTarget, Item, ItemStatus, ListKind, StatusReport
 from projects.report_workbook import COLUMNS, HEADER_ROWS, HEADERS, INDEX, row_key
@@ -48,7 +49,10 @@ def _header(sheet, headers, row=1):
 def month_rows(items, month):
     """Per entry: last month's cumulative and progress for reference, and the month's report if filed."""
     before = StatusReport.objects.filter(item=OuterRef("pk"), month=add_months(month, -1))
-    items = (items.annotate(ref_cumulative=Subquery(before.values("cumulative_investment")[:1]),
+    # last month's cumulative is the project's, across its chain of plans (projects/continuation.py)
+    chain = StatusReport.objects.filter(CHAIN_REPORTS, month=add_months(month, -1),
+                                        cumulative_investment__isnull=False).order_by("-pk")
+    items = (items.annotate(ref_cumulative=Subquery(chain.values("cumulative_investment")[:1]),
                             ref_progress=Subquery(before.values("progress_text")[:1]))
              .order_by().only("pk", "list_kind", "seq", "name", "status"))
     filed = {r.item_id: r for r in StatusReport.objects.filter(item__in=items.values("pk"), month=month)}

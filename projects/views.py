@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 from .forms import (  # noqa: F401  (ReportConflict and save_report are used by tests through this module)
     MilestoneForm, MilestoneMetForm, ReportConflict, ReportUploadForm, StatusReportForm, TargetUploadForm, save_report,
 )
+from .continuation import chain_cumulative_by_month
 from .validation import ImportFailed
 from .models import Item, Milestone, Role, StatusReport, Unit, role_of
 from .report_workbook import import_reports
@@ -84,6 +85,8 @@ def report_form(request, pk):
         "versions": existing.history.select_related("history_user").order_by("-history_date") if existing else [],
         "filed_months": {f"{m:%Y-%m}": {"version": v, "cumulative": None if c is None else f"{c:.4f}"}
                          for m, v, c in filed},
+        # the project's cumulative per month, across its chain of plans (for 由上月累计推算)
+        "chain_cumulative": {f"{m:%Y-%m}": f"{c:.4f}" for m, c in chain_cumulative_by_month(item).items()},
     })
 
 
