@@ -30,8 +30,17 @@ HUNDRED = Decimal("100")
 ON_TIME_MONTHS = 6  # the on-time reporting rate looks at the last six due months
 
 
+class AsDecimal(Cast):
+    """A number as a decimal in SQL arithmetic, so that no division is an integer division:
+    numeric on PostgreSQL; REAL on SQLite (the embedded default), whose NUMERIC keeps a whole
+    number an integer and divides 20 * 11 / 12 into 18 (docs/architecture.md, "Money")."""
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        return self.as_sql(compiler, connection, template="CAST(%(expressions)s AS REAL)", **extra_context)
+
+
 def _dec(expr):
-    return Cast(expr, DEC)
+    return AsDecimal(expr, DEC)
 
 
 def _month_index(year, month):
@@ -102,13 +111,13 @@ def date_facts(queryset, as_of: datetime.date):
     targets_before = (AnnualTarget.objects.filter(item=OuterRef("pk"), year__lt=year)
                       .order_by().values("item").annotate(s=Sum("planned_investment")).values("s"))
     target_now = AnnualTarget.objects.filter(item=OuterRef("pk"), year=year).values("planned_investment")[:1]
-    total = NullIf(F("total_investment"), Value(ZERO))
+    total = _dec(NullIf(F("total_investment"), Value(ZERO)))
     period_months = (F("end_year") - F("start_year") + 1) * 12
     months_done = Greatest(Value(0), Least(Value(year * 12 + month - 1) - F("start_year") * 12, period_months))
     even_pct = _dec(months_done) * Value(HUNDRED) / _dec(period_months)
     target_pct = (
         (Coalesce(Subquery(targets_before, output_field=DEC), Value(ZERO))
-         + Coalesce(Subquery(target_now, output_field=DEC), Value(ZERO)) * Value(Decimal(month - 1)) / Value(Decimal(12)))
+         + Coalesce(Subquery(target_now, output_field=DEC), Value(ZERO)) * Value(Decimal(month - 1)) / _dec(Value(12)))
         * Value(HUNDRED) / total
     )
     return queryset.annotate(
@@ -155,7 +164,7 @@ def derived_facts(queryset, as_of: datetime.date):
         months_missed=months_missed_expression(as_of),
         points_behind=ExpressionWrapper(F("expected_pct") - F("actual_pct"), output_field=DEC),
         expected_amount=ExpressionWrapper(
-            Coalesce(F("expected_pct"), Value(ZERO)) * Coalesce(F("total_investment"), Value(ZERO)) / Value(HUNDRED),
+            Coalesce(F("expected_pct"), Value(ZERO)) * Coalesce(F("total_investment"), Value(ZERO)) / _dec(Value(HUNDRED)),
             output_field=DEC),
     )
 

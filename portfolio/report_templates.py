@@ -86,7 +86,7 @@ def month_template(items, month, title, filename):
             value = values.get(name)
             if value is None or value == "":
                 continue
-            cell = _text(sheet.cell(row=last, column=column + 1), float(value) if hasattr(value, "as_tuple") else value)
+            cell = _text(sheet.cell(row=last, column=column + 1), value)  # a Decimal stays a Decimal
             if name in ("ref_cumulative", "month_investment", "cumulative_investment", "progress_pct"):
                 cell.number_format = "0.00"
         for name in ("list_kind", "seq", "name", "ref_cumulative", "ref_progress"):
@@ -137,7 +137,7 @@ def targets_template(items, filename):
     for row, target in enumerate(targets, start=2):
         item = target.item
         values = [item.plan.code, item.get_list_kind_display(), item.seq, target.year,
-                  float(target.planned_investment) if target.planned_investment is not None else "待定",
+                  target.planned_investment if target.planned_investment is not None else "待定",
                   target.target_text, item.name]
         for column, value in enumerate(values, start=1):
             _text(sheet.cell(row=row, column=column), value)

@@ -205,8 +205,6 @@ def unit_groups(user, plan, as_of):
 # ---------------------------------------------------------------- writers
 
 def _xlsx_value(value, is_money):
-    if isinstance(value, Decimal):
-        return float(value)
     if is_money and value is None:
         return PENDING
     return value
@@ -240,9 +238,9 @@ def write_xlsx(sheets, target):
                     cell.font, cell.fill = bold, cat_fill
                 elif kind in ("subtotal", "total"):
                     cell.font = bold
-                if is_money and isinstance(cell.value, float):
+                if is_money and isinstance(cell.value, (Decimal, float)):
                     cell.number_format = "#,##0.00"
-                elif (c - 1) in pct_cols and isinstance(cell.value, float):
+                elif (c - 1) in pct_cols and isinstance(cell.value, (Decimal, float)):
                     cell.number_format = "0.0"
                 elif is_money:
                     cell.alignment = Alignment(horizontal="right")
