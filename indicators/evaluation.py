@@ -2,7 +2,7 @@
 in IndicatorStatus after every committed change to an indicator or its values, and the rows
 the indicator page and the 年度监测表 export show. docs/architecture.md, “Indicators”.
 
-The arithmetic is portfolio/indicator_status.py (pure Python); this module builds its inputs
+The arithmetic is indicators/status.py (pure Python); this module builds its inputs
 from the stored rows and writes only the statuses that changed.
 """
 from __future__ import annotations
@@ -11,6 +11,7 @@ import datetime
 import threading
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import NamedTuple
 
 from django.db import transaction
 from django.db.models import Count, Max, Q
@@ -20,6 +21,8 @@ from django.utils import timezone
 from projects.lights import Light
 from projects.models import Plan
 from projects.versions import figures_date, raise_version
+
+from indicators.promise import promised_cell
 
 from .models import Attribute, Indicator, IndicatorStatus, IndicatorTable, IndicatorValue, TableKind, ValueForm, ValueMeaning
 from .status import (
@@ -42,23 +45,36 @@ def plain(number):
     return normal.quantize(1) if normal == normal.to_integral_value() else normal
 
 
+class Cell(NamedTuple):
+    """One stored value cell of an indicator."""
+
+    form: str
+    number: Decimal | None
+    qualifier: str
+    printed: str
+    year: int | None
+
+
 def _value(ind, slot):
     """(form, number, qualifier, printed, year) of one stored value, or None when not printed."""
     form = getattr(ind, f"{slot}_form")
     if not form:
         return None
-    return (form, plain(getattr(ind, f"{slot}_number")), getattr(ind, f"{slot}_qualifier"),
-            getattr(ind, f"{slot}_printed"), getattr(ind, f"{slot}_year"))
+    return Cell(form, plain(getattr(ind, f"{slot}_number")), getattr(ind, f"{slot}_qualifier"),
+                getattr(ind, f"{slot}_printed"), getattr(ind, f"{slot}_year"))
 
 
-def promised(ind, end_slot):
-    """The end-year value when it is a number, else the 年均/累计 column's number, else a text
-    form, else missing — as indicators.status.target_from_parsed reads a parsed row."""
-    cells = [v for v in (_value(ind, end_slot), _value(ind, "growth")) if v is not None]
-    return (next((v for v in cells if v[0] in NUMERIC and v[1] is not None), None)
-            or next((v for v in cells if v[0] == ValueForm.TEXT), None)
-            or next((v for v in cells if v[0] in NUMERIC), None)
-            or (ValueForm.MISSING, None, "", next((v[3] for v in cells if v[3]), ""), None))
+def end_slot(table) -> str:
+    """The cell a table prints its promise in: 规划值 in a completion table, else 目标值."""
+    return "planned" if table.kind == TableKind.COMPLETION else "target"
+
+
+def promised(ind, slot):
+    """The stored cell the plan promises (indicators/promise.py, the one definition), or a
+    missing cell keeping what was printed."""
+    cells = [_value(ind, slot), _value(ind, "growth")]
+    return (promised_cell(*cells)
+            or Cell(ValueForm.MISSING, None, "", next((c.printed for c in cells if c and c.printed), ""), None))
 
 
 def period_of(ind, plan: Plan, table: IndicatorTable):
@@ -72,7 +88,7 @@ def period_of(ind, plan: Plan, table: IndicatorTable):
 
 def target_of(ind, plan, table) -> Target:
     start, end = period_of(ind, plan, table)
-    form, number, qualifier, printed, _ = promised(ind, "planned" if table.kind == TableKind.COMPLETION else "target")
+    form, number, qualifier, printed, _ = promised(ind, end_slot(table))
     return Target(form, number if form in NUMERIC else None, qualifier if number is not None else "",
                   printed, start, end)
 

@@ -24,6 +24,7 @@ from indicators.models import (
     TableKind,
     ValueMeaning,
 )
+from indicators.promise import promised_cell
 from projects.models import Plan
 from projects.validation import ImportFailed, check_length, read_rows
 
@@ -46,11 +47,8 @@ def _value_fields(slot, value, default_year=None):
 
 
 def chosen_target(parsed):
-    """The value the plan promises: the end-year cell when it is a number, else the 年均/累计
-    cell's (mirrors indicators.status.target_from_parsed, which needs no Django)."""
-    cells = [v for v in (parsed.target, parsed.growth) if v is not None]
-    return (next((v for v in cells if v.form in ("level", "growth", "cumulative") and v.number is not None), None)
-            or next((v for v in cells if v.form == "text"), None))
+    """The value the plan promises (indicators/promise.py, the one definition)."""
+    return promised_cell(parsed.target, parsed.growth)
 
 
 def direction_of(parsed) -> str:

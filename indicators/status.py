@@ -33,6 +33,8 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation, localcontext
 from typing import TYPE_CHECKING
 
+from indicators.promise import NUMERIC_FORMS, promised_cell  # pure Python, no Django
+
 if TYPE_CHECKING:  # only for the annotations: importing the parser needs Django set up
     from indicators.parsing import ParsedValue
 
@@ -48,7 +50,6 @@ STATUS_LABELS = {
 FORMS = ("level", "growth", "cumulative", "text", "missing")
 QUALIFIERS = ("", "ge", "le")
 DIRECTIONS = ("up", "down")
-NUMERIC_FORMS = ("level", "growth", "cumulative")
 PRECISION = 28
 MAX_PLACES = 6
 
@@ -290,12 +291,9 @@ def target_from_parsed(target: ParsedValue | None, growth: ParsedValue | None,
 
     A cell listing several numbers ('21.2、20.3、15、15') keeps its form with no value and is
     reported as not a single number."""
-    cells = [v for v in (target, growth) if v is not None]
-    chosen = (next((v for v in cells if v.form in NUMERIC_FORMS and v.number is not None), None)
-              or next((v for v in cells if v.form == "text"), None)
-              or next((v for v in cells if v.form in NUMERIC_FORMS), None))
+    chosen = promised_cell(target, growth)  # indicators/promise.py, the one definition
     if chosen is None:
-        printed = next((v.printed for v in cells if v.printed), "")
+        printed = next((v.printed for v in (target, growth) if v is not None and v.printed), "")
         return Target("missing", None, "", printed, start_year, end_year)
     number = chosen.number if chosen.form in NUMERIC_FORMS else None
     return Target(chosen.form, number, chosen.qualifier if number is not None else "",

@@ -101,7 +101,7 @@ def values_template(indicators, plan: Plan, year: int) -> bytes:
     for ind in indicators:
         row = current.get(ind.pk)
         values = [ind.pk, plan.code, ind.table.title, ind.seq, ind.full_name, ind.unit, year,
-                  float(row.value) if row else None, row.note if row else ""]
+                  row.value if row else None, row.note if row else ""]
         sheet.append(values)
         r = sheet.max_row
         for col in (2, 3, 4, 5, 6, 9):

@@ -24,7 +24,7 @@ from projects.exports import (
 )
 from projects.widgets import SELECT, LongSelect
 from indicators.evaluation import (
-    STATUS_CHOICES, default_year, indicator_rows, midterm_year, status_counts, with_status,
+    STATUS_CHOICES, default_year, end_slot, indicator_rows, midterm_year, promised, status_counts, with_status,
 )
 from projects.params import BadParameter, bad_request, format_param
 
@@ -168,10 +168,9 @@ def trend_of(row, plan):
     end = table.target_year or plan.end_year
     years = list(range(start, max([end] + list(values)) + 1))
     path = []
-    target, base = ind.target_number if table.kind == TableKind.TARGETS else ind.planned_number, ind.baseline_number
-    form = ind.target_form if table.kind == TableKind.TARGETS else ind.planned_form
-    if target is None and ind.growth_number is not None:
-        target, form = ind.growth_number, ind.growth_form
+    # the promise, as the evaluation reads it (indicators/promise.py)
+    form, target, _, _, _ = promised(ind, end_slot(table))
+    base = ind.baseline_number
     b_year = ind.baseline_year or start
     if form == ValueForm.LEVEL and target is not None and base is not None and end > b_year:
         path = [float(base + (target - base) * (y - b_year) / (end - b_year)) if b_year <= y <= end else None

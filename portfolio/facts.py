@@ -19,6 +19,7 @@ from django.db.models import (
 from django.db.models.functions import Cast, Coalesce, ExtractMonth, ExtractYear, Greatest, Least, NullIf
 
 from projects.models import ItemUnit, ListKind
+from reporting.cumulative import CHAIN_DEPTH, CHAIN_REPORTS, chain_of, cumulative_report_of
 from reporting.models import AnnualTarget, Milestone, StatusReport
 from reporting.calendar import (
     add_months, due_report_month, first_month_due, months_between, previous_month, report_deadline, reporting_start,
@@ -30,8 +31,17 @@ HUNDRED = Decimal("100")
 ON_TIME_MONTHS = 6  # the on-time reporting rate looks at the last six due months
 
 
+class AsDecimal(Cast):
+    """A number as a decimal in SQL arithmetic, so that no division is an integer division:
+    numeric on PostgreSQL; REAL on SQLite (the embedded default), whose NUMERIC keeps a whole
+    number an integer and divides 20 * 11 / 12 into 18 (docs/architecture.md, "Money")."""
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        return self.as_sql(compiler, connection, template="CAST(%(expressions)s AS REAL)", **extra_context)
+
+
 def _dec(expr):
-    return Cast(expr, DEC)
+    return AsDecimal(expr, DEC)
 
 
 def _month_index(year, month):
@@ -58,22 +68,6 @@ def on_time_condition(as_of: datetime.date, prefix="") -> Q:
     return condition
 
 
-CHAIN_REPORTS = (Q(item=OuterRef("pk")) | Q(item=OuterRef("predecessor_id"))
-                 | Q(item=OuterRef("predecessor__predecessor_id")))
-CHAIN_DEPTH = 2  # plans back that the Python form follows too
-
-
-def chain_of(item) -> list:
-    """The entry and the entries it continues, CHAIN_DEPTH plans back."""
-    entries, node = [item], item
-    for _ in range(CHAIN_DEPTH):
-        node = node.predecessor if node.predecessor_id else None
-        if node is None:
-            break
-        entries.append(node)
-    return entries
-
-
 def live_data_facts(queryset, as_of: datetime.date | None):
     """Data facts derived from reports and milestones (as of a date; None: every row there is)."""
     reports = StatusReport.objects.filter(item=OuterRef("pk"))
@@ -83,8 +77,7 @@ def live_data_facts(queryset, as_of: datetime.date | None):
     else:
         reports = reports.filter(month__lte=as_of)
         unmet = unmet.filter(Q(met_on__isnull=True) | Q(met_on__gt=as_of))
-    # The cumulative investment is the project's: it follows the entry back through the plans it
-    # continues (Item.predecessor, two plans back), latest month first.
+    # The cumulative investment is the project's (projects/continuation.py: CHAIN_REPORTS).
     chain = StatusReport.objects.filter(CHAIN_REPORTS, cumulative_investment__isnull=False)
     if as_of is not None:
         chain = chain.filter(month__lte=as_of)
@@ -119,13 +112,13 @@ def date_facts(queryset, as_of: datetime.date):
     targets_before = (AnnualTarget.objects.filter(item=OuterRef("pk"), year__lt=year)
                       .order_by().values("item").annotate(s=Sum("planned_investment")).values("s"))
     target_now = AnnualTarget.objects.filter(item=OuterRef("pk"), year=year).values("planned_investment")[:1]
-    total = NullIf(F("total_investment"), Value(ZERO))
+    total = _dec(NullIf(F("total_investment"), Value(ZERO)))
     period_months = (F("end_year") - F("start_year") + 1) * 12
     months_done = Greatest(Value(0), Least(Value(year * 12 + month - 1) - F("start_year") * 12, period_months))
     even_pct = _dec(months_done) * Value(HUNDRED) / _dec(period_months)
     target_pct = (
         (Coalesce(Subquery(targets_before, output_field=DEC), Value(ZERO))
-         + Coalesce(Subquery(target_now, output_field=DEC), Value(ZERO)) * Value(Decimal(month - 1)) / Value(Decimal(12)))
+         + Coalesce(Subquery(target_now, output_field=DEC), Value(ZERO)) * Value(Decimal(month - 1)) / _dec(Value(12)))
         * Value(HUNDRED) / total
     )
     return queryset.annotate(
@@ -172,7 +165,7 @@ def derived_facts(queryset, as_of: datetime.date):
         months_missed=months_missed_expression(as_of),
         points_behind=ExpressionWrapper(F("expected_pct") - F("actual_pct"), output_field=DEC),
         expected_amount=ExpressionWrapper(
-            Coalesce(F("expected_pct"), Value(ZERO)) * Coalesce(F("total_investment"), Value(ZERO)) / Value(HUNDRED),
+            Coalesce(F("expected_pct"), Value(ZERO)) * Coalesce(F("total_investment"), Value(ZERO)) / _dec(Value(HUNDRED)),
             output_field=DEC),
     )
 
@@ -238,10 +231,8 @@ def facts_for(item, as_of: datetime.date) -> Facts:
     prefetched or not, in plain Python."""
     reports = sorted((r for r in item.reports.all() if r.month <= as_of), key=lambda r: r.month, reverse=True)
     last_month = reports[0].month if reports else None
-    chain_reports = sorted((r for entry in chain_of(item) for r in entry.reports.all()
-                            if r.month <= as_of and r.cumulative_investment is not None),
-                           key=lambda r: (r.month, r.pk), reverse=True)
-    cumulative = chain_reports[0].cumulative_investment if chain_reports else None
+    holder = cumulative_report_of(r for entry in chain_of(item) for r in entry.reports.all() if r.month <= as_of)
+    cumulative = holder.cumulative_investment if holder else None
     unmet = sorted((m for m in item.milestones.all() if m.met_on is None or m.met_on > as_of),
                    key=lambda m: (m.due_date, m.pk))
     on_time = set(on_time_months(as_of))
@@ -290,4 +281,4 @@ def _local_date(moment):
     return timezone.localtime(moment).date()
 
 
-__all__ = ["with_facts", "facts_for", "Facts", "on_time_condition", "month_of_index", "ListKind", "BooleanField"]
+__all__ = ["CHAIN_DEPTH", "with_facts", "facts_for", "Facts", "on_time_condition", "month_of_index", "ListKind", "BooleanField"]

@@ -15,14 +15,16 @@ from decimal import Decimal
 
 from django.db.models import CharField, Exists, OuterRef, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from projects.models import Item, ItemStatus, ItemUnit, ListKind, ProjectType
 
 from projects.formatting import PENDING
-from .models import Flag, ItemYearFigures
+from .evaluation import state
+from .models import ItemYearFigures
 from .rollup import programme_sheet, write_xlsx
-from .rules import Light, Severity
-from .summary import rate, scoped_items
+from .rules import Light
+from .summary import entry_figures, rate, red_reasons, scoped_items, stored_date
 
 STATUS_COLUMNS = [ItemStatus.COMPLETED, ItemStatus.IN_PROGRESS, ItemStatus.NOT_STARTED, ItemStatus.SUSPENDED,
                   ItemStatus.CANCELLED]
@@ -32,26 +34,37 @@ NOT_REPORTED = "未报"
 
 
 def review_date(plan, as_of=None) -> datetime.date:
-    """A closed plan is reviewed as of its closing; an open one as of the date asked (a preview)."""
+    """The one date of every figure of the review: a closed plan's closing date; for a plan in
+    force (or a draft) a preview as of the date asked, by default today (Asia/Shanghai)."""
     if plan.closed_on is not None and plan.is_closed:
         return plan.closed_on
-    return as_of or datetime.date(plan.end_year, 12, 31)
+    return as_of or timezone.localdate()
 
 
-def entry_rows(plan, user) -> list:
-    """The user's entries of the plan with everything the sheets group and sum, in one query."""
+def review_heading(plan, as_of=None) -> str:
+    """What the review is: the closing evaluation, or a preview of a plan not closed."""
+    day = review_date(plan, as_of)
+    if plan.is_closed:
+        return f"已收官，按收官日期 {day:%Y-%m-%d} 的评估"
+    return f"预览：截至 {day:%Y-%m-%d}（规划{plan.get_state_display()}）"
+
+
+def entry_rows(plan, user, as_of) -> list:
+    """The user's entries of the plan with everything the sheets group and sum, in one query; the
+    light is that of the review date (stored when the figures are of that date, else derived)."""
     lead = ItemUnit.objects.filter(item=OuterRef("pk"), role=ItemUnit.Role.LEAD).order_by("pk").values("unit__name")[:1]
     within = (ItemYearFigures.objects.filter(item=OuterRef("pk"), year__gte=plan.start_year, year__lte=plan.end_year)
               .order_by().values("item").annotate(s=Sum("completed")).values("s"))
     successor = Item.objects.filter(predecessor=OuterRef("pk"))
-    rows = (scoped_items(user, plan).order_by()
+    items, _ = entry_figures(scoped_items(user, plan), as_of, stored_date(plan, state().as_of))
+    rows = (items.order_by()
             .annotate(lead=Coalesce(Subquery(lead), Value(NO_LEAD), output_field=CharField()),
                       completed_in_period=Subquery(within), carried=Exists(successor),
                       successor_seq=Subquery(successor.values("seq")[:1]),
                       successor_plan=Subquery(successor.values("plan__name")[:1]))
             .values("pk", "list_kind", "seq", "name", "category__name", "category__order", "project_type", "status",
                     "total_investment", "plan_investment", "lead", "completed_in_period", "carried",
-                    "successor_seq", "successor_plan", "figures__light"))
+                    "successor_seq", "successor_plan", "light"))
     order = {kind.value: i for i, kind in enumerate(ListKind)}
     return sorted(rows, key=lambda r: (order[r["list_kind"]], r["seq"]))
 
@@ -130,7 +143,7 @@ def not_carried_sheet(plan, rows, has_successor_plan):
     left = [r for r in rows if not r["carried"]]
     for r in left:
         out.append(("item", [ListKind(r["list_kind"]).label, r["seq"], r["name"], ItemStatus(r["status"]).label,
-                             Light(r["figures__light"]).label if r["figures__light"] else "—", r["lead"]]))
+                             Light(r["light"]).label if r["light"] else "—", r["lead"]]))
     out.append(("total", [f"合计 {len(left)} 项", "", "", "", "", ""]))
     return "未转入下一期", out, set(), set()
 
@@ -147,25 +160,26 @@ def carried_sheet(plan, rows, has_successor_plan):
 
 
 def red_sheet(plan, rows, as_of):
-    """Entries red at closing with their red flags' reasons, as the flags stood then."""
-    red_ids = [r["pk"] for r in rows if r["figures__light"] == Light.RED]
-    reasons = defaultdict(list)
-    for flag in Flag.objects.filter(item_id__in=red_ids, resolved_on__isnull=True, severity=Severity.RED) \
-            .select_related("item__figures").order_by("kind"):
-        reasons[flag.item_id].append(f"{flag.get_kind_display()}：{flag.describe(as_of)}")
+    """Entries red on the review date with their red findings' reasons, as of that date (the
+    stored flags when the figures are of that date, else the rules' findings then)."""
+    red_ids = [r["pk"] for r in rows if r["light"] == Light.RED]
+    stored = as_of == stored_date(plan, state().as_of)
+    reasons = {pk: [f"{r['label']}：{r['description']}" for r in found]
+               for pk, found in red_reasons(red_ids, as_of, stored).items()}
     out = [("head", ["清单", "序号", "名称", "牵头单位", "原因"])]
     by_pk = {r["pk"]: r for r in rows}
     for pk in red_ids:
         r = by_pk[pk]
         out.append(("item", [ListKind(r["list_kind"]).label, r["seq"], r["name"], r["lead"],
-                             "；".join(reasons[pk]) or "—"]))
+                             "；".join(reasons.get(pk, [])) or "—"]))
     out.append(("total", [f"合计 {len(red_ids)} 项", "", "", "", ""]))
-    return f"收官红灯事项（{as_of:%Y-%m-%d}）", out, set(), set()
+    title = "收官红灯事项" if plan.is_closed else "红灯事项（预览）"
+    return f"{title}（{as_of:%Y-%m-%d}）", out, set(), set()
 
 
 def review_sheets(plan, user, as_of=None) -> list:
     as_of = review_date(plan, as_of)
-    rows = entry_rows(plan, user)
+    rows = entry_rows(plan, user, as_of)
     has_successor_plan = plan.successors.exists()
     projects = [r for r in rows if r["list_kind"] == ListKind.PROJECT]
     return [
@@ -224,7 +238,9 @@ def write_review_csv(sheets, target):
 
 
 def write_review(plan, user, fmt, target, as_of=None):
+    """The sheets, and last a 说明 sheet saying what the file is (a preview, or as of closing)."""
     sheets = review_sheets(plan, user, as_of)
+    sheets.append(("说明", [("category", [review_heading(plan, as_of)])], set(), set()))
     (write_xlsx if fmt == "xlsx" else write_review_csv)(sheets, target)
 
 

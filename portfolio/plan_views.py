@@ -19,7 +19,7 @@ from projects.models import Item, Plan, PlanState, Role, role_of
 from projects.exports import XLSX_TYPE
 from .lifecycle import close_plan, reopen_plan
 from projects.params import BadParameter, bad_request, format_param
-from .plan_review import display_sheets, review_date, review_filename, review_sheets, write_review
+from .plan_review import display_sheets, review_date, review_filename, review_heading, review_sheets, write_review
 
 
 def _planner(user):
@@ -100,7 +100,7 @@ def plan_review(request, code):
         return FileResponse(tmp, as_attachment=True, filename=review_filename(plan, fmt),
                             content_type=XLSX_TYPE if fmt == "xlsx" else "text/csv; charset=utf-8")
     return render(request, "portfolio/plan_review.html", {
-        "plan": plan, "as_of": review_date(plan), "sheets": display_sheets(review_sheets(plan, request.user)),
+        "plan": plan, "as_of": review_date(plan), "heading": review_heading(plan), "sheets": display_sheets(review_sheets(plan, request.user)),
         "successors": plan.successors.all(), "is_planner": role_of(request.user) == Role.PLANNER,
     })
 

@@ -21,7 +21,7 @@ from projects.names import pinyin_key
 from projects.exports import XLSX_TYPE, csv_value, safe_text, set_page_setup
 from projects.formatting import PENDING
 from .summary import dashboard, entry_figures, rate, scoped_items
-from .tables import ItemTable, list_records, with_list_figures
+from .tables import ItemTable, list_records, not_reported, with_list_figures
 
 PROJECT_SEQUENCE = ("seq", "name", "content", "project_type", "period", "total_investment", "plan_investment",
                     "units", "status", "cumulative", "completion", "light")
@@ -40,12 +40,12 @@ def _rollup_table(records, list_kind, period_label):
                 tuple(c for c in OTHER_SEQUENCE if c != "domain" or list_kind == ListKind.POLICY)
 
         def value_completion(self, record):
-            if not record["last_month"]:
+            if not_reported(record):
                 return None
             return rate(record["cumulative"], record["total_investment"])
 
         def value_cumulative(self, record):
-            return record["cumulative"] if record["last_month"] else NOT_REPORTED
+            return NOT_REPORTED if not_reported(record) else record["cumulative"]
 
     table = Table(records, list_kind=list_kind, period_label=period_label,
                   exclude=[] if list_kind == ListKind.PROJECT else ["completion"])
@@ -205,8 +205,6 @@ def unit_groups(user, plan, as_of):
 # ---------------------------------------------------------------- writers
 
 def _xlsx_value(value, is_money):
-    if isinstance(value, Decimal):
-        return float(value)
     if is_money and value is None:
         return PENDING
     return value
@@ -240,9 +238,9 @@ def write_xlsx(sheets, target):
                     cell.font, cell.fill = bold, cat_fill
                 elif kind in ("subtotal", "total"):
                     cell.font = bold
-                if is_money and isinstance(cell.value, float):
+                if is_money and isinstance(cell.value, (Decimal, float)):
                     cell.number_format = "#,##0.00"
-                elif (c - 1) in pct_cols and isinstance(cell.value, float):
+                elif (c - 1) in pct_cols and isinstance(cell.value, (Decimal, float)):
                     cell.number_format = "0.0"
                 elif is_money:
                     cell.alignment = Alignment(horizontal="right")

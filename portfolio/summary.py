@@ -9,7 +9,7 @@ per unit it belongs to and once in totals.
 """
 import datetime
 import hashlib
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.core.cache import cache
@@ -44,7 +44,7 @@ RANKING_FORMULA = (
 def rate(part, whole):
     if not whole:
         return None
-    return (Decimal(part or 0) * 100 / Decimal(whole)).quantize(Decimal("0.1"))
+    return (Decimal(part or 0) * 100 / Decimal(whole)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
 
 
 # ---------------------------------------------------------------- where the figures come from

@@ -76,6 +76,12 @@ def list_records(annotated):
     return annotated.annotate(category_name=F("category__name"), units_text=UnitNames()).values(*LIST_FIELDS)
 
 
+def not_reported(record):
+    """未报: no cumulative investment known for the project (its chain of plans) and no report of
+    the entry itself; a report without the figure is 待定 (docs/architecture.md, "Plans over time")."""
+    return record["cumulative"] is None and not record["last_month"]
+
+
 class MoneyColumn(tables.Column):
     """亿元 with two decimals; NULL is 待定. Exported as a number."""
 
@@ -163,7 +169,7 @@ class ItemTable(tables.Table):
         return period_text(record["start_year"], record["end_year"])
 
     def render_cumulative(self, record):
-        return money(record["cumulative"]) if record["last_month"] else "未报"
+        return "未报" if not_reported(record) else money(record["cumulative"])
 
     def render_status(self, value):
         return STATUSES.get(value, value)
@@ -196,7 +202,7 @@ class ItemTable(tables.Table):
         return value
 
     def value_cumulative(self, record):
-        return record["cumulative"] if record["last_month"] else None
+        return None if not_reported(record) else record["cumulative"]
 
     def value_units(self, value):
         return value or PENDING

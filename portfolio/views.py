@@ -179,6 +179,10 @@ def item_detail(request, pk):
 
         chain_reports = (StatusReport.objects.filter(item__in=[e for e in chain if e.pk != item.pk])
                          .select_related("item__plan", "filed_by").order_by("-month"))
+    # the project's cumulative investment, across its chain of plans (as the stored fact reads it)
+    from reporting.cumulative import cumulative_report
+
+    cumulative = cumulative_report(item) if item.list_kind == ListKind.PROJECT else None
     link_form = None
     if role == Role.PLANNER:
         from .plan_views import LinkForm
@@ -186,7 +190,7 @@ def item_detail(request, pk):
         link_form = LinkForm(item=item, initial={"predecessor": item.predecessor_id})
     return render(request, "portfolio/item_detail.html", {
         "chain": chain if len(chain) > 1 else [], "chain_reports": chain_reports, "link_form": link_form,
-        "item": item, "figures": figures,
+        "item": item, "figures": figures, "cumulative": cumulative,
         "light": light_badge(figures.light if figures else None),
         "targets": item.annual_targets.all(),
         "milestones": item.milestones.all(),

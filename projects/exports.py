@@ -103,7 +103,7 @@ def xlsx_cell(sheet, value, is_money=False):
         cell.alignment = Alignment(horizontal="right")
         return cell
     if isinstance(value, Decimal):
-        cell = WriteOnlyCell(sheet, value=float(value))
+        cell = WriteOnlyCell(sheet, value=value)  # written as the decimal's own digits, never a float
         cell.number_format = "#,##0.00" if is_money else "0.0"
         return cell
     cell = WriteOnlyCell(sheet, value=value)

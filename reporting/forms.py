@@ -6,6 +6,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from projects.models import ListKind
+from reporting.cumulative import cumulative_report
 from reporting.models import Milestone, StatusReport
 from reporting.calendar import add_months, check_met_date, check_report_month
 
@@ -120,27 +121,46 @@ class StatusReportForm(forms.ModelForm):
                 self.add_error("cumulative_investment", forms.ValidationError(
                     f"累计完成投资 {cumulative:.2f} 亿元不能小于本月完成投资 {month_amount:.2f} 亿元。"))
                 return
-        earlier = (StatusReport.objects.filter(item=self.item, month__lt=month, cumulative_investment__isnull=False)
-                   .order_by("-month").first())
+        # The cumulative is the project's, across its chain of plans (projects/continuation.py).
+        earlier = cumulative_report(self.item, before=month)
         if earlier and cumulative < earlier.cumulative_investment:
             self.add_error("cumulative_investment", forms.ValidationError(
-                f"累计完成投资不能低于 {earlier.month:%Y年%m月} 已报的 {earlier.cumulative_investment:.2f} 亿元。"))
-        following = (StatusReport.objects.filter(item=self.item, month__gt=month, cumulative_investment__isnull=False)
-                     .order_by("month").first())
+                f"累计完成投资不能低于 {earlier.month:%Y年%m月} 已报的 {earlier.cumulative_investment:.2f} 亿元"
+                f"{_reported_on(earlier, self.item)}。"))
+        following = later_cumulative_report(self.item, month)
         if following and cumulative > following.cumulative_investment:
             self.add_error("cumulative_investment", forms.ValidationError(
-                f"累计完成投资不能高于 {following.month:%Y年%m月} 已报的 {following.cumulative_investment:.2f} 亿元。"))
+                f"累计完成投资不能高于 {following.month:%Y年%m月} 已报的 {following.cumulative_investment:.2f} 亿元"
+                f"{_reported_on(following, self.item)}。"))
         total = self.item.total_investment
         if total is not None and cumulative > total:
             self.warnings.append(f"累计完成投资 {cumulative:.2f} 亿元已超过总投资 {total:.2f} 亿元，请核实。")
 
 
 def previous_cumulative(item, month):
-    """The cumulative investment reported for the month before `month`, or None (not reported, or
-    reported without the figure): the month's own amount is checked against it alone, since a
-    gap of unreported months would hide their investment."""
-    return (StatusReport.objects.filter(item=item, month=add_months(month, -1))
-            .values_list("cumulative_investment", flat=True).first())
+    """The project's cumulative investment reported for the month before `month` (by the entry or
+    the entries it continues), or None (not reported, or reported without the figure): the
+    month's own amount is checked against it alone, since a gap of unreported months would hide
+    their investment."""
+    last_month = add_months(month, -1)
+    holder = cumulative_report(item, through=last_month)
+    return holder.cumulative_investment if holder is not None and holder.month == last_month else None
+
+
+def later_cumulative_report(item, month):
+    """The first report after `month` with a cumulative figure, of the entry or of the entries
+    that continue it (whose cumulative includes this entry's)."""
+    chain = item.chain()
+    entries = [e.pk for e in chain[chain.index(item):]] if item in chain else [item.pk]
+    return (StatusReport.objects.filter(item__in=entries, month__gt=month, cumulative_investment__isnull=False)
+            .select_related("item__plan").order_by("month", "pk").first())
+
+
+def _reported_on(report, item):
+    """“（十四五 #1 填报）” when the figure was reported on another entry of the project's chain."""
+    if report.item_id == item.pk:
+        return ""
+    return f"（{report.item.plan.period_name} #{report.item.seq} 填报）"
 
 
 class ReportConflict(Exception):

@@ -10,6 +10,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
+from reporting.cumulative import CHAIN_REPORTS
 from projects.importer import COLUMN_LABELS, DEFAULT_REQUIRED, REQUIRED_COLUMNS
 from projects.models import Item, ItemStatus, ListKind
 from reporting.models import AnnualTarget, StatusReport
@@ -49,7 +50,10 @@ def _header(sheet, headers, row=1):
 def month_rows(items, month):
     """Per entry: last month's cumulative and progress for reference, and the month's report if filed."""
     before = StatusReport.objects.filter(item=OuterRef("pk"), month=add_months(month, -1))
-    items = (items.annotate(ref_cumulative=Subquery(before.values("cumulative_investment")[:1]),
+    # last month's cumulative is the project's, across its chain of plans (projects/continuation.py)
+    chain = StatusReport.objects.filter(CHAIN_REPORTS, month=add_months(month, -1),
+                                        cumulative_investment__isnull=False).order_by("-pk")
+    items = (items.annotate(ref_cumulative=Subquery(chain.values("cumulative_investment")[:1]),
                             ref_progress=Subquery(before.values("progress_text")[:1]))
              .order_by().only("pk", "list_kind", "seq", "name", "status"))
     filed = {r.item_id: r for r in StatusReport.objects.filter(item__in=items.values("pk"), month=month)}
@@ -83,7 +87,7 @@ def month_template(items, month, title, filename):
             value = values.get(name)
             if value is None or value == "":
                 continue
-            cell = _text(sheet.cell(row=last, column=column + 1), float(value) if hasattr(value, "as_tuple") else value)
+            cell = _text(sheet.cell(row=last, column=column + 1), value)  # a Decimal stays a Decimal
             if name in ("ref_cumulative", "month_investment", "cumulative_investment", "progress_pct"):
                 cell.number_format = "0.00"
         for name in ("list_kind", "seq", "name", "ref_cumulative", "ref_progress"):
@@ -134,7 +138,7 @@ def targets_template(items, filename):
     for row, target in enumerate(targets, start=2):
         item = target.item
         values = [item.plan.code, item.get_list_kind_display(), item.seq, target.year,
-                  float(target.planned_investment) if target.planned_investment is not None else "待定",
+                  target.planned_investment if target.planned_investment is not None else "待定",
                   target.target_text, item.name]
         for column, value in enumerate(values, start=1):
             _text(sheet.cell(row=row, column=column), value)

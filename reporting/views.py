@@ -13,6 +13,7 @@ from reporting.forms import (  # noqa: F401  (ReportConflict and save_report are
 )
 from projects.validation import ImportFailed
 from projects.models import Item, Role, Unit, role_of
+from reporting.cumulative import chain_cumulative_by_month
 from reporting.models import Milestone, StatusReport
 from reporting.report_workbook import import_reports
 from reporting.calendar import check_report_month, due_report_month, month_choices
@@ -85,6 +86,8 @@ def report_form(request, pk):
         "versions": existing.history.select_related("history_user").order_by("-history_date") if existing else [],
         "filed_months": {f"{m:%Y-%m}": {"version": v, "cumulative": None if c is None else f"{c:.4f}"}
                          for m, v, c in filed},
+        # the project's cumulative per month, across its chain of plans (for 由上月累计推算)
+        "chain_cumulative": {f"{m:%Y-%m}": f"{c:.4f}" for m, c in chain_cumulative_by_month(item).items()},
     })
 
 

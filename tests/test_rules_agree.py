@@ -199,3 +199,36 @@ def project_in_progress(plan, seq, last_report):
     Item.objects.filter(pk=item.pk).update(status=ItemStatus.IN_PROGRESS)
     StatusReport.objects.create(item=item, month=last_report, status=ItemStatus.IN_PROGRESS)
     return Item.objects.get(pk=item.pk)
+
+
+def test_fractional_targets_agree_in_sql_and_python(real_plan):
+    """The cases of issue 21 (targets 20 on 280 亿, 5 on 35.61 亿; a cumulative of 5 on 280 亿; an
+    even spread over 48 months): SQL, stored and Python forms give the same fractions, on
+    PostgreSQL and on SQLite (tests/test_money_decimal.py runs this test there too)."""
+    from .test_money_decimal import AS_OF, CASES, amount, pct
+    from .test_plan_lifecycle import fifteenth
+
+    plan = fifteenth(real_plan).plan
+    entries = {}
+    for seq, total, target, _, _ in CASES:
+        entry = Item.objects.get(plan=plan, list_kind=ListKind.PROJECT, seq=seq)
+        Item.objects.filter(pk=entry.pk).update(total_investment=total)
+        AnnualTarget.objects.create(item=entry, year=2026, planned_investment=target)
+        entries[seq] = entry.pk
+    StatusReport.objects.create(item_id=entries[9], month=month(2026, 11), status=ItemStatus.IN_PROGRESS,
+                                month_investment=D("5"), cumulative_investment=D("5"))
+    spread = Item.objects.get(plan=plan, list_kind=ListKind.PROJECT, seq=16)  # 2026–2029, 约 30, no target
+    evaluate(AS_OF)
+    items = Item.objects.filter(pk__in=[*entries.values(), spread.pk])
+    sql = {r["pk"]: r for r in with_facts(items, AS_OF).values("pk", *FACTS)}
+    stored = {r["pk"]: r for r in with_facts(items, AS_OF, "figures").values("pk", *FACTS)}
+    for item in items.prefetch_related("reports", "milestones", "annual_targets", "unit_links"):
+        python = facts_for(item, AS_OF)
+        for name in FACTS:
+            assert rounded(sql[item.pk][name]) == rounded(getattr(python, name)), (item.seq, name)
+            assert rounded(stored[item.pk][name]) == rounded(getattr(python, name)), (item.seq, name)
+    for seq, _, _, share, expected in CASES:
+        figures = ItemFigures.objects.get(item_id=entries[seq])
+        assert (pct(figures.expected_pct), amount(figures.expected_amount)) == (share, expected)
+    assert pct(ItemFigures.objects.get(item_id=entries[9]).actual_pct) == D("1.8")  # 5 of 280
+    assert pct(ItemFigures.objects.get(item=spread).expected_pct) == D("22.9")  # 11 of 48 months

@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from projects.models import Plan
 
-from portfolio.plan_review import review_date, write_review
+from portfolio.plan_review import review_heading, write_review
 
 
 class Command(BaseCommand):
@@ -31,8 +31,7 @@ class Command(BaseCommand):
         target = Path(opts["output"])
         with target.open("wb") as out:
             write_review(plan, user, opts["format"], out)
-        state = "已收官" if plan.is_closed else "未收官（预览）"
-        self.stdout.write(f"已导出 {plan.name} 后评估（{state}，截至 {review_date(plan):%Y-%m-%d}）→ {target}")
+        self.stdout.write(f"已导出 {plan.name} 后评估（{review_heading(plan)}）→ {target}")
 
 
 class _Everyone:
