@@ -223,6 +223,15 @@ TRACKER_CACHE_SECONDS = env.int("TRACKER_CACHE_SECONDS", default=3600)
 # tests (CACHE_URL=redis://host:port/db). Keys carry the data version, so per-process caches
 # never serve figures older than the database.
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://tracker")}
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    # With Redis down the cache misses instead of failing: every page works, slower
+    # (config/cache.py). A Redis that does not answer costs at most the connect timeout, then is
+    # skipped for a few seconds.
+    CACHES["default"]["BACKEND"] = "config.cache.TolerantRedisCache"
+    CACHES["default"].setdefault("OPTIONS", {}).update({
+        "socket_connect_timeout": env.float("TRACKER_CACHE_CONNECT_TIMEOUT", default=0.5),
+        "socket_timeout": env.float("TRACKER_CACHE_TIMEOUT", default=1.0),
+    })
 
 LOGGING = {
     "version": 1,
