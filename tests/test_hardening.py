@@ -184,6 +184,70 @@ def test_import_refuses_a_formula_without_a_cached_value(tmp_path, real_plan):
         'plan.xlsx 工作表「重大项目」第 3 行 第 6 列 "=1+2": 公式没有缓存值，请在 Excel 中保存后再导入']
 
 
+PLACEHOLDER = 987654321
+
+
+def poisoned(data: bytes, raw: str) -> bytes:
+    """The XLSX with the numeric cell holding PLACEHOLDER rewritten to hold `raw` as its stored
+    number (Excel never writes NaN or 1e309; a generator or a hand-edited file may)."""
+    with zipfile.ZipFile(io.BytesIO(data)) as source:
+        parts = {name: source.read(name) for name in source.namelist()}
+    hits = 0
+    for name in parts:
+        if name.startswith("xl/worksheets/sheet"):
+            hits += parts[name].count(f"<v>{PLACEHOLDER}</v>".encode())
+            parts[name] = parts[name].replace(f"<v>{PLACEHOLDER}</v>".encode(), f"<v>{raw}</v>".encode())
+    assert hits == 1
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for name, part in parts.items():
+            target.writestr(name, part)
+    return out.getvalue()
+
+
+NOT_FINITE = ["NaN", "nan", "inf", "-Infinity", "1e309", "-1E+400", "1.5.3"]
+
+
+@pytest.mark.parametrize("raw", NOT_FINITE)
+def test_import_refuses_nan_and_infinity_in_xlsx_cells_with_row_and_column(tmp_path, real_plan, raw):
+    path = tmp_path / "plan.xlsx"
+    path.write_bytes(poisoned(xlsx_bytes([
+        ("序号", "项目名称", "建设规模和内容", "项目类型", "建设期限", "总投资（亿元）", "“十四五”投资（亿元）", "责任单位"),
+        ("一、基础设施项目",), (1, "道路", "内容", "新建", "2021-2025", PLACEHOLDER, 1, "某单位")], title="重大项目"), raw))
+    with pytest.raises(ImportFailed) as failed:
+        import_plan(path, "t-nan")
+    assert failed.value.errors == [f'plan.xlsx 工作表「重大项目」第 3 行 第 6 列 "{raw}": 不是有限的数字（NaN、无穷大或无法识别）']
+    assert not Item.objects.filter(plan__code="t-nan").exists()
+
+
+@pytest.mark.parametrize("raw", ["NaN", "1e309"])
+def test_targets_upload_refuses_nan_and_infinity_with_row_and_column(client, planner, real_plan, raw):
+    data = poisoned(xlsx_bytes([("规划代码", "清单", "序号", "年度", "计划投资（亿元）", "年度目标"),
+                                (PLAN_CODE, "重大项目", 1, 2024, PLACEHOLDER, "")]), raw)
+    client.force_login(planner)
+    response = client.post("/targets/upload/", {"file": SimpleUploadedFile("targets.xlsx", data)})
+    assert response.status_code in (200, 400)
+    assert f'targets.xlsx 工作表「Sheet」第 2 行 第 5 列 "{raw}": 不是有限的数字' in response.content.decode().replace("&quot;", '"')
+    assert not AnnualTarget.objects.exists()
+
+
+@pytest.mark.parametrize("raw", ["NaN", "-inf"])
+def test_report_upload_refuses_nan_and_infinity_with_row_and_column(client, unit_a_user, real_plan, raw):
+    from .test_reports_batch import INDEX, download, project_rows
+
+    book = download(client.force_login(unit_a_user) or client)
+    row = project_rows(book.active)[0]
+    row[INDEX["month_investment"]].value = PLACEHOLDER
+    buf = io.BytesIO()
+    book.save(buf)
+    data = poisoned(buf.getvalue(), raw)
+    response = client.post("/reports/batch/", {"file": SimpleUploadedFile("进度.xlsx", data)}, follow=True)
+    assert response.status_code in (200, 400)
+    where = f'进度.xlsx 工作表「{book.active.title}」第 {row[0].row} 行 第 {INDEX["month_investment"] + 1} 列 "{raw}"'
+    assert where in response.content.decode().replace("&quot;", '"')
+    assert not StatusReport.objects.exists()
+
+
 def zip_bomb(path, rows=1_000_000, dimension=True):
     """An XLSX of a million rows that packs into a few megabytes."""
     path.write_bytes(xlsx_bytes([("序号", "名称")]))
