@@ -3,6 +3,8 @@ from django.db import transaction
 from django.template.response import TemplateResponse
 from simple_history.admin import SimpleHistoryAdmin
 
+from .validation import parse_id
+
 from .models import (
     AnnualTarget, Category, Indicator, IndicatorTable, IndicatorValue, Item, ItemUnit, Milestone, Plan, Programme,
     StatusReport, Unit, UnitAlias,
@@ -141,7 +143,11 @@ class UnitFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         if self.value():
-            return queryset.filter(unit_links__unit_id=self.value()).distinct()
+            unit_id = parse_id(self.value())
+            if unit_id is None:
+                messages.warning(request, f"责任单位编号“{self.value()[:40]}”无效，未找到对应单位。")
+                return queryset.none()
+            return queryset.filter(unit_links__unit_id=unit_id).distinct()
         return queryset
 
 

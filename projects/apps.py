@@ -6,6 +6,8 @@ class ProjectsConfig(AppConfig):
     verbose_name = "六重清单登记"
 
     def ready(self):
+        from .admin_bounds import bound_every_admin
         from .changes import connect_registry_models
 
         connect_registry_models()
+        bound_every_admin()

@@ -121,6 +121,16 @@ def parse_seq(raw) -> int:
     return int(text)
 
 
+_ID = re.compile(r"[0-9]{1,19}")
+
+
+def parse_id(raw):
+    """A primary key from a query string: ASCII digits within a bigint, else None. str.isdigit()
+    is no test: it accepts '²' and '١', which int() refuses or reads."""
+    text = str(raw or "")
+    return int(text) if _ID.fullmatch(text) and 0 < int(text) < 2**63 else None
+
+
 def is_seq(raw) -> bool:
     return bool(_DIGITS.fullmatch(halfwidth(str(raw))))
 

@@ -323,14 +323,15 @@ def test_the_admin_refuses_a_report_month_before_the_plan(client, planner, real_
 
 HOSTILE = {
     "as_of": ["0001-01-01", "2026-02-30", "x" * 300, "'; DROP TABLE projects_item; --"],
-    "page": ["-1", "0", "99999999999999999999999", "abc"],
-    "per_page": ["0", "-5", "1000000", "1e9"],
+    "page": ["-1", "0", "99999999999999999999999", "abc", "²"],
+    "per_page": ["0", "-5", "1000000", "1e9", "²"],
     "sort": ["-nonexistent", "<script>", "name,-seq", "__class__"],
-    "plan": ["999999999999999999999", "<x>", "ojk-14\x00"],
-    "category": ["999999999999999999999999", "-1", "1.5", "abc"],
-    "unit": ["999999999999999999999999", "1 OR 1=1"],
+    "plan": ["999999999999999999999", "<x>", "ojk-14\x00", "²", "١", "9" * 20],
+    "category": ["999999999999999999999999", "-1", "1.5", "abc", "²", "١٢", "9" * 20],
+    "unit": ["999999999999999999999999", "1 OR 1=1", "²", "١٢", "99999999999999999999"],
     "q": ["\x00", "%", "_", "'" * 500, XSS],
-    "year": ["99999999999", "-1", "NaN", "1e400"],
+    "year": ["99999999999", "-1", "NaN", "1e400", "²", "２０２６"],
+    "indicator": ["²", "99999999999999999999"], "table": ["²", "99999999999999999999"],
     "end_year": ["99999999999999", "Infinity"],
     "total_min": ["NaN", "1e400", "-1e400", "９９"],
     "total_max": ["Infinity", "0x10"],
@@ -365,6 +366,7 @@ def url_samples():
 def test_no_input_gives_a_500(client, real_plan, role):
     user = make_user(f"fuzz_{role}", role, [UNIT_A] if role == Role.UNIT else [])
     client.force_login(user)
+    client.raise_request_exception = False  # collect every 500, not only the first
     urls = url_samples()
     assert "/lists/project/" in urls and "/ranking/" in urls
     failures = []
@@ -379,6 +381,65 @@ def test_no_input_gives_a_500(client, real_plan, role):
                 if response.status_code >= 500:
                     failures.append((url, name, value, response.status_code))
     assert failures == []
+
+
+LIST_KINDS = [kind.value for kind in ListKind]
+BEAT_TASKS = "/admin/django_celery_beat/periodictask/"
+# The 27 inputs the fault tests of issue 22 found answering 500.
+ISSUE_22_INPUTS = (
+    [f"/lists/{kind}/?plan=²" for kind in LIST_KINDS]
+    + [f"/lists/{kind}/?category=²" for kind in LIST_KINDS]
+    + ["/reports/template/?unit=²", "/admin/projects/item/?unit=²", "/admin/projects/item/?unit=99999999999999999999"]
+    + [f"{BEAT_TASKS}?{field}__{lookup}={day}" for field in ("start_time", "last_run_at")
+       for lookup in ("gte", "lt") for day in ("0001-01-01", "9999-12-31")]
+    + [f"{BEAT_TASKS}?start_time__year=9999&start_time__month=12&start_time__day=31", f"{BEAT_TASKS}?start_time__year=1",
+       "/admin/projects/item/?plan__id__exact=99999999999999999999", "/admin/axes/accessattempt/?attempt_time__gte=0001-01-01"]
+)
+
+
+@pytest.fixture
+def second_plan(real_plan):
+    """With two plans the lists offer the plan filter and the categories of the chosen plan."""
+    from projects.models import Plan
+
+    return Plan.objects.create(code="t-second", name="第二个规划", start_year=2026, end_year=2030)
+
+
+def test_the_27_inputs_of_issue_22_give_no_500(client, second_plan):
+    from django.contrib.auth.models import User
+
+    assert len(ISSUE_22_INPUTS) == 27
+    client.force_login(User.objects.create_superuser("root_t", "root@example.cn", "pw-root_t"))
+    client.raise_request_exception = False
+    answers = {url: client.get(url) for url in ISSUE_22_INPUTS}
+    assert [(url, r.status_code) for url, r in answers.items() if r.status_code >= 500] == []
+    for url, response in answers.items():
+        text = response.content.decode()
+        if url.startswith("/admin/projects/item/?unit="):
+            assert response.status_code == 200 and "无效" in text, url
+        elif url.startswith(BEAT_TASKS) or "attempt_time" in url:
+            assert response.status_code == 400 and "超出范围" in text, url
+        elif "99999999999999999999" in url:
+            assert response.status_code == 400 and "不是有效的整数" in text, url
+    assert "规划" in answers["/lists/project/?plan=²"].content.decode()
+
+
+def test_ids_in_query_strings_and_files_take_ascii_digits_only():
+    from projects.validation import parse_id
+
+    assert parse_id("12") == 12
+    for raw in ("²", "١٢", "１２", "0", "-1", "1.0", " 1", "9" * 20, str(2**63), "", None):
+        assert parse_id(raw) is None, raw
+
+
+def test_indicator_values_upload_refuses_a_non_ascii_id(real_plan):
+    from projects.indicator_values import TEMPLATE_HEADER, import_values
+    from projects.models import Indicator
+
+    upload = io.BytesIO(xlsx_bytes([TEMPLATE_HEADER, ["²", "", "", "", "指标", "", "2023", "1", ""]]))
+    with pytest.raises(ImportFailed) as failed:
+        import_values(upload, "values.xlsx", None, Indicator.objects.all())
+    assert failed.value.errors == ['values.xlsx 工作表「Sheet」第 2 行 指标编号 "²": 没有这个指标，或您无权填报该指标']
 
 
 def test_hostile_path_arguments_give_404_not_500(client, leader):
