@@ -173,6 +173,43 @@ def test_import_refuses_cells_that_cannot_be_kept(tmp_path, real_plan, row, mess
     assert not Item.objects.filter(plan__code="t-bad").exists()
 
 
+LONG_TITLE = "附件：" + "长" * 500 + "“六重”清单"
+
+
+def test_import_refuses_a_plan_title_longer_than_its_column(tmp_path, real_plan):
+    path = plan_text(tmp_path, "1\t道路\t内容\t新建\t2021-2025\t1\t1\t某单位")
+    path.write_text(path.read_text(encoding="utf-8").replace(PLAN_HEAD[0], LONG_TITLE), encoding="utf-8")
+    with pytest.raises(ImportFailed) as failed:
+        import_plan(path, "t-long")
+    assert failed.value.errors == [f'plan.txt 第 1 行 标题 "{LONG_TITLE[3:43]}…": 规划名称超过 200 字（500 字）']
+    with pytest.raises(ImportFailed) as failed:
+        import_plan(plan_text(tmp_path, "1\t道路\t内容\t新建\t2021-2025\t1\t1\t某单位"), "t-long", name="名" * 201)
+    assert failed.value.errors == ["plan.txt: --name 规划名称超过 200 字（201 字）"]
+    assert not Item.objects.filter(plan__code="t-long").exists()
+
+
+def test_sqlite_holds_column_lengths_as_postgresql_does(tmp_path):
+    """On the embedded SQLite the same long title is refused in Chinese, and any other save of an
+    over-long text fails as on PostgreSQL instead of being stored whole."""
+    env = dict(os.environ, DATABASE_URL=f"sqlite:///{tmp_path / 'tracker.sqlite3'}", TRACKER_VAR_DIR=str(tmp_path),
+               CACHE_URL="locmemcache://", CELERY_BROKER_URL="filesystem://")
+    path = plan_text(tmp_path, "1\t道路\t内容\t新建\t2021-2025\t1\t1\t某单位")
+    path.write_text(path.read_text(encoding="utf-8").replace(PLAN_HEAD[0], LONG_TITLE), encoding="utf-8")
+
+    def manage(*args):
+        return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True,
+                              text=True, timeout=300)
+
+    assert manage("migrate", "-v0").returncode == 0
+    result = manage("import_plan", str(path), "--plan", "t-long")
+    assert result.returncode != 0 and "规划名称超过 200 字（500 字）" in result.stderr + result.stdout
+    result = manage("shell", "-c", "from django.db import DataError\nfrom projects.models import Unit, Plan\n"
+                    "try:\n    Unit.objects.create(name='长' * 201)\nexcept DataError as e:\n    print('refused', e)\n"
+                    "print(Plan.objects.count(), Unit.objects.count())")
+    assert result.stdout.splitlines()[-2:] == [
+        "refused value too long for type character varying(200): projects.Unit.name has 201 characters", "0 0"], result
+
+
 def test_import_refuses_a_formula_without_a_cached_value(tmp_path, real_plan):
     path = tmp_path / "plan.xlsx"
     path.write_bytes(xlsx_bytes([
