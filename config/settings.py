@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "django_filters",
     "django_celery_beat",
     "simple_history",
+    "dbbackup",
     "axes",
     "csp",
     "projects",
@@ -159,6 +160,26 @@ STORAGES = {
                     else "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 
+# Uploads are read into rows and never kept as files, so MEDIA_ROOT holds nothing today; it is set
+# so that the nightly mediabackup has a folder to archive if files are ever kept.
+MEDIA_ROOT = VAR_DIR / "media"
+MEDIA_ROOT.mkdir(exist_ok=True)
+
+# Backups (django-dbbackup; README "Backup and restore"): `dbbackup` / `dbrestore`, one archive per
+# night in TRACKER_BACKUP_DIR (default var/backups), the last TRACKER_BACKUP_KEEP kept. PostgreSQL
+# through pg_dump's custom format and pg_restore; the embedded SQLite through SQLite's online backup
+# API both ways, never a copy of the file (config/backup.py).
+BACKUP_DIR = Path(env("TRACKER_BACKUP_DIR", default=str(VAR_DIR / "backups")))
+BACKUP_DIR.mkdir(parents=True, exist_ok=True)
+STORAGES["dbbackup"] = {"BACKEND": "django.core.files.storage.FileSystemStorage",
+                        "OPTIONS": {"location": str(BACKUP_DIR)}}
+DBBACKUP_CONNECTOR_MAPPING = {
+    "django.db.backends.sqlite3": "config.backup.SqliteOnlineBackupConnector",
+    "django.db.backends.postgresql": "dbbackup.db.postgresql.PgDumpBinaryConnector",
+}
+DBBACKUP_CLEANUP_KEEP = DBBACKUP_CLEANUP_KEEP_MEDIA = env.int("TRACKER_BACKUP_KEEP", default=14)
+DBBACKUP_SEND_EMAIL = False
+
 DJANGO_TABLES2_TEMPLATE = "django_tables2/bootstrap5-responsive.html"
 
 # Celery: filesystem broker (no server) by default; Redis in production and tests.
@@ -189,6 +210,10 @@ CELERY_BEAT_SCHEDULE = {
     "unit-reminders-weekly": {
         "task": "portfolio.tasks.send_unit_reminders_task",
         "schedule": crontab(hour=8, minute=0, day_of_week=1),
+    },
+    "backup-nightly": {
+        "task": "config.backup.backup_task",
+        "schedule": crontab(hour=2, minute=30),
     },
     "leader-digest-weekly": {
         "task": "portfolio.tasks.send_leader_digest_task",
