@@ -66,13 +66,17 @@ MIDDLEWARE = [
 # With DEBUG off: cookies only over HTTPS and out of scripts' reach, HSTS, and HTTP redirected to
 # HTTPS. Behind a TLS-terminating proxy set TRACKER_BEHIND_PROXY=1 (trust X-Forwarded-Proto), or
 # TRACKER_SSL_REDIRECT=0 when the proxy itself redirects.
-SECURE_SSL_REDIRECT = env.bool("TRACKER_SSL_REDIRECT", default=not DEBUG)
+# The embedded default (scripts/run.sh) runs with DEBUG off but over plain HTTP on this machine:
+# TRACKER_LOCAL_HTTP=1 keeps cookies, redirects and HSTS for plain HTTP (never set it in production).
+LOCAL_HTTP = env.bool("TRACKER_LOCAL_HTTP", default=False)
+HTTPS = not DEBUG and not LOCAL_HTTP
+SECURE_SSL_REDIRECT = env.bool("TRACKER_SSL_REDIRECT", default=HTTPS)
 if env.bool("TRACKER_BEHIND_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = not DEBUG
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS
 SESSION_COOKIE_HTTPONLY = True
-SECURE_HSTS_SECONDS = env.int("TRACKER_HSTS_SECONDS", default=0 if DEBUG else 31_536_000)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_PRELOAD = env.bool("TRACKER_HSTS_SUBDOMAINS", default=not DEBUG)
+SECURE_HSTS_SECONDS = env.int("TRACKER_HSTS_SECONDS", default=31_536_000 if HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_PRELOAD = env.bool("TRACKER_HSTS_SUBDOMAINS", default=HTTPS)
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 # Content security policy (django-csp): everything from this site only; charts and styles are

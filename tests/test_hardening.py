@@ -595,6 +595,96 @@ def test_the_production_start_refuses_unsafe_settings(env, message):
     assert result.returncode != 0 and message in result.stderr
 
 
+def embedded_env(tmp_path, **extra):
+    """The environment scripts/run.sh gives the embedded default (DEBUG off, plain HTTP here)."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("DATABASE_URL", "CACHE_URL", "CELERY_BROKER_URL", "DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE")
+           and not k.startswith("TRACKER_")}
+    env.update({"TRACKER_VAR_DIR": str(tmp_path), "SECRET_KEY": secrets.token_urlsafe(50), "TRACKER_LOCAL_HTTP": "1"})
+    env.update(extra)
+    return env
+
+
+def test_the_run_command_runs_with_debug_off_and_asks_for_demo_users_explicitly():
+    script = (ROOT / "scripts" / "run.sh").read_text()
+    assert 'export DEBUG="${DEBUG:-0}"' in script and "DEBUG=1" not in script.replace("DEBUG:-1", "")
+    assert "TRACKER_COLLECTED_STATIC=1" in script and "collectstatic" in script
+    assert "create_demo_users --demo" in script
+
+
+def test_demo_users_need_the_demo_option_whatever_debug_says(real_plan, settings):
+    from django.contrib.auth.models import User
+    from django.core.management import CommandError, call_command
+
+    settings.DEBUG = True
+    with pytest.raises(CommandError, match="--demo"):
+        call_command("create_demo_users", stdout=io.StringIO())
+    assert not User.objects.filter(username="planner").exists()
+    settings.DEBUG = False
+    call_command("create_demo_users", "--demo", stdout=io.StringIO())
+    assert User.objects.filter(username__in=["planner", "leader", "unit_dev", "unit_econ"]).count() == 4
+
+
+def test_a_full_disk_on_the_embedded_sqlite_shows_the_chinese_500_page(tmp_path):
+    debug = re.search(r'export DEBUG="\$\{DEBUG:-(\w+)\}"', (ROOT / "scripts" / "run.sh").read_text()).group(1)
+    env = embedded_env(tmp_path, DATABASE_URL=f"sqlite:///{tmp_path / 'tracker.sqlite3'}", ALLOWED_HOSTS="testserver", DEBUG=debug,
+                       CACHE_URL="locmemcache://", CELERY_BROKER_URL="filesystem://", CELERY_TASK_ALWAYS_EAGER="1")
+    result = subprocess.run([sys.executable, str(ROOT / "tests" / "full_disk.py")], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == {"status": 500, "chinese": True, "technical": False}
+
+
+def test_the_run_command_serves_as_in_production_and_stops(tmp_path):
+    """bash scripts/run.sh end to end on a fresh folder: DEBUG off (Chinese 404, no technical page),
+    collected static files from WhiteNoise, the demo login, a worker beside the server."""
+    port = free_port()
+    env = embedded_env(tmp_path, PORT=str(port))
+    env.pop("SECRET_KEY")  # the script makes one for this machine
+    log = open(tmp_path / "run.log", "w")
+    server = subprocess.Popen(["bash", "scripts/run.sh"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                              start_new_session=True)
+    try:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            assert server.poll() is None, (tmp_path / "run.log").read_text()[-3000:]
+            try:
+                if http(port, "GET", "/accounts/login/", headers={"X-Forwarded-Proto": "http"})[0].status == 200:
+                    break
+            except OSError:
+                pass
+            time.sleep(1)
+        else:
+            raise AssertionError("no answer:\n" + (tmp_path / "run.log").read_text()[-3000:])
+        assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+        plain = {"X-Forwarded-Proto": "http"}
+        cookies = {}
+        response, page = http(port, "GET", "/accounts/login/", cookies=cookies, headers=plain)
+        token = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1).decode()
+        response, _ = http(port, "POST", "/accounts/login/", cookies=cookies, headers={
+            **plain, "Content-Type": "application/x-www-form-urlencoded", "Referer": f"http://127.0.0.1:{port}/"},
+            body=f"username=unit_dev&password=unit-demo-2026&csrfmiddlewaretoken={token}")
+        assert response.status == 302 and "sessionid" in cookies
+        response, page = http(port, "GET", "/", cookies=cookies, headers=plain)
+        assert response.status == 200
+        css = re.search(rb'href="(/static/css/tracker\.[0-9a-f]+\.css)"', page)
+        assert css and http(port, "GET", css.group(1).decode(), headers=plain)[0].status == 200
+        response, page = http(port, "GET", "/items/99999999/", cookies=cookies, headers=plain)
+        assert response.status == 404 and "页面不存在" in page.decode() and "Traceback" not in page.decode()
+        response, page = http(port, "GET", "/no/such/page/", cookies=cookies, headers=plain)
+        assert response.status == 404 and "URLconf" not in page.decode()  # not DEBUG's technical 404
+    finally:
+        os.killpg(os.getpgid(server.pid), signal.SIGTERM)
+        try:
+            server.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(os.getpgid(server.pid), signal.SIGKILL)
+        log.close()
+    time.sleep(3)
+    left = subprocess.run(["pgrep", "-f", f"127.0.0.1:{port}"], capture_output=True, text=True).stdout.split()
+    assert left == [], "everything stops with the run command"
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
