@@ -285,6 +285,16 @@ def test_report_upload_refuses_nan_and_infinity_with_row_and_column(client, unit
     assert not StatusReport.objects.exists()
 
 
+def test_indicator_values_upload_refuses_nan_with_row_and_column(real_plan):
+    from projects.indicator_values import TEMPLATE_HEADER, import_values
+    from projects.models import Indicator
+
+    data = poisoned(xlsx_bytes([TEMPLATE_HEADER, [1, "", "", "", "指标", "", 2023, PLACEHOLDER, ""]]), "NaN")
+    with pytest.raises(ImportFailed) as failed:
+        import_values(io.BytesIO(data), "values.xlsx", None, Indicator.objects.all())
+    assert failed.value.errors == ['values.xlsx 工作表「Sheet」第 2 行 第 8 列 "NaN": 不是有限的数字（NaN、无穷大或无法识别）']
+
+
 def zip_bomb(path, rows=1_000_000, dimension=True):
     """An XLSX of a million rows that packs into a few megabytes."""
     path.write_bytes(xlsx_bytes([("序号", "名称")]))
