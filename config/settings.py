@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "django_filters",
     "django_celery_beat",
     "simple_history",
+    "dbbackup",
     "axes",
     "csp",
     "projects",
@@ -67,13 +68,17 @@ MIDDLEWARE = [
 # With DEBUG off: cookies only over HTTPS and out of scripts' reach, HSTS, and HTTP redirected to
 # HTTPS. Behind a TLS-terminating proxy set TRACKER_BEHIND_PROXY=1 (trust X-Forwarded-Proto), or
 # TRACKER_SSL_REDIRECT=0 when the proxy itself redirects.
-SECURE_SSL_REDIRECT = env.bool("TRACKER_SSL_REDIRECT", default=not DEBUG)
+# The embedded default (scripts/run.sh) runs with DEBUG off but over plain HTTP on this machine:
+# TRACKER_LOCAL_HTTP=1 keeps cookies, redirects and HSTS for plain HTTP (never set it in production).
+LOCAL_HTTP = env.bool("TRACKER_LOCAL_HTTP", default=False)
+HTTPS = not DEBUG and not LOCAL_HTTP
+SECURE_SSL_REDIRECT = env.bool("TRACKER_SSL_REDIRECT", default=HTTPS)
 if env.bool("TRACKER_BEHIND_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = not DEBUG
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS
 SESSION_COOKIE_HTTPONLY = True
-SECURE_HSTS_SECONDS = env.int("TRACKER_HSTS_SECONDS", default=0 if DEBUG else 31_536_000)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_PRELOAD = env.bool("TRACKER_HSTS_SUBDOMAINS", default=not DEBUG)
+SECURE_HSTS_SECONDS = env.int("TRACKER_HSTS_SECONDS", default=31_536_000 if HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_PRELOAD = env.bool("TRACKER_HSTS_SUBDOMAINS", default=HTTPS)
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 # Content security policy (django-csp): everything from this site only; charts and styles are
@@ -162,6 +167,26 @@ STORAGES = {
                     else "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 
+# Uploads are read into rows and never kept as files, so MEDIA_ROOT holds nothing today; it is set
+# so that the nightly mediabackup has a folder to archive if files are ever kept.
+MEDIA_ROOT = VAR_DIR / "media"
+MEDIA_ROOT.mkdir(exist_ok=True)
+
+# Backups (django-dbbackup; README "Backup and restore"): `dbbackup` / `dbrestore`, one archive per
+# night in TRACKER_BACKUP_DIR (default var/backups), the last TRACKER_BACKUP_KEEP kept. PostgreSQL
+# through pg_dump's custom format and pg_restore; the embedded SQLite through SQLite's online backup
+# API both ways, never a copy of the file (config/backup.py).
+BACKUP_DIR = Path(env("TRACKER_BACKUP_DIR", default=str(VAR_DIR / "backups")))
+BACKUP_DIR.mkdir(parents=True, exist_ok=True)
+STORAGES["dbbackup"] = {"BACKEND": "django.core.files.storage.FileSystemStorage",
+                        "OPTIONS": {"location": str(BACKUP_DIR)}}
+DBBACKUP_CONNECTOR_MAPPING = {
+    "django.db.backends.sqlite3": "config.backup.SqliteOnlineBackupConnector",
+    "django.db.backends.postgresql": "dbbackup.db.postgresql.PgDumpBinaryConnector",
+}
+DBBACKUP_CLEANUP_KEEP = DBBACKUP_CLEANUP_KEEP_MEDIA = env.int("TRACKER_BACKUP_KEEP", default=14)
+DBBACKUP_SEND_EMAIL = False
+
 DJANGO_TABLES2_TEMPLATE = "django_tables2/bootstrap5-responsive.html"
 
 # Celery: filesystem broker (no server) by default; Redis in production and tests.
@@ -192,6 +217,10 @@ CELERY_BEAT_SCHEDULE = {
     "unit-reminders-weekly": {
         "task": "portfolio.tasks.send_unit_reminders_task",
         "schedule": crontab(hour=8, minute=0, day_of_week=1),
+    },
+    "backup-nightly": {
+        "task": "config.backup.backup_task",
+        "schedule": crontab(hour=2, minute=30),
     },
     "leader-digest-weekly": {
         "task": "portfolio.tasks.send_leader_digest_task",
@@ -226,6 +255,15 @@ TRACKER_CACHE_SECONDS = env.int("TRACKER_CACHE_SECONDS", default=3600)
 # tests (CACHE_URL=redis://host:port/db). Keys carry the data version, so per-process caches
 # never serve figures older than the database.
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://tracker")}
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    # With Redis down the cache misses instead of failing: every page works, slower
+    # (config/cache.py). A Redis that does not answer costs at most the connect timeout, then is
+    # skipped for a few seconds.
+    CACHES["default"]["BACKEND"] = "config.cache.TolerantRedisCache"
+    CACHES["default"].setdefault("OPTIONS", {}).update({
+        "socket_connect_timeout": env.float("TRACKER_CACHE_CONNECT_TIMEOUT", default=0.5),
+        "socket_timeout": env.float("TRACKER_CACHE_TIMEOUT", default=1.0),
+    })
 
 LOGGING = {
     "version": 1,

@@ -14,7 +14,9 @@ from django.db import transaction
 
 from indicators.models import Indicator, IndicatorValue, TableKind
 from projects.models import Plan
-from projects.validation import ImportFailed, cell_error, check_length, halfwidth, parse_cells, parse_number, parse_year, read_rows
+from projects.validation import (
+    ImportFailed, cell_error, check_length, halfwidth, parse_cells, parse_id, parse_number, parse_year, read_rows,
+)
 
 TEMPLATE_HEADER = ["指标编号", "规划代码", "指标表", "序号", "指标名称", "单位", "年度", "实际值", "数据来源说明"]
 TEMPLATE_NOTE = ("填写说明：只修改“实际值”和“数据来源说明”两列；实际值为数字（可带 %），留空表示该年无数据"
@@ -137,9 +139,9 @@ def import_values(fileobj, filename: str, user, allowed) -> SaveResult:
         raise ImportFailed([f"{filename} 第 1 行: 表头应为 {'、'.join(TEMPLATE_HEADER)}"])
     ids = set()
     for row in rows[1:]:
-        raw = halfwidth(str((row.cells or [""])[0]))
-        if raw.isdigit() and len(raw) < 12:
-            ids.add(int(raw))
+        number = parse_id(halfwidth(str((row.cells or [""])[0])))
+        if number is not None:
+            ids.add(number)
     allowed = {i.pk: i for i in allowed.filter(pk__in=ids).select_related("plan")}
     errors, changes, seen = [], [], set()
     for row in rows[1:]:
@@ -151,8 +153,7 @@ def import_values(fileobj, filename: str, user, allowed) -> SaveResult:
             errors.append(cell_error(filename, row.where, column, raw, reason))
 
         raw_id, raw_year, raw_value, note = cells[0], cells[6], cells[7], cells[8]
-        number = halfwidth(raw_id)
-        indicator = allowed.get(int(number)) if number.isdigit() and len(number) < 12 else None
+        indicator = allowed.get(parse_id(halfwidth(raw_id)))
         if indicator is None:
             error("指标编号", raw_id, "没有这个指标，或您无权填报该指标")
             continue

@@ -5,6 +5,7 @@ from django.db.models import Exists, OuterRef, Q
 
 from projects.models import Category, ItemStatus, ItemUnit, ListKind, Plan, ProjectType, Role, Unit, role_of
 from projects.names import PinyinModelChoiceField
+from projects.validation import parse_id
 
 from .rules import Light, rule_choices
 
@@ -30,8 +31,7 @@ class UnitChoiceFilter(df.ModelChoiceFilter):
 
 def _number(value):
     """A primary key from the query string, or None (bad values are the form's to explain)."""
-    text = str(value or "")
-    return int(text) if text.isdigit() and len(text) < 18 else None
+    return parse_id(value)
 
 
 class ItemFilter(df.FilterSet):

@@ -257,25 +257,45 @@ def write_xlsx(sheets, target):
     book.save(target)
 
 
+def _write_csv_rows(writer, rows, money_cols):
+    for kind, values in rows:
+        writer.writerow([csv_value(v, c in money_cols and kind in ("item", "subtotal", "total"))
+                         for c, v in enumerate(values)])
+
+
 def write_csv_zip(sheets, target):
     with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as zf:
         for title, rows, money_cols, _ in sheets:
             buf = io.StringIO()
-            writer = csv.writer(buf)
-            for kind, values in rows:
-                writer.writerow([csv_value(v, c in money_cols and kind in ("item", "subtotal", "total"))
-                                 for c, v in enumerate(values)])
+            _write_csv_rows(csv.writer(buf), rows, money_cols)
             zf.writestr(f"{title}.csv", "\ufeff" + buf.getvalue())
 
 
+def write_csv(sheets, target):
+    """One CSV (UTF-8 with BOM): each sheet as a block under its title, then a blank row — the
+    same cells as the zip's one CSV per sheet (`export_rollup --format csv --output x.csv`)."""
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    for title, rows, money_cols, _ in sheets:
+        writer.writerow([csv_value(title)])
+        _write_csv_rows(writer, rows, money_cols)
+        writer.writerow([])
+    target.write(("\ufeff" + buf.getvalue()).encode("utf-8"))
+
+
+WRITERS = {"xlsx": write_xlsx, "csv": write_csv, "zip": write_csv_zip}
+
+
 def write_rollup(plan, user, fmt, as_of, target):
+    """fmt: "xlsx", "csv" (one CSV) or "zip" (one CSV per sheet)."""
     sheets = build_rollup(plan, user, as_of)
-    (write_xlsx if fmt == "xlsx" else write_csv_zip)(sheets, target)
+    WRITERS[fmt](sheets, target)
 
 
 def rollup_response(plan, user, fmt, as_of):
     tmp = tempfile.TemporaryFile()
-    write_rollup(plan, user, fmt, as_of, tmp)
+    # The page's CSV download is a zip of one CSV per sheet.
+    write_rollup(plan, user, "xlsx" if fmt == "xlsx" else "zip", as_of, tmp)
     tmp.seek(0)
     ext = "xlsx" if fmt == "xlsx" else "zip"
     name = f"{plan.name}六重清单汇总_{as_of:%Y%m%d}.{ext}"

@@ -1,5 +1,5 @@
 """List columns, defined once: django-tables2 renders them on the page (portfolio/table.html) and
-the exports read the same columns through `export_rows` (portfolio/exports.py)."""
+the exports read the same columns through `export_rows` (projects/exports.py)."""
 import django_tables2 as tables
 from django.db import models
 from django.db.models import F

@@ -4,6 +4,7 @@ from django.template.response import TemplateResponse
 from simple_history.admin import SimpleHistoryAdmin
 
 from .models import Category, Item, ItemUnit, Plan, Programme, Unit, UnitAlias
+from .validation import parse_id
 
 admin.site.site_header = "六重清单管理后台"
 admin.site.site_title = "六重清单"
@@ -126,7 +127,11 @@ class UnitFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         if self.value():
-            return queryset.filter(unit_links__unit_id=self.value()).distinct()
+            unit_id = parse_id(self.value())
+            if unit_id is None:
+                messages.warning(request, f"责任单位编号“{self.value()[:40]}”无效，未找到对应单位。")
+                return queryset.none()
+            return queryset.filter(unit_links__unit_id=unit_id).distinct()
         return queryset
 
 

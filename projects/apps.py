@@ -6,6 +6,10 @@ class ProjectsConfig(AppConfig):
     verbose_name = "六重清单登记"
 
     def ready(self):
+        from .admin_bounds import bound_every_admin
+        from . import column_lengths
         from .changes import connect_registry_models
 
         connect_registry_models()
+        column_lengths.connect()
+        bound_every_admin()

@@ -195,6 +195,10 @@ def parse_rows(rows: list[Row], file_label: str) -> ParsedPlan:
             start = i + 1
             title = re.sub(r"^附件\s*[:：]\s*", "", nonempty[0])
             parsed.name = re.sub(r"[“\"]?六重[”\"]?清单$", "", title).strip()
+            try:
+                check_length(parsed.name, Plan, "name", "规划名称")
+            except ValueError as exc:
+                error(row, "标题", title, str(exc))
             titled = PERIOD_IN_TITLE.search(parsed.name)
             if titled and period_of_name(titled.group(1)):
                 parsed.period, parsed.period_source = period_of_name(titled.group(1)), "title"
@@ -492,6 +496,14 @@ def _plan_for(parsed: ParsedPlan, code: str, name, period, predecessor_code):
     and the predecessor plan to link to; refusals name the file."""
     label = parsed.file_label
     period = period or parsed.period
+    problems = []
+    for text, field_name, option in ((code, "code", "--plan"), (name or "", "name", "--name")):
+        try:
+            check_length(text, Plan, field_name, f"{option} {Plan._meta.get_field(field_name).verbose_name}")
+        except ValueError as exc:
+            problems.append(f"{label}: {exc}")
+    if problems:
+        raise ImportFailed(problems)
     plan = Plan.objects.filter(code=code).first()
     if plan is None and period is None:
         raise ImportFailed([f"{label}: 无法确定规划期：表头没有“十X五”投资列，标题中也没有“十X五”规划，"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import re
 import zipfile
 from dataclasses import dataclass
@@ -118,6 +119,16 @@ def parse_seq(raw) -> int:
     if len(text) > 6 or not 1 <= int(text) <= MAX_SEQ:
         raise ValueError(f"序号应在 1 至 {MAX_SEQ} 之间")
     return int(text)
+
+
+_ID = re.compile(r"[0-9]{1,19}")
+
+
+def parse_id(raw):
+    """A primary key from a query string: ASCII digits within a bigint, else None. str.isdigit()
+    is no test: it accepts '²' and '١', which int() refuses or reads."""
+    text = str(raw or "")
+    return int(text) if _ID.fullmatch(text) and 0 < int(text) < 2**63 else None
 
 
 def is_seq(raw) -> bool:
@@ -272,21 +283,68 @@ def read_xlsx_rows(data: bytes, name: str) -> list[Row]:
         raise ImportFailed([f"{name}: 不是有效的 XLSX 文件（{exc.__class__.__name__}）"]) from None
     rows, errors, seen = [], [], 0
     for sheet, raw_sheet in zip(values.worksheets, formulas.worksheets):
-        for n, (cached, raw) in enumerate(zip(sheet.iter_rows(values_only=True),
-                                              raw_sheet.iter_rows(values_only=True)), start=1):
-            seen += 1
-            if seen > max_rows:
-                raise ImportFailed([f"{name}: 超过 {max_rows} 行，请拆分后再导入"])
-            where = f"工作表「{sheet.title}」第 {n} 行"
-            for column, (value, formula) in enumerate(zip(cached, raw), start=1):
-                if value is None and isinstance(formula, str) and formula.startswith("="):
-                    errors.append(cell_error(name, where, f"第 {column} 列", formula, FORMULA_NOT_CACHED))
-            rows.append(Row(where, n, [cell_text(v) for v in cached], sheet.title))
+        not_finite = unreadable = False
+        try:
+            for n, (cached, raw) in enumerate(zip(sheet.iter_rows(values_only=True),
+                                                  raw_sheet.iter_rows(values_only=True)), start=1):
+                seen += 1
+                if seen > max_rows:
+                    raise ImportFailed([f"{name}: 超过 {max_rows} 行，请拆分后再导入"])
+                where = f"工作表「{sheet.title}」第 {n} 行"
+                for column, (value, formula) in enumerate(zip(cached, raw), start=1):
+                    if value is None and isinstance(formula, str) and formula.startswith("="):
+                        errors.append(cell_error(name, where, f"第 {column} 列", formula, FORMULA_NOT_CACHED))
+                    elif isinstance(value, float) and not math.isfinite(value):
+                        not_finite = True
+                rows.append(Row(where, n, [cell_text(v) for v in cached], sheet.title))
+        except (ValueError, TypeError, OverflowError) as exc:
+            # openpyxl casts a stored number with int() or float(): "NaN" or "1.5.3" stops the sheet.
+            unreadable = exc
+        if not_finite or unreadable:
+            found = _bad_numbers(data, sheet._worksheet_path)
+            errors.extend(cell_error(name, f"工作表「{sheet.title}」第 {row} 行", f"第 {column} 列", text, NOT_FINITE)
+                          for row, column, text in found)
+            if unreadable and not found:
+                errors.append(f"{name} 工作表「{sheet.title}」: 无法读取（{unreadable.__class__.__name__}），"
+                              "请在 Excel 中另存为 XLSX 后再导入")
     values.close()
     formulas.close()
     if errors:
         raise ImportFailed(errors)
     return rows
+
+
+NOT_FINITE = "不是有限的数字（NaN、无穷大或无法识别）"
+
+
+def _bad_numbers(data: bytes, worksheet_path: str) -> list[tuple[int, int, str]]:
+    """(row, column, stored text) of every numeric cell of a sheet whose stored number is not a
+    finite number: NaN, an infinity, 1e309 (beyond a double), or no number at all."""
+    from xml.etree.ElementTree import iterparse
+
+    from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
+
+    found = []
+    with zipfile.ZipFile(io.BytesIO(data)) as archive, archive.open(worksheet_path.lstrip("/")) as sheet:
+        for _, element in iterparse(sheet):
+            if element.tag.rsplit("}", 1)[-1] != "c":
+                continue
+            if element.get("t", "n") == "n":
+                stored = next((child.text for child in element if child.tag.rsplit("}", 1)[-1] == "v"), None)
+                if stored is not None:
+                    try:
+                        finite = math.isfinite(float(stored))
+                    except ValueError:
+                        finite = False
+                    if not finite:
+                        try:
+                            letters, row = coordinate_from_string(element.get("r") or "")
+                            column = column_index_from_string(letters)
+                        except (ValueError, TypeError):  # a cell without its optional reference
+                            row = column = "?"
+                        found.append((row, column, stored.strip()))
+            element.clear()
+    return found
 
 
 def parse_cells(cells, error):

@@ -1,6 +1,6 @@
 """XLSX templates to fill in and upload: a unit's month of reports (the columns are defined by
 projects/report_workbook.py, which reads the file back), annual targets and a plan's lists.
-Text is written as text, every sheet has page setup (portfolio/exports.py)."""
+Text is written as text, every sheet has page setup (projects/exports.py)."""
 import tempfile
 
 from django.db.models import OuterRef, Subquery

@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from projects.models import Item, ItemUnit, Plan, Role, Unit, period_name, role_of
+from projects.validation import parse_id
 from reporting.calendar import month_choices, report_deadline
 
 from projects.params import BadParameter, bad_request, plan_param
@@ -71,7 +72,8 @@ def report_template(request):
     title = "全部责任单位"
     raw_unit = request.GET.get("unit", "")
     if raw_unit:
-        unit = Unit.objects.filter(pk=int(raw_unit)).first() if raw_unit.isdigit() and len(raw_unit) < 10 else None
+        unit_id = parse_id(raw_unit)
+        unit = Unit.objects.filter(pk=unit_id).first() if unit_id is not None else None
         if unit is None or (role_of(request.user) == Role.UNIT and not unit.members.filter(pk=request.user.pk).exists()):
             raise Http404("没有这个单位")
         items = items.filter(Exists(ItemUnit.objects.filter(item=OuterRef("pk"), unit=unit)))

@@ -13,6 +13,7 @@ cd "$(dirname "$0")/.."
 
 fail() { echo "serve.sh: $*" >&2; exit 1; }
 case "${DEBUG:-0}" in 0|false|False|no|"") ;; *) fail "DEBUG 必须关闭（DEBUG=0）才能在生产环境启动";; esac
+case "${TRACKER_LOCAL_HTTP:-0}" in 0|false|False|no|"") ;; *) fail "TRACKER_LOCAL_HTTP 只用于本机运行（scripts/run.sh），生产环境请去掉";; esac
 [ -n "${SECRET_KEY:-}" ] || fail "请设置 SECRET_KEY（至少 50 个随机字符）"
 [ "${SECRET_KEY}" != "dev-only-insecure-key-do-not-use-in-production" ] || fail "SECRET_KEY 不能使用开发默认值"
 [ "${#SECRET_KEY}" -ge 50 ] || fail "SECRET_KEY 太短（至少 50 个字符）"

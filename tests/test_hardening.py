@@ -174,6 +174,43 @@ def test_import_refuses_cells_that_cannot_be_kept(tmp_path, real_plan, row, mess
     assert not Item.objects.filter(plan__code="t-bad").exists()
 
 
+LONG_TITLE = "附件：" + "长" * 500 + "“六重”清单"
+
+
+def test_import_refuses_a_plan_title_longer_than_its_column(tmp_path, real_plan):
+    path = plan_text(tmp_path, "1\t道路\t内容\t新建\t2021-2025\t1\t1\t某单位")
+    path.write_text(path.read_text(encoding="utf-8").replace(PLAN_HEAD[0], LONG_TITLE), encoding="utf-8")
+    with pytest.raises(ImportFailed) as failed:
+        import_plan(path, "t-long")
+    assert failed.value.errors == [f'plan.txt 第 1 行 标题 "{LONG_TITLE[3:43]}…": 规划名称超过 200 字（500 字）']
+    with pytest.raises(ImportFailed) as failed:
+        import_plan(plan_text(tmp_path, "1\t道路\t内容\t新建\t2021-2025\t1\t1\t某单位"), "t-long", name="名" * 201)
+    assert failed.value.errors == ["plan.txt: --name 规划名称超过 200 字（201 字）"]
+    assert not Item.objects.filter(plan__code="t-long").exists()
+
+
+def test_sqlite_holds_column_lengths_as_postgresql_does(tmp_path):
+    """On the embedded SQLite the same long title is refused in Chinese, and any other save of an
+    over-long text fails as on PostgreSQL instead of being stored whole."""
+    env = dict(os.environ, DATABASE_URL=f"sqlite:///{tmp_path / 'tracker.sqlite3'}", TRACKER_VAR_DIR=str(tmp_path),
+               CACHE_URL="locmemcache://", CELERY_BROKER_URL="filesystem://")
+    path = plan_text(tmp_path, "1\t道路\t内容\t新建\t2021-2025\t1\t1\t某单位")
+    path.write_text(path.read_text(encoding="utf-8").replace(PLAN_HEAD[0], LONG_TITLE), encoding="utf-8")
+
+    def manage(*args):
+        return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True,
+                              text=True, timeout=300)
+
+    assert manage("migrate", "-v0").returncode == 0
+    result = manage("import_plan", str(path), "--plan", "t-long")
+    assert result.returncode != 0 and "规划名称超过 200 字（500 字）" in result.stderr + result.stdout
+    result = manage("shell", "-c", "from django.db import DataError\nfrom projects.models import Unit, Plan\n"
+                    "try:\n    Unit.objects.create(name='长' * 201)\nexcept DataError as e:\n    print('refused', e)\n"
+                    "print(Plan.objects.count(), Unit.objects.count())")
+    assert result.stdout.splitlines()[-2:] == [
+        "refused value too long for type character varying(200): projects.Unit.name has 201 characters", "0 0"], result
+
+
 def test_import_refuses_a_formula_without_a_cached_value(tmp_path, real_plan):
     path = tmp_path / "plan.xlsx"
     path.write_bytes(xlsx_bytes([
@@ -183,6 +220,80 @@ def test_import_refuses_a_formula_without_a_cached_value(tmp_path, real_plan):
         import_plan(path, "t-formula")
     assert failed.value.errors == [
         'plan.xlsx 工作表「重大项目」第 3 行 第 6 列 "=1+2": 公式没有缓存值，请在 Excel 中保存后再导入']
+
+
+PLACEHOLDER = 987654321
+
+
+def poisoned(data: bytes, raw: str) -> bytes:
+    """The XLSX with the numeric cell holding PLACEHOLDER rewritten to hold `raw` as its stored
+    number (Excel never writes NaN or 1e309; a generator or a hand-edited file may)."""
+    with zipfile.ZipFile(io.BytesIO(data)) as source:
+        parts = {name: source.read(name) for name in source.namelist()}
+    hits = 0
+    for name in parts:
+        if name.startswith("xl/worksheets/sheet"):
+            hits += parts[name].count(f"<v>{PLACEHOLDER}</v>".encode())
+            parts[name] = parts[name].replace(f"<v>{PLACEHOLDER}</v>".encode(), f"<v>{raw}</v>".encode())
+    assert hits == 1
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for name, part in parts.items():
+            target.writestr(name, part)
+    return out.getvalue()
+
+
+NOT_FINITE = ["NaN", "nan", "inf", "-Infinity", "1e309", "-1E+400", "1.5.3"]
+
+
+@pytest.mark.parametrize("raw", NOT_FINITE)
+def test_import_refuses_nan_and_infinity_in_xlsx_cells_with_row_and_column(tmp_path, real_plan, raw):
+    path = tmp_path / "plan.xlsx"
+    path.write_bytes(poisoned(xlsx_bytes([
+        ("序号", "项目名称", "建设规模和内容", "项目类型", "建设期限", "总投资（亿元）", "“十四五”投资（亿元）", "责任单位"),
+        ("一、基础设施项目",), (1, "道路", "内容", "新建", "2021-2025", PLACEHOLDER, 1, "某单位")], title="重大项目"), raw))
+    with pytest.raises(ImportFailed) as failed:
+        import_plan(path, "t-nan")
+    assert failed.value.errors == [f'plan.xlsx 工作表「重大项目」第 3 行 第 6 列 "{raw}": 不是有限的数字（NaN、无穷大或无法识别）']
+    assert not Item.objects.filter(plan__code="t-nan").exists()
+
+
+@pytest.mark.parametrize("raw", ["NaN", "1e309"])
+def test_targets_upload_refuses_nan_and_infinity_with_row_and_column(client, planner, real_plan, raw):
+    data = poisoned(xlsx_bytes([("规划代码", "清单", "序号", "年度", "计划投资（亿元）", "年度目标"),
+                                (PLAN_CODE, "重大项目", 1, 2024, PLACEHOLDER, "")]), raw)
+    client.force_login(planner)
+    response = client.post("/targets/upload/", {"file": SimpleUploadedFile("targets.xlsx", data)})
+    assert response.status_code in (200, 400)
+    assert f'targets.xlsx 工作表「Sheet」第 2 行 第 5 列 "{raw}": 不是有限的数字' in response.content.decode().replace("&quot;", '"')
+    assert not AnnualTarget.objects.exists()
+
+
+@pytest.mark.parametrize("raw", ["NaN", "-inf"])
+def test_report_upload_refuses_nan_and_infinity_with_row_and_column(client, unit_a_user, real_plan, raw):
+    from .test_reports_batch import INDEX, download, project_rows
+
+    book = download(client.force_login(unit_a_user) or client)
+    row = project_rows(book.active)[0]
+    row[INDEX["month_investment"]].value = PLACEHOLDER
+    buf = io.BytesIO()
+    book.save(buf)
+    data = poisoned(buf.getvalue(), raw)
+    response = client.post("/reports/batch/", {"file": SimpleUploadedFile("进度.xlsx", data)}, follow=True)
+    assert response.status_code in (200, 400)
+    where = f'进度.xlsx 工作表「{book.active.title}」第 {row[0].row} 行 第 {INDEX["month_investment"] + 1} 列 "{raw}"'
+    assert where in response.content.decode().replace("&quot;", '"')
+    assert not StatusReport.objects.exists()
+
+
+def test_indicator_values_upload_refuses_nan_with_row_and_column(real_plan):
+    from indicators.values import TEMPLATE_HEADER, import_values
+    from indicators.models import Indicator
+
+    data = poisoned(xlsx_bytes([TEMPLATE_HEADER, [1, "", "", "", "指标", "", 2023, PLACEHOLDER, ""]]), "NaN")
+    with pytest.raises(ImportFailed) as failed:
+        import_values(io.BytesIO(data), "values.xlsx", None, Indicator.objects.all())
+    assert failed.value.errors == ['values.xlsx 工作表「Sheet」第 2 行 第 8 列 "NaN": 不是有限的数字（NaN、无穷大或无法识别）']
 
 
 def zip_bomb(path, rows=1_000_000, dimension=True):
@@ -260,14 +371,15 @@ def test_the_admin_refuses_a_report_month_before_the_plan(client, planner, real_
 
 HOSTILE = {
     "as_of": ["0001-01-01", "2026-02-30", "x" * 300, "'; DROP TABLE projects_item; --"],
-    "page": ["-1", "0", "99999999999999999999999", "abc"],
-    "per_page": ["0", "-5", "1000000", "1e9"],
+    "page": ["-1", "0", "99999999999999999999999", "abc", "²"],
+    "per_page": ["0", "-5", "1000000", "1e9", "²"],
     "sort": ["-nonexistent", "<script>", "name,-seq", "__class__"],
-    "plan": ["999999999999999999999", "<x>", "ojk-14\x00"],
-    "category": ["999999999999999999999999", "-1", "1.5", "abc"],
-    "unit": ["999999999999999999999999", "1 OR 1=1"],
+    "plan": ["999999999999999999999", "<x>", "ojk-14\x00", "²", "١", "9" * 20],
+    "category": ["999999999999999999999999", "-1", "1.5", "abc", "²", "١٢", "9" * 20],
+    "unit": ["999999999999999999999999", "1 OR 1=1", "²", "١٢", "99999999999999999999"],
     "q": ["\x00", "%", "_", "'" * 500, XSS],
-    "year": ["99999999999", "-1", "NaN", "1e400"],
+    "year": ["99999999999", "-1", "NaN", "1e400", "²", "２０２６"],
+    "indicator": ["²", "99999999999999999999"], "table": ["²", "99999999999999999999"],
     "end_year": ["99999999999999", "Infinity"],
     "total_min": ["NaN", "1e400", "-1e400", "９９"],
     "total_max": ["Infinity", "0x10"],
@@ -302,6 +414,7 @@ def url_samples():
 def test_no_input_gives_a_500(client, real_plan, role):
     user = make_user(f"fuzz_{role}", role, [UNIT_A] if role == Role.UNIT else [])
     client.force_login(user)
+    client.raise_request_exception = False  # collect every 500, not only the first
     urls = url_samples()
     assert "/lists/project/" in urls and "/ranking/" in urls
     failures = []
@@ -316,6 +429,65 @@ def test_no_input_gives_a_500(client, real_plan, role):
                 if response.status_code >= 500:
                     failures.append((url, name, value, response.status_code))
     assert failures == []
+
+
+LIST_KINDS = [kind.value for kind in ListKind]
+BEAT_TASKS = "/admin/django_celery_beat/periodictask/"
+# The 27 inputs the fault tests of issue 22 found answering 500.
+ISSUE_22_INPUTS = (
+    [f"/lists/{kind}/?plan=²" for kind in LIST_KINDS]
+    + [f"/lists/{kind}/?category=²" for kind in LIST_KINDS]
+    + ["/reports/template/?unit=²", "/admin/projects/item/?unit=²", "/admin/projects/item/?unit=99999999999999999999"]
+    + [f"{BEAT_TASKS}?{field}__{lookup}={day}" for field in ("start_time", "last_run_at")
+       for lookup in ("gte", "lt") for day in ("0001-01-01", "9999-12-31")]
+    + [f"{BEAT_TASKS}?start_time__year=9999&start_time__month=12&start_time__day=31", f"{BEAT_TASKS}?start_time__year=1",
+       "/admin/projects/item/?plan__id__exact=99999999999999999999", "/admin/axes/accessattempt/?attempt_time__gte=0001-01-01"]
+)
+
+
+@pytest.fixture
+def second_plan(real_plan):
+    """With two plans the lists offer the plan filter and the categories of the chosen plan."""
+    from projects.models import Plan
+
+    return Plan.objects.create(code="t-second", name="第二个规划", start_year=2026, end_year=2030)
+
+
+def test_the_27_inputs_of_issue_22_give_no_500(client, second_plan):
+    from django.contrib.auth.models import User
+
+    assert len(ISSUE_22_INPUTS) == 27
+    client.force_login(User.objects.create_superuser("root_t", "root@example.cn", "pw-root_t"))
+    client.raise_request_exception = False
+    answers = {url: client.get(url) for url in ISSUE_22_INPUTS}
+    assert [(url, r.status_code) for url, r in answers.items() if r.status_code >= 500] == []
+    for url, response in answers.items():
+        text = response.content.decode()
+        if url.startswith("/admin/projects/item/?unit="):
+            assert response.status_code == 200 and "无效" in text, url
+        elif url.startswith(BEAT_TASKS) or "attempt_time" in url:
+            assert response.status_code == 400 and "超出范围" in text, url
+        elif "99999999999999999999" in url:
+            assert response.status_code == 400 and "不是有效的整数" in text, url
+    assert "规划" in answers["/lists/project/?plan=²"].content.decode()
+
+
+def test_ids_in_query_strings_and_files_take_ascii_digits_only():
+    from projects.validation import parse_id
+
+    assert parse_id("12") == 12
+    for raw in ("²", "١٢", "１２", "0", "-1", "1.0", " 1", "9" * 20, str(2**63), "", None):
+        assert parse_id(raw) is None, raw
+
+
+def test_indicator_values_upload_refuses_a_non_ascii_id(real_plan):
+    from indicators.values import TEMPLATE_HEADER, import_values
+    from indicators.models import Indicator
+
+    upload = io.BytesIO(xlsx_bytes([TEMPLATE_HEADER, ["²", "", "", "", "指标", "", "2023", "1", ""]]))
+    with pytest.raises(ImportFailed) as failed:
+        import_values(upload, "values.xlsx", None, Indicator.objects.all())
+    assert failed.value.errors == ['values.xlsx 工作表「Sheet」第 2 行 指标编号 "²": 没有这个指标，或您无权填报该指标']
 
 
 def test_hostile_path_arguments_give_404_not_500(client, leader):
@@ -432,6 +604,96 @@ def test_the_production_start_refuses_unsafe_settings(env, message):
     result = subprocess.run(["bash", "scripts/serve.sh"], cwd=ROOT, env=production_env(**env),
                             capture_output=True, text=True, timeout=60)
     assert result.returncode != 0 and message in result.stderr
+
+
+def embedded_env(tmp_path, **extra):
+    """The environment scripts/run.sh gives the embedded default (DEBUG off, plain HTTP here)."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("DATABASE_URL", "CACHE_URL", "CELERY_BROKER_URL", "DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE")
+           and not k.startswith("TRACKER_")}
+    env.update({"TRACKER_VAR_DIR": str(tmp_path), "SECRET_KEY": secrets.token_urlsafe(50), "TRACKER_LOCAL_HTTP": "1"})
+    env.update(extra)
+    return env
+
+
+def test_the_run_command_runs_with_debug_off_and_asks_for_demo_users_explicitly():
+    script = (ROOT / "scripts" / "run.sh").read_text()
+    assert 'export DEBUG="${DEBUG:-0}"' in script and "DEBUG=1" not in script.replace("DEBUG:-1", "")
+    assert "TRACKER_COLLECTED_STATIC=1" in script and "collectstatic" in script
+    assert "create_demo_users --demo" in script
+
+
+def test_demo_users_need_the_demo_option_whatever_debug_says(real_plan, settings):
+    from django.contrib.auth.models import User
+    from django.core.management import CommandError, call_command
+
+    settings.DEBUG = True
+    with pytest.raises(CommandError, match="--demo"):
+        call_command("create_demo_users", stdout=io.StringIO())
+    assert not User.objects.filter(username="planner").exists()
+    settings.DEBUG = False
+    call_command("create_demo_users", "--demo", stdout=io.StringIO())
+    assert User.objects.filter(username__in=["planner", "leader", "unit_dev", "unit_econ"]).count() == 4
+
+
+def test_a_full_disk_on_the_embedded_sqlite_shows_the_chinese_500_page(tmp_path):
+    debug = re.search(r'export DEBUG="\$\{DEBUG:-(\w+)\}"', (ROOT / "scripts" / "run.sh").read_text()).group(1)
+    env = embedded_env(tmp_path, DATABASE_URL=f"sqlite:///{tmp_path / 'tracker.sqlite3'}", ALLOWED_HOSTS="testserver", DEBUG=debug,
+                       CACHE_URL="locmemcache://", CELERY_BROKER_URL="filesystem://", CELERY_TASK_ALWAYS_EAGER="1")
+    result = subprocess.run([sys.executable, str(ROOT / "tests" / "full_disk.py")], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == {"status": 500, "chinese": True, "technical": False}
+
+
+def test_the_run_command_serves_as_in_production_and_stops(tmp_path):
+    """bash scripts/run.sh end to end on a fresh folder: DEBUG off (Chinese 404, no technical page),
+    collected static files from WhiteNoise, the demo login, a worker beside the server."""
+    port = free_port()
+    env = embedded_env(tmp_path, PORT=str(port))
+    env.pop("SECRET_KEY")  # the script makes one for this machine
+    log = open(tmp_path / "run.log", "w")
+    server = subprocess.Popen(["bash", "scripts/run.sh"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                              start_new_session=True)
+    try:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            assert server.poll() is None, (tmp_path / "run.log").read_text()[-3000:]
+            try:
+                if http(port, "GET", "/accounts/login/", headers={"X-Forwarded-Proto": "http"})[0].status == 200:
+                    break
+            except OSError:
+                pass
+            time.sleep(1)
+        else:
+            raise AssertionError("no answer:\n" + (tmp_path / "run.log").read_text()[-3000:])
+        assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+        plain = {"X-Forwarded-Proto": "http"}
+        cookies = {}
+        response, page = http(port, "GET", "/accounts/login/", cookies=cookies, headers=plain)
+        token = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1).decode()
+        response, _ = http(port, "POST", "/accounts/login/", cookies=cookies, headers={
+            **plain, "Content-Type": "application/x-www-form-urlencoded", "Referer": f"http://127.0.0.1:{port}/"},
+            body=f"username=unit_dev&password=unit-demo-2026&csrfmiddlewaretoken={token}")
+        assert response.status == 302 and "sessionid" in cookies
+        response, page = http(port, "GET", "/", cookies=cookies, headers=plain)
+        assert response.status == 200
+        css = re.search(rb'href="(/static/css/tracker\.[0-9a-f]+\.css)"', page)
+        assert css and http(port, "GET", css.group(1).decode(), headers=plain)[0].status == 200
+        response, page = http(port, "GET", "/items/99999999/", cookies=cookies, headers=plain)
+        assert response.status == 404 and "页面不存在" in page.decode() and "Traceback" not in page.decode()
+        response, page = http(port, "GET", "/no/such/page/", cookies=cookies, headers=plain)
+        assert response.status == 404 and "URLconf" not in page.decode()  # not DEBUG's technical 404
+    finally:
+        os.killpg(os.getpgid(server.pid), signal.SIGTERM)
+        try:
+            server.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(os.getpgid(server.pid), signal.SIGKILL)
+        log.close()
+    time.sleep(3)
+    left = subprocess.run(["pgrep", "-f", f"127.0.0.1:{port}"], capture_output=True, text=True).stdout.split()
+    assert left == [], "everything stops with the run command"
 
 
 def free_port():

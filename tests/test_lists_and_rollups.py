@@ -891,6 +891,25 @@ def test_rollup_download_equals_command_output(client, planner, tmp_path, real_p
 
 
 @pytest.mark.django_db
+def test_export_rollup_csv_writes_one_csv_unless_the_output_is_a_zip(tmp_path, real_plan):
+    """`--format csv --output x.csv` writes what its name says: one CSV, each sheet a block under
+    its title (as the 后评估's CSV); a zip of one CSV per sheet only for an output ending in .zip."""
+    one, many = tmp_path / "rollup.csv", tmp_path / "rollup.zip"
+    for target in (one, many):
+        call_command("export_rollup", "--plan", PLAN_CODE, "--format", "csv", "--output", str(target),
+                     "--as-of", str(AS_OF), stdout=io.StringIO())
+    assert not zipfile.is_zipfile(one)
+    rows = csv_rows(one.read_bytes())
+    with zipfile.ZipFile(many) as zf:
+        sheets = {name[:-4]: csv_rows(zf.read(name)) for name in zf.namelist()}
+    assert list(sheets) == ROLLUP_SHEETS
+    expected = []
+    for title in ROLLUP_SHEETS:
+        expected += [[title], *sheets[title], []]
+    assert rows == expected
+
+
+@pytest.mark.django_db
 def test_rollup_csv_is_a_zip_of_one_bom_csv_per_sheet(client, planner, tmp_path, real_plan):
     target = tmp_path / "rollup.zip"
     call_command("export_rollup", "--plan", PLAN_CODE, "--format", "csv", "--output", str(target),

@@ -15,12 +15,13 @@ class _Everything(AnonymousUser):
 
 
 class Command(BaseCommand):
-    help = "按清单附件版式导出汇总（XLSX，或每个工作表一个 CSV 的 zip）。"
+    help = ("按清单附件版式导出汇总：XLSX；或 CSV——输出文件以 .zip 结尾时为每个工作表一个 CSV 的 zip，"
+            "否则为一个 CSV（各工作表依次排列，每块以表名开头）。")
 
     def add_arguments(self, parser):
         parser.add_argument("--plan", required=True)
         parser.add_argument("--format", choices=["xlsx", "csv"], required=True)
-        parser.add_argument("--output", required=True)
+        parser.add_argument("--output", required=True, help="输出文件；--format csv 时以 .zip 结尾则写 zip")
         parser.add_argument("--as-of", help="YYYY-MM-DD（默认今天）")
 
     def handle(self, *args, **opts):
@@ -31,6 +32,9 @@ class Command(BaseCommand):
             as_of = datetime.date.fromisoformat(opts["as_of"]) if opts["as_of"] else timezone.localdate()
         except ValueError:
             raise CommandError(f"--as-of 应为 YYYY-MM-DD，收到“{opts['as_of']}”") from None
+        fmt = opts["format"]
+        if fmt == "csv" and opts["output"].lower().endswith(".zip"):
+            fmt = "zip"
         with open(opts["output"], "wb") as fh:
-            write_rollup(plan, _Everything(), opts["format"], as_of, fh)
+            write_rollup(plan, _Everything(), fmt, as_of, fh)
         self.stdout.write(f"已导出 {plan.name} 汇总（截至 {as_of}）到 {opts['output']}")

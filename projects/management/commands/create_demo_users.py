@@ -29,12 +29,14 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--file", default=str(DEMO_FILE))
-        parser.add_argument("--force", action="store_true", help="非调试模式下也创建（仅限测试）")
+        parser.add_argument("--demo", "--force", dest="demo", action="store_true",
+                            help="确认创建演示用户（密码公开，见 fixtures/demo_users.csv，仅供本地演示）")
 
     @transaction.atomic
     def handle(self, *args, **opts):
-        if not settings.DEBUG and not opts["force"]:
-            raise CommandError("演示用户只用于本地运行（DEBUG=1）。")
+        # An explicit option, not DEBUG: the embedded default runs with DEBUG off (scripts/run.sh).
+        if not opts["demo"]:
+            raise CommandError("演示用户的密码是公开的，只用于本地演示：确认创建请加 --demo。")
         groups = ensure_role_groups()
         with open(opts["file"], encoding="utf-8") as fh:
             rows = list(csv.DictReader(fh))
