@@ -11,7 +11,7 @@ from projects.models import Indicator, Item
 
 from .rules import RULES_BY_CODE, Light, Severity, rule_choices
 
-__all__ = ["Flag", "ItemFigures", "ItemYearFigures", "EvaluationState", "IndicatorStatus", "Light", "Severity"]
+__all__ = ["Flag", "ItemFigures", "ItemYearFigures", "EvaluationState", "NightlyRun", "IndicatorStatus", "Light", "Severity"]
 
 FIGURES = dict(max_digits=24, decimal_places=8, null=True)
 
@@ -73,6 +73,8 @@ class ItemFigures(models.Model):
     points_behind = models.DecimalField("落后百分点", **FIGURES)
     expected_amount = models.DecimalField("序时应完成投资（亿元）", **FIGURES)
     light = models.CharField("灯", max_length=10, choices=Light.choices, default=Light.GREEN, db_index=True)
+    # When the facts above were last read from the registry (null: before this column existed).
+    facts_at = models.DateTimeField("事实读取时间", null=True)
 
     class Meta:
         verbose_name = verbose_name_plural = "事项评估数据"
@@ -97,9 +99,26 @@ class EvaluationState(models.Model):
     as_of = models.DateField("评估日期", null=True)
     version = models.BigIntegerField("数据版本", default=0)
     evaluated_at = models.DateTimeField("最近全量评估", null=True)
+    # The rule thresholds the stored lights and flags were computed with (evaluation.thresholds_key).
+    thresholds = models.CharField("评估所用阈值", max_length=200, blank=True)
 
     class Meta:
         verbose_name = verbose_name_plural = "评估状态"
+
+
+class NightlyRun(models.Model):
+    """One nightly run (portfolio.tasks.evaluate_flags_task): planners are warned on the
+    dashboard when the last one failed or is more than 26 hours old; the health endpoint too."""
+
+    as_of = models.DateField("评估日期")
+    started_at = models.DateTimeField("开始时间", default=timezone.now)
+    finished_at = models.DateTimeField("结束时间", null=True)
+    ok = models.BooleanField("成功", null=True)
+    error = models.TextField("错误", blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "夜间评估记录"
+        ordering = ["-started_at"]
 
 
 class IndicatorStatus(models.Model):
