@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from portfolio import dashboard, indicator_views, plan_views, reporting_views, views as portfolio_views
+from portfolio import dashboard, health, indicator_views, plan_views, reporting_views, views as portfolio_views
 from projects import indicator_views as indicator_entry, views as project_views
 
 urlpatterns = [
@@ -37,5 +37,6 @@ urlpatterns = [
     path("plans/<slug:code>/close/", plan_views.plan_close, name="plan_close"),
     path("plans/<slug:code>/reopen/", plan_views.plan_reopen, name="plan_reopen"),
     path("items/<int:pk>/predecessor/", plan_views.item_link, name="item_link"),
+    path("health/", health.health, name="health"),
     path("admin/", admin.site.urls),
 ]
