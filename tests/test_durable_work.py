@@ -158,6 +158,29 @@ def test_an_alert_never_sent_after_its_flag_opened_is_sent_by_the_next_run(real_
     assert not any(silent.name in m.body for m in mail.outbox)  # never twice
 
 
+@pytest.mark.django_db
+def test_an_alert_that_could_not_be_queued_while_the_broker_was_down_is_sent_by_the_drain(
+        real_plan, django_capture_on_commit_callbacks):
+    from kombu.exceptions import OperationalError as BrokerDown
+
+    from portfolio.tasks import drain_outbox_task
+
+    from .test_change_tracker import _entry
+
+    user = make_user("ops_broker", Role.UNIT, [UNIT_A])
+    user.email = "broker@example.org"
+    user.save()
+    plan = Plan.objects.create(code="t-broker", name="预警规划", start_year=2021, end_year=2025)
+    with mock.patch("portfolio.tasks.notify_flags_task.delay", side_effect=BrokerDown("Redis down")):
+        with django_capture_on_commit_callbacks(execute=True):
+            silent = _entry(plan, 1, "Redis 停机时开红灯的改革")  # the save succeeds, its alert cannot be queued
+    assert silent.flags.filter(severity="red", resolved_on__isnull=True).exists()
+    assert not PendingWork.objects.filter(kind="item", object_id=silent.pk).exists()  # evaluated
+    mail.outbox.clear()
+    drain_outbox_task()
+    assert any(silent.name in m.body for m in mail.outbox)
+
+
 # ---------------------------------------------------------------- nightly runs, health
 
 @pytest.mark.django_db
@@ -260,6 +283,62 @@ def test_a_nightly_run_killed_in_the_worker_is_redelivered_and_finishes(real_pla
     assert EvaluationState.objects.get(pk=1).as_of == night
     runs = list(NightlyRun.objects.order_by("started_at").values_list("ok", flat=True))
     assert runs == [None, True], runs  # the killed attempt is visible as unfinished
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_nightly_run_whose_whole_worker_was_killed_is_redelivered_to_the_next_worker(real_plan, tmp_path):
+    """kill -9 of the worker itself (no process left to requeue it): Redis gives the unacknowledged
+    task to the next worker once the visibility timeout has passed (5 s here, an hour in production)."""
+    from config.celery_app import app
+    from portfolio.tasks import evaluate_flags_task
+
+    night = REAL_AS_OF + datetime.timedelta(days=2)
+    app.control.purge()
+    env = dict(subprocess_env(), CELERY_VISIBILITY_TIMEOUT="5")
+    celery_bin = Path(sys.executable).with_name("celery")
+    command = [str(celery_bin), "-A", "config", "worker", "--pool=solo", "-l", "warning"]
+
+    def waiting_for_lock():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+            return cursor.fetchone()[0]
+
+    def wait(condition, worker, log_path):
+        deadline = time.monotonic() + 120
+        while not condition():
+            assert worker.poll() is None and time.monotonic() < deadline, log_path.read_text()
+            time.sleep(0.3)
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s)", [ADVISORY_LOCK_ID])
+    first_log, second_log = tmp_path / "first.log", tmp_path / "second.log"
+    with open(first_log, "w") as log:
+        first = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    second = None
+    try:
+        evaluate_flags_task.delay(as_of=night.isoformat())
+        wait(waiting_for_lock, first, first_log)
+        first.kill()  # the whole worker, mid-task
+        first.wait()
+        time.sleep(2)  # its database session ends
+        with open(second_log, "w") as log:
+            second = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        wait(waiting_for_lock, second, second_log)  # redelivered
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock_all()")
+        wait(lambda: NightlyRun.objects.filter(ok=True).exists(), second, second_log)
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock_all()")
+        for worker in (first, second):
+            if worker is not None and worker.poll() is None:
+                worker.terminate()
+                try:
+                    worker.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    worker.kill()
+                    worker.wait()
+    assert EvaluationState.objects.get(pk=1).as_of == night
 
 
 # ---------------------------------------------------------------- commands fail in Chinese
