@@ -63,7 +63,7 @@ def thresholds_key() -> str:
 
 
 def refresh_if_thresholds_changed() -> bool:
-    """After a change (and before the drain): if the thresholds moved since the last full
+    """The drain task's first step (every 5 minutes): if the thresholds moved since the last full
     evaluation, evaluate every entry of the plans in force at the figures' date with the new
     ones, so no stored light or flag stays on the old thresholds."""
     row = state()

@@ -15,10 +15,9 @@ def follow_up(item_ids=(), indicator_ids=()):
     """Re-evaluate entries and indicators, and always move the data version. Idempotent. Alerts
     are queued when the broker answers; else the flags' notified severity keeps them owed and
     the drain task or the next run sends them (portfolio/outbox.py, `send_owed_alerts`)."""
-    from .evaluation import evaluate_changed_entries, raise_version, refresh_if_thresholds_changed
+    from .evaluation import evaluate_changed_entries, raise_version
     from .indicators import evaluate_indicators
 
-    refresh_if_thresholds_changed()
     to_notify, indicators_to_notify = [], []
     if item_ids:
         to_notify = evaluate_changed_entries(item_ids).to_notify

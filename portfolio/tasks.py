@@ -37,9 +37,12 @@ def evaluate_flags_task(as_of=None, item_ids=None):
 @shared_task(**RELIABLE)
 def drain_outbox_task():
     """The re-evaluations whose after-commit attempt failed (beat every 5 minutes, and queued
-    after a failure); then every alert still owed."""
+    after a failure); every entry again when the thresholds changed (a deploy with new TRACKER_*
+    settings: here, not in a user's request); then every alert still owed."""
+    from .evaluation import refresh_if_thresholds_changed
     from .outbox import drain, send_owed_alerts
 
+    refresh_if_thresholds_changed()
     done = drain()
     return {"drained": done, "alerts": send_owed_alerts()}
 

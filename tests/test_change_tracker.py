@@ -55,6 +55,21 @@ def test_editing_an_indicator_tables_years_re_evaluates_its_indicators(indicator
 
 
 @pytest.mark.django_db
+def test_changing_a_plans_period_re_evaluates_its_indicators(indicators, real_plan, django_capture_on_commit_callbacks):
+    output = output_indicator()
+    table = output.table
+    table.target_year = None  # the table's targets are for the plan's last year
+    with committed(django_capture_on_commit_callbacks):
+        table.save()
+        IndicatorValue.objects.create(indicator=output, year=2023, value=Decimal("150"), source="form")
+    assert IndicatorStatus.objects.get(indicator=output, year=2023).status == "lagging"
+    real_plan.end_year = 2030
+    with committed(django_capture_on_commit_callbacks):
+        real_plan.save()
+    assert IndicatorStatus.objects.get(indicator=output, year=2023).status == "on_track"
+
+
+@pytest.mark.django_db
 def test_an_indicators_unit_change_or_deletion_moves_the_data_version(indicators, django_capture_on_commit_callbacks):
     output = output_indicator()
     before = data_version()
@@ -94,19 +109,20 @@ def test_relinking_a_predecessor_re_evaluates_the_old_predecessor_too(real_plan,
 
 
 @pytest.mark.django_db
-def test_a_threshold_change_re_evaluates_stored_lights_and_flags_on_the_next_change(
+def test_a_threshold_change_re_evaluates_stored_lights_and_flags_within_minutes(
         real_plan, django_capture_on_commit_callbacks):
+    from portfolio.models import ItemFigures
+    from portfolio.tasks import drain_outbox_task
+
     plan = Plan.objects.create(code="t-thr", name="阈值规划", start_year=2021, end_year=2025)
     with committed(django_capture_on_commit_callbacks):
         silent = _entry(plan, 1, "从未填报的改革")  # owes every month since 2026-01: red after 3
-        other = _entry(plan, 2, "另一项改革")
+    evaluate(REAL_AS_OF)  # the thresholds are stored with the evaluation
     assert Flag.objects.get(item=silent, kind="report_missing", resolved_on__isnull=True).severity == "red"
-    with override_settings(TRACKER_REPORT_MISSING_RED_MONTHS=24):
-        other.name = "另一项改革（改名）"
-        with committed(django_capture_on_commit_callbacks):
-            other.save()  # any change: the stored lights and flags follow the new thresholds
+    with override_settings(TRACKER_REPORT_MISSING_RED_MONTHS=24):  # a deploy with a new threshold
+        drain_outbox_task()  # beat, every five minutes
         assert Flag.objects.get(item=silent, kind="report_missing", resolved_on__isnull=True).severity == "yellow"
-        assert silent.figures.__class__.objects.get(item=silent).light == "yellow"
+        assert ItemFigures.objects.get(item=silent).light == "yellow"
 
 
 @pytest.mark.django_db
