@@ -296,7 +296,7 @@ def test_a_nightly_run_whose_whole_worker_was_killed_is_redelivered_to_the_next_
     app.control.purge()
     env = dict(subprocess_env(), CELERY_VISIBILITY_TIMEOUT="5")
     celery_bin = Path(sys.executable).with_name("celery")
-    command = [str(celery_bin), "-A", "config", "worker", "--pool=solo", "-l", "warning"]
+    command = [str(celery_bin), "-A", "config", "worker", "--pool=prefork", "--concurrency=1", "-l", "warning"]
 
     def waiting_for_lock():
         with connection.cursor() as cursor:
@@ -318,7 +318,10 @@ def test_a_nightly_run_whose_whole_worker_was_killed_is_redelivered_to_the_next_
     try:
         evaluate_flags_task.delay(as_of=night.isoformat())
         wait(waiting_for_lock, first, first_log)
-        first.kill()  # the whole worker, mid-task
+        children = _children(first.pid)
+        first.kill()  # the whole worker, mid-task: its main process and its pool child
+        for child in children:
+            os.kill(child, signal.SIGKILL)
         first.wait()
         time.sleep(2)  # its database session ends
         with open(second_log, "w") as log:
