@@ -5,6 +5,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Exists, OuterRef, Q
+from django.db.models.functions import Now
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
@@ -295,7 +296,7 @@ class Item(models.Model):
         "self", verbose_name="接续上一期规划事项", null=True, blank=True, on_delete=models.SET_NULL,
         related_name="successor", help_text="本事项接续的上一期规划中同一项目（如 十五五 续建接续 十四五 事项）",
     )
-    updated_at = models.DateTimeField("更新时间", auto_now=True)
+    updated_at = models.DateTimeField("更新时间", auto_now=True, db_default=Now())  # COPY writers too
     history = HistoricalRecords(excluded_fields=["source_line", "updated_at"])
 
     objects = ItemQuerySet.as_manager()
@@ -368,7 +369,7 @@ class ItemUnit(models.Model):
     item = models.ForeignKey(Item, verbose_name="事项", on_delete=models.CASCADE, related_name="unit_links")
     unit = models.ForeignKey(Unit, verbose_name="单位", on_delete=models.PROTECT, related_name="item_links")
     role = models.CharField("角色", max_length=10, choices=Role.choices, default=Role.LEAD)
-    updated_at = models.DateTimeField("更新时间", auto_now=True)
+    updated_at = models.DateTimeField("更新时间", auto_now=True, db_default=Now())  # COPY writers too
     history = HistoricalRecords(excluded_fields=["updated_at"])
 
     class Meta:
@@ -385,7 +386,7 @@ class AnnualTarget(models.Model):
     year = models.PositiveSmallIntegerField("年度")
     planned_investment = models.DecimalField("计划投资（亿元）", **MONEY)
     target_text = models.TextField("年度目标", blank=True)
-    updated_at = models.DateTimeField("更新时间", auto_now=True)
+    updated_at = models.DateTimeField("更新时间", auto_now=True, db_default=Now())  # COPY writers too
     history = HistoricalRecords(excluded_fields=["updated_at"])
 
     class Meta:
@@ -408,7 +409,7 @@ class Milestone(models.Model):
     name = models.CharField("节点", max_length=100)
     due_date = models.DateField("计划日期")
     met_on = models.DateField("完成日期", null=True, blank=True)
-    updated_at = models.DateTimeField("更新时间", auto_now=True)
+    updated_at = models.DateTimeField("更新时间", auto_now=True, db_default=Now())  # COPY writers too
     history = HistoricalRecords(excluded_fields=["updated_at"])
 
     class Meta:
