@@ -159,6 +159,21 @@ def test_an_alert_never_sent_after_its_flag_opened_is_sent_by_the_next_run(real_
 
 
 @pytest.mark.django_db
+def test_alerts_declined_with_no_notify_are_not_sent_by_the_next_run(real_plan):
+    from .test_change_tracker import _entry
+
+    user = make_user("ops_quiet", Role.UNIT, [UNIT_A])
+    user.email = "quiet@example.org"
+    user.save()
+    plan = Plan.objects.create(code="t-quiet", name="预警规划", start_year=2021, end_year=2025)
+    quiet = _entry(plan, 1, "不发邮件的改革")
+    call_command("evaluate_flags", "--as-of", REAL_AS_OF.isoformat(), "--no-notify", stdout=io.StringIO())
+    mail.outbox.clear()
+    nightly(REAL_AS_OF)
+    assert not any(quiet.name in m.body for m in mail.outbox)
+
+
+@pytest.mark.django_db
 def test_an_alert_that_could_not_be_queued_while_the_broker_was_down_is_sent_by_the_drain(
         real_plan, django_capture_on_commit_callbacks):
     from kombu.exceptions import OperationalError as BrokerDown
