@@ -11,7 +11,7 @@ from projects.models import Indicator, Item
 
 from .rules import RULES_BY_CODE, Light, Severity, rule_choices
 
-__all__ = ["Flag", "ItemFigures", "ItemYearFigures", "EvaluationState", "NightlyRun", "IndicatorStatus", "Light", "Severity"]
+__all__ = ["Flag", "ItemFigures", "ItemYearFigures", "EvaluationState", "NightlyRun", "SentMail", "IndicatorStatus", "Light", "Severity"]
 
 FIGURES = dict(max_digits=24, decimal_places=8, null=True)
 
@@ -140,3 +140,17 @@ class IndicatorStatus(models.Model):
         verbose_name = verbose_name_plural = "指标评价"
         ordering = ["indicator", "year"]
         constraints = [models.UniqueConstraint(fields=["indicator", "year"], name="indicator_status_one_per_year")]
+
+
+class SentMail(models.Model):
+    """A scheduled e-mail already sent (weekly reminder, leader digest): a task delivered twice
+    (a worker killed after sending) sends each recipient's mail once."""
+
+    kind = models.CharField("类型", max_length=30)
+    key = models.CharField("批次", max_length=40)  # e.g. the date the batch is for
+    recipient = models.CharField("收件人", max_length=254)
+    sent_at = models.DateTimeField("发送时间", default=timezone.now)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "已发送的定期邮件"
+        constraints = [models.UniqueConstraint(fields=["kind", "key", "recipient"], name="sent_mail_once")]

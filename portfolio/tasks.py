@@ -49,12 +49,12 @@ def drain_outbox_task():
 
 @shared_task(**RELIABLE)
 def send_unit_reminders_task(as_of=None):
-    return send_unit_reminders(_date(as_of))
+    return send_unit_reminders(_date(as_of), once=True)
 
 
 @shared_task(**RELIABLE)
 def send_leader_digest_task(as_of=None):
-    return send_leader_digest(_date(as_of))
+    return send_leader_digest(_date(as_of), once=True)
 
 
 @shared_task(**RELIABLE)

@@ -196,6 +196,25 @@ def test_an_alert_that_could_not_be_queued_while_the_broker_was_down_is_sent_by_
     assert any(silent.name in m.body for m in mail.outbox)
 
 
+@pytest.mark.django_db
+def test_weekly_mails_delivered_twice_reach_each_recipient_once(real_plan):
+    """A reminder task redelivered after its worker died once the mails had gone out."""
+    from portfolio.tasks import send_leader_digest_task, send_unit_reminders_task
+
+    unit_user = make_user("ops_weekly", Role.UNIT, [UNIT_A])
+    leader = make_user("ops_leader", Role.LEADER)
+    for user, address in ((unit_user, "weekly@example.org"), (leader, "leader@example.org")):
+        user.email = address
+        user.save()
+    mail.outbox.clear()
+    assert send_unit_reminders_task(as_of=REAL_AS_OF.isoformat()) >= 1
+    assert send_leader_digest_task(as_of=REAL_AS_OF.isoformat()) == 1
+    first = len(mail.outbox)
+    assert send_unit_reminders_task(as_of=REAL_AS_OF.isoformat()) == 0
+    assert send_leader_digest_task(as_of=REAL_AS_OF.isoformat()) == 0
+    assert len(mail.outbox) == first
+
+
 # ---------------------------------------------------------------- nightly runs, health
 
 @pytest.mark.django_db
