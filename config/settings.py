@@ -4,6 +4,7 @@ Embedded default: SQLite under var/ and kombu's filesystem broker under var/, so
 run command needs no servers. Production and the test suite set DATABASE_URL
 (PostgreSQL) and CELERY_BROKER_URL (Redis).
 """
+import hashlib
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -43,6 +44,7 @@ INSTALLED_APPS = [
     "dbbackup",
     "axes",
     "csp",
+    "health_check",
     "projects",
     "reporting",
     "indicators",
@@ -114,6 +116,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "projects.context_processors.roles",
                 "reporting.context_processors.reports_todo",
+                "portfolio.context_processors.versions",
             ],
         },
     },
@@ -208,11 +211,25 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_ENABLE_UTC = False
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+# Nothing lost when a worker dies: a task is acknowledged when it finishes, a task whose worker
+# process was killed goes back to the queue, and a worker takes one task at a time. On Redis an
+# unacknowledged task of a worker that vanished entirely is redelivered after the visibility
+# timeout (longer than any task). Tasks are idempotent (portfolio/tasks.py).
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+if CELERY_BROKER_URL.startswith("redis"):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "evaluate-flags-nightly": {
         "task": "portfolio.tasks.evaluate_flags_task",
         "schedule": crontab(hour=1, minute=0),
+    },
+    "drain-outbox": {  # re-evaluations whose after-commit attempt failed, and alerts still owed
+        "task": "portfolio.tasks.drain_outbox_task",
+        "schedule": timedelta(minutes=5),
     },
     "unit-reminders-weekly": {
         "task": "portfolio.tasks.send_unit_reminders_task",
@@ -250,6 +267,10 @@ TRACKER_UNDERFUNDED_RED_POINTS = Decimal(env("TRACKER_UNDERFUNDED_RED_POINTS", d
 # Dashboards and the ranking are cached under keys naming the data version (docs/architecture.md);
 # entries expire after this many seconds even when nothing changed.
 TRACKER_CACHE_SECONDS = env.int("TRACKER_CACHE_SECONDS", default=3600)
+# The release of the code: cached template fragments (the navigation) are keyed by it, so a
+# deploy never serves the previous release's fragments. Default: a digest of what they render.
+TRACKER_RELEASE = env("TRACKER_RELEASE", default=hashlib.sha1(b"".join(
+    (BASE_DIR / name).read_bytes() for name in ("templates/base.html", "config/urls.py"))).hexdigest()[:12])
 
 # Django's cache: a per-process memory cache on the embedded default; Redis in production and
 # tests (CACHE_URL=redis://host:port/db). Keys carry the data version, so per-process caches

@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from indicators import entry_views as indicator_entry, views as indicator_views
-from portfolio import dashboard, plan_views, views as portfolio_views
+from portfolio import dashboard, health, plan_views, views as portfolio_views
 from reporting import status_views as reporting_views, views as report_views
 
 urlpatterns = [
@@ -38,5 +38,6 @@ urlpatterns = [
     path("plans/<slug:code>/close/", plan_views.plan_close, name="plan_close"),
     path("plans/<slug:code>/reopen/", plan_views.plan_reopen, name="plan_reopen"),
     path("items/<int:pk>/predecessor/", plan_views.item_link, name="item_link"),
+    path("health/", health.health, name="health"),
     path("admin/", admin.site.urls),
 ]

@@ -8,14 +8,12 @@ from the stored rows and writes only the statuses that changed.
 from __future__ import annotations
 
 import datetime
-import threading
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import NamedTuple
 
 from django.db import transaction
 from django.db.models import Count, Max, Q
-from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 
 from projects.lights import Light
@@ -207,38 +205,6 @@ def evaluate_indicators(indicator_ids=None, as_of: datetime.date | None = None) 
     if new or changed:
         raise_version()
     return IndicatorResult(len(new), len(changed), worse)
-
-
-# After a committed change to an indicator or its values: evaluate those indicators.
-_pending = threading.local()
-
-
-def _indicator_changed(sender, instance, **kwargs):
-    indicator_id = instance.pk if isinstance(instance, Indicator) else instance.indicator_id
-    ids = getattr(_pending, "ids", None)
-    if ids is None:
-        ids = _pending.ids = set()
-    ids.add(indicator_id)
-    transaction.on_commit(_evaluate_pending, robust=True)
-
-
-def _evaluate_pending():
-    ids = getattr(_pending, "ids", None)
-    if not ids:
-        return
-    _pending.ids = set()
-    result = evaluate_indicators(ids)
-    if result.to_notify:
-        from .tasks import notify_indicators_task
-
-        notify_indicators_task.delay(result.to_notify)
-
-
-def connect_indicator_models():
-    for model in (Indicator, IndicatorValue):
-        label = model._meta.label
-        post_save.connect(_indicator_changed, sender=model, dispatch_uid=f"indicator-save-{label}")
-        post_delete.connect(_indicator_changed, sender=model, dispatch_uid=f"indicator-delete-{label}")
 
 
 # ---------------------------------------------------------------- what pages and exports read

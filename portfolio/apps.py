@@ -6,4 +6,4 @@ class PortfolioConfig(AppConfig):
     verbose_name = "监测与汇总"
 
     def ready(self):
-        from . import signals  # noqa: F401  (connects the re-evaluation receivers)
+        from . import signals  # noqa: F401  (connects the re-evaluation receiver)

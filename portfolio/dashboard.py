@@ -4,7 +4,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.shortcuts import render
 
-from projects.models import Item, Plan
+from projects.models import Item, Plan, Role, role_of
 
 from projects.exports import stream_csv, xlsx_response
 from .evaluation import state
@@ -44,7 +44,7 @@ def charts_of(s, ranking, period_label):
 
 @login_required
 def dashboard(request):
-    row = state()  # the evaluation date and data version, read once for the whole page
+    row = request.evaluation_row = state()  # the evaluation date and data version, read once for the whole page
     try:
         plan = plan_param(request)
         as_of = as_of_param(request, stored_date(plan, row.as_of))
@@ -53,7 +53,13 @@ def dashboard(request):
     s = dashboard_figures(request.user, as_of, plan, row)
     ranking = ranking_rows(request.user, as_of, plan, row)
     label = plan.period_name if plan else "规划期"
+    operations = {}
+    if role_of(request.user) == Role.PLANNER:  # what planners must know about the machinery
+        from .outbox import nightly_problem, pending_count
+
+        operations = {"pending_work": pending_count(), "nightly_problem": nightly_problem()}
     return render(request, "portfolio/dashboard.html", {
+        **operations,
         "as_of": as_of, "plan": plan, "s": s, "charts": charts_of(s, ranking, label), "period_label": label,
         "evaluation_row": row,  # read once: the indicator card's cache key needs no query of its own
         **plan_bar(request, plan),

@@ -9,14 +9,15 @@ import datetime
 import secrets
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.core.exceptions import EmptyResultSet
 from django.db import connection, transaction
-from django.db.models import Sum
+from django.db.models import Exists, F, OuterRef, Q, Sum
 from django.db.models.functions import ExtractYear
 from django.utils import timezone
 
-from projects.models import Item, PlanState
-from reporting.models import StatusReport
+from projects.models import Item, ItemUnit, PlanState
+from reporting.models import AnnualTarget, Milestone, StatusReport
 from reporting.calendar import due_report_month
 
 from .facts import CHAIN_DEPTH, live_data_facts, with_facts
@@ -43,6 +44,40 @@ class EvaluationResult:
     def as_dict(self):
         return {"opened": self.opened, "updated": self.updated, "resolved": self.resolved,
                 "figures_written": self.figures_written}
+
+
+def thresholds_key() -> str:
+    """The rule thresholds the stored lights and flags were computed with (kept in
+    EvaluationState.thresholds): when they differ from the settings, everything is evaluated again."""
+    return "|".join(map(str, [settings.TRACKER_REPORTING_DAY, settings.TRACKER_REPORTING_START,
+                              settings.TRACKER_REPORT_MISSING_RED_MONTHS, settings.TRACKER_UNDERFUNDED_YELLOW_POINTS,
+                              settings.TRACKER_UNDERFUNDED_RED_POINTS]))
+
+
+def refresh_if_thresholds_changed() -> bool:
+    """The drain task's first step (every 5 minutes): if the thresholds moved since the last full
+    evaluation, evaluate every entry of the plans in force at the figures' date with the new
+    ones, so no stored light or flag stays on the old thresholds."""
+    row = state()
+    if row.as_of is None or row.thresholds == thresholds_key():
+        return False
+    evaluate(row.as_of)
+    return True
+
+
+def data_version() -> int:
+    return state().version
+
+
+def raise_version():
+    """Replace the data version once the current transaction commits: cached results keyed by
+    the old version are never read again. A random number, not a counter, so a database
+    restored from a backup never meets results cached for other data under its number."""
+    def replace():
+        version = secrets.randbits(62)
+        if not EvaluationState.objects.filter(pk=STATE_ID).update(version=version):
+            EvaluationState.objects.get_or_create(pk=STATE_ID, defaults={"version": version})
+    transaction.on_commit(replace, robust=True)
 
 
 def _lock():
@@ -78,9 +113,12 @@ def _upsert(queryset, columns):
         return cursor.rowcount
 
 
-def write_data_figures(items) -> int:
-    """The facts taken from the entries' reports and milestones, and their completed investment per year."""
+def write_data_figures(items, read_at=None) -> int:
+    """The facts taken from the entries' reports and milestones, and their completed investment
+    per year; `facts_at` records when they were read (the night compares it with the rows'
+    updated_at, `stale_entries`)."""
     written = _upsert(live_data_facts(items, None), DATA_COLUMNS)
+    ItemFigures.objects.filter(item__in=items).update(facts_at=read_at or timezone.now())
     years = (StatusReport.objects.filter(item__in=items).annotate(y=ExtractYear("month")).order_by()
              .values("item_id", "y").annotate(s=Sum("month_investment")))
     current = {(r.item_id, r.year): r for r in ItemYearFigures.objects.filter(item__in=items)}
@@ -147,6 +185,23 @@ def sync_flags(items, as_of, result: EvaluationResult):
             item_id__in={f.item_id for f in new}, kind__in={f.kind for f in new}).values_list("pk", flat=True))
 
 
+def stale_entries(items):
+    """Entries whose facts were read before a row they depend on changed (the entry itself, its
+    units, reports, milestones or targets), or never read: the nightly run reads them again, so
+    a re-evaluation lost after a commit is repaired by the next night. Deletions are repaired
+    through the outbox (projects.PendingWork), which the night drains first."""
+    read_at = OuterRef("figures__facts_at")
+    changed = Q(figures__isnull=True) | Q(updated_at__gt=F("figures__facts_at"))
+    for model in (StatusReport, Milestone, AnnualTarget, ItemUnit):
+        changed |= Exists(model.objects.filter(item=OuterRef("pk"), updated_at__gt=read_at))
+    ids = set(items.filter(changed).values_list("pk", flat=True))
+    successors = ids
+    for _ in range(CHAIN_DEPTH):  # their cumulative is the project's
+        successors = set(items.filter(predecessor_id__in=successors).values_list("pk", flat=True))
+        ids |= successors
+    return ids
+
+
 def evaluate(as_of: datetime.date, item_ids=None, plan=None, refresh=False) -> EvaluationResult:
     """Evaluate entries as of a date and store the outcome.
 
@@ -155,6 +210,7 @@ def evaluate(as_of: datetime.date, item_ids=None, plan=None, refresh=False) -> E
     entries that have no figures yet (the first run, new entries), or for all with
     refresh=True; every change since re-evaluated its own entries."""
     result = EvaluationResult(as_of)
+    read_at = timezone.now()
     # The nightly run watches the plans 执行中; a closed plan keeps what its closing evaluated.
     items = Item.objects.all() if item_ids is not None or plan is not None else \
         Item.objects.filter(plan__state=PlanState.ACTIVE)
@@ -168,17 +224,20 @@ def evaluate(as_of: datetime.date, item_ids=None, plan=None, refresh=False) -> E
         if item_ids is not None or refresh:
             stale = items
         else:  # read now: once their figures are written these entries no longer lack them
-            stale = Item.objects.filter(pk__in=list(items.filter(figures__isnull=True).values_list("pk", flat=True)))
-        written = write_data_figures(stale)
-        # Within one month and reporting period the date's figures of unchanged entries stand.
-        same_period = item_ids is None and not refresh and previous and date_key(previous) == date_key(as_of)
+            stale = Item.objects.filter(pk__in=list(stale_entries(items)))
+        written = write_data_figures(stale, read_at)
+        # Within one month and reporting period, on the same thresholds, the date's figures of
+        # unchanged entries stand.
+        same_period = (item_ids is None and not refresh and previous and date_key(previous) == date_key(as_of)
+                       and state().thresholds == thresholds_key())
         written += write_date_figures(items, as_of, stale=stale if same_period else None)
         sync_flags(items, as_of, result)
         result.figures_written = written
         if item_ids is None:
             row = state()
             moved = row.as_of != as_of
-            row.as_of, row.evaluated_at = as_of, timezone.now()
+            moved = moved or row.thresholds != thresholds_key()
+            row.as_of, row.evaluated_at, row.thresholds = as_of, timezone.now(), thresholds_key()
             row.save()
         else:
             moved = False

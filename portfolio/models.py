@@ -11,7 +11,7 @@ from projects.models import Item
 
 from .rules import RULES_BY_CODE, Light, Severity, rule_choices
 
-__all__ = ["Flag", "ItemFigures", "ItemYearFigures", "Light", "Severity"]
+__all__ = ["Flag", "ItemFigures", "ItemYearFigures", "NightlyRun", "SentMail", "Light", "Severity"]
 
 FIGURES = dict(max_digits=24, decimal_places=8, null=True)
 
@@ -73,6 +73,8 @@ class ItemFigures(models.Model):
     points_behind = models.DecimalField("落后百分点", **FIGURES)
     expected_amount = models.DecimalField("序时应完成投资（亿元）", **FIGURES)
     light = models.CharField("灯", max_length=10, choices=Light.choices, default=Light.GREEN, db_index=True)
+    # When the facts above were last read from the registry (null: before this column existed).
+    facts_at = models.DateTimeField("事实读取时间", null=True)
 
     class Meta:
         verbose_name = verbose_name_plural = "事项评估数据"
@@ -88,3 +90,32 @@ class ItemYearFigures(models.Model):
     class Meta:
         verbose_name = verbose_name_plural = "事项年度完成投资"
         constraints = [models.UniqueConstraint(fields=["item", "year"], name="year_figures_unique")]
+
+
+class NightlyRun(models.Model):
+    """One nightly run (portfolio.tasks.evaluate_flags_task): planners are warned on the
+    dashboard when the last one failed or is more than 26 hours old; the health endpoint too."""
+
+    as_of = models.DateField("评估日期")
+    started_at = models.DateTimeField("开始时间", default=timezone.now)
+    finished_at = models.DateTimeField("结束时间", null=True)
+    ok = models.BooleanField("成功", null=True)
+    error = models.TextField("错误", blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "夜间评估记录"
+        ordering = ["-started_at"]
+
+
+class SentMail(models.Model):
+    """A scheduled e-mail already sent (weekly reminder, leader digest): a task delivered twice
+    (a worker killed after sending) sends each recipient's mail once."""
+
+    kind = models.CharField("类型", max_length=30)
+    key = models.CharField("批次", max_length=40)  # e.g. the date the batch is for
+    recipient = models.CharField("收件人", max_length=254)
+    sent_at = models.DateTimeField("发送时间", default=timezone.now)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "已发送的定期邮件"
+        constraints = [models.UniqueConstraint(fields=["kind", "key", "recipient"], name="sent_mail_once")]

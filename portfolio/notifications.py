@@ -61,8 +61,22 @@ def notify_flag_changes(flag_ids):
     return sent
 
 
-def send_unit_reminders(as_of: datetime.date):
-    """Monday reminder to each unit's users: their red and yellow entries and missing reports."""
+def _already_sent(once, kind, key, recipient) -> bool:
+    from .models import SentMail
+
+    return once and SentMail.objects.filter(kind=kind, key=key, recipient=recipient).exists()
+
+
+def _mark_sent(once, kind, key, recipient):
+    from .models import SentMail
+
+    if once:
+        SentMail.objects.get_or_create(kind=kind, key=key, recipient=recipient)
+
+
+def send_unit_reminders(as_of: datetime.date, once: bool = False):
+    """Monday reminder to each unit's users: their red and yellow entries and missing reports.
+    once (the scheduled task): a recipient already sent this date's reminder is skipped."""
     # a closed plan keeps its flags as they stood at closing: nobody is reminded of them
     open_flags = Flag.objects.filter(resolved_on__isnull=True, severity__in=[Severity.RED, Severity.YELLOW],
                                      item__plan__state=PlanState.ACTIVE).select_related("item__figures")
@@ -84,18 +98,22 @@ def send_unit_reminders(as_of: datetime.date):
         if missing:
             body += ["", "未按期填报："] + missing
         body += ["", "请登录系统“我的事项”处理。"]
+        if _already_sent(once, "unit-reminder", as_of.isoformat(), users[user_id].email):
+            continue
         send_mail(f"六重清单每周提醒（{as_of:%m月%d日}）", "\n".join(body), settings.DEFAULT_FROM_EMAIL,
                   [users[user_id].email])
+        _mark_sent(once, "unit-reminder", as_of.isoformat(), users[user_id].email)
         sent += 1
     return sent
 
 
-def send_leader_digest(as_of: datetime.date):
-    """Weekly digest to leaders: new red flags, resolved flags, units with most red flags."""
+def send_leader_digest(as_of: datetime.date, once: bool = False):
+    """Weekly digest to leaders: new red flags, resolved flags, units with most red flags.
+    once (the scheduled task): not sent again for the same date."""
     since = as_of - datetime.timedelta(days=7)
     leaders = list(User.objects.filter(is_active=True, groups__name=Role.LEADER).exclude(email="")
                    .values_list("email", flat=True))
-    if not leaders:
+    if not leaders or _already_sent(once, "leader-digest", as_of.isoformat(), "*"):
         return 0
     new_red = Flag.objects.filter(severity=Severity.RED, opened_on__gt=since, opened_on__lte=as_of) \
         .select_related("item__figures")
@@ -111,4 +129,5 @@ def send_leader_digest(as_of: datetime.date):
     body += ["", "红灯最多的单位："]
     body += [f"  {u['item__unit_links__unit__name'] or '（责任未落实）'}：{u['n']} 项" for u in units]
     send_mail(f"六重清单周报（{as_of:%Y-%m-%d}）", "\n".join(body), settings.DEFAULT_FROM_EMAIL, leaders)
+    _mark_sent(once, "leader-digest", as_of.isoformat(), "*")
     return len(leaders)

@@ -6,6 +6,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Exists, OuterRef, Q
+from django.db.models.functions import Now
+from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 MONEY = dict(max_digits=14, decimal_places=4, null=True, blank=True)
@@ -295,7 +297,8 @@ class Item(models.Model):
         "self", verbose_name="接续上一期规划事项", null=True, blank=True, on_delete=models.SET_NULL,
         related_name="successor", help_text="本事项接续的上一期规划中同一项目（如 十五五 续建接续 十四五 事项）",
     )
-    history = HistoricalRecords(excluded_fields=["source_line"])
+    updated_at = models.DateTimeField("更新时间", auto_now=True, db_default=Now())  # COPY writers too
+    history = HistoricalRecords(excluded_fields=["source_line", "updated_at"])
 
     objects = ItemQuerySet.as_manager()
 
@@ -367,7 +370,8 @@ class ItemUnit(models.Model):
     item = models.ForeignKey(Item, verbose_name="事项", on_delete=models.CASCADE, related_name="unit_links")
     unit = models.ForeignKey(Unit, verbose_name="单位", on_delete=models.PROTECT, related_name="item_links")
     role = models.CharField("角色", max_length=10, choices=Role.choices, default=Role.LEAD)
-    history = HistoricalRecords()
+    updated_at = models.DateTimeField("更新时间", auto_now=True, db_default=Now())  # COPY writers too
+    history = HistoricalRecords(excluded_fields=["updated_at"])
 
     class Meta:
         verbose_name = verbose_name_plural = "责任分工"
@@ -385,6 +389,34 @@ class EvaluationState(models.Model):
     as_of = models.DateField("评估日期", null=True)
     version = models.BigIntegerField("数据版本", default=0)
     evaluated_at = models.DateTimeField("最近全量评估", null=True)
+    # The rule thresholds the stored lights and flags were computed with (portfolio.evaluation.thresholds_key).
+    thresholds = models.CharField("评估所用阈值", max_length=200, blank=True)
 
     class Meta:
         verbose_name = verbose_name_plural = "评估状态"
+
+
+class PendingWork(models.Model):
+    """The outbox of the change tracker (projects/changes.py): what must follow a change,
+    written in the change's own transaction. A row is deleted once the work it names is done
+    (after commit, at once; else by portfolio.tasks.drain_outbox_task with backoff, and by the
+    nightly run). kind "item": re-evaluate the entry; "indicator": re-evaluate the indicator;
+    "version": move the data version (a change that touches no entry, e.g. a unit renamed)."""
+
+    class Kind(models.TextChoices):
+        ITEM = "item", "事项"
+        INDICATOR = "indicator", "指标"
+        VERSION = "version", "数据版本"
+
+    kind = models.CharField("类型", max_length=10, choices=Kind.choices)
+    object_id = models.BigIntegerField("对象")
+    token = models.CharField("标记", max_length=32)  # the marking transaction's; a later mark replaces it
+    marked_at = models.DateTimeField("记入时间", default=timezone.now)
+    attempts = models.PositiveIntegerField("失败次数", default=0)
+    last_error = models.TextField("最近错误", blank=True)
+    next_attempt_at = models.DateTimeField("下次重试", null=True, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "待完成的重新计算"
+        constraints = [models.UniqueConstraint(fields=["kind", "object_id"], name="pending_work_unique")]
+        indexes = [models.Index(fields=["token"], name="pending_work_token")]

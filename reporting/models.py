@@ -4,6 +4,7 @@ import datetime
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Now
 from simple_history.models import HistoricalRecords
 
 from projects.models import MONEY, Item, ItemStatus
@@ -14,7 +15,8 @@ class AnnualTarget(models.Model):
     year = models.PositiveSmallIntegerField("年度")
     planned_investment = models.DecimalField("计划投资（亿元）", **MONEY)
     target_text = models.TextField("年度目标", blank=True)
-    history = HistoricalRecords()
+    updated_at = models.DateTimeField("更新时间", auto_now=True, db_default=Now())  # COPY writers too
+    history = HistoricalRecords(excluded_fields=["updated_at"])
 
     class Meta:
         verbose_name = verbose_name_plural = "年度推进计划"
@@ -36,7 +38,8 @@ class Milestone(models.Model):
     name = models.CharField("节点", max_length=100)
     due_date = models.DateField("计划日期")
     met_on = models.DateField("完成日期", null=True, blank=True)
-    history = HistoricalRecords()
+    updated_at = models.DateTimeField("更新时间", auto_now=True, db_default=Now())  # COPY writers too
+    history = HistoricalRecords(excluded_fields=["updated_at"])
 
     class Meta:
         verbose_name = verbose_name_plural = "节点"

@@ -16,7 +16,8 @@ django.setup()
 
 from django.contrib.auth.models import AnonymousUser  # noqa: E402
 
-from portfolio.models import EvaluationState, Flag, ItemFigures  # noqa: E402
+from portfolio.models import Flag, ItemFigures  # noqa: E402
+from projects.models import EvaluationState  # noqa: E402
 from portfolio.rollup import build_rollup  # noqa: E402
 from portfolio.summary import compute_dashboard, compute_ranking  # noqa: E402
 from projects.models import Plan

@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from indicators.importer import import_indicators
+from projects.changes import check_follow_up, follow_up_failures
 from projects.validation import ImportFailed
 
 
@@ -14,6 +15,7 @@ class Command(BaseCommand):
         parser.add_argument("--dry-run", action="store_true", help="只校验并打印汇总，不写入")
 
     def handle(self, *args, **opts):
+        failures = follow_up_failures()
         try:
             report = import_indicators(opts["file"], opts["plan"], name=opts.get("name"), dry_run=opts["dry_run"])
         except ImportFailed as exc:
@@ -22,3 +24,4 @@ class Command(BaseCommand):
             raise CommandError(f"导入失败：{len(exc.errors)} 处错误，未写入任何数据。")
         for line in report.lines():
             self.stdout.write(line)
+        check_follow_up(self, failures)

@@ -1,13 +1,14 @@
 import datetime
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db.models import Count
+from django.db.models import Count, F
 from django.utils import timezone
 
 from portfolio.evaluation import evaluate
-from portfolio.models import Flag
 from indicators.evaluation import evaluate_indicators
+from indicators.models import IndicatorStatus
 from indicators.notifications import notify_indicator_changes
+from portfolio.models import Flag
 from portfolio.notifications import notify_flag_changes
 from portfolio.rules import RULES
 from projects.models import Plan
@@ -20,7 +21,7 @@ class Command(BaseCommand):
         parser.add_argument("--as-of", help="评估日期 YYYY-MM-DD（默认今天，Asia/Shanghai）")
         parser.add_argument("--plan", help="只评估该规划代码的事项")
         parser.add_argument("--refresh", action="store_true", help="从填报和节点重新读取全部事项的数据（通常不需要）")
-        parser.add_argument("--no-notify", action="store_true", help="不发送新增/升级预警邮件")
+        parser.add_argument("--no-notify", action="store_true", help="不发送本次新增/升级预警邮件（视为已通知，夜间任务也不补发）")
 
     def handle(self, *args, **opts):
         try:
@@ -40,6 +41,9 @@ class Command(BaseCommand):
         if not opts["no_notify"]:
             notify_flag_changes(result.to_notify)
             notify_indicator_changes(indicators.to_notify)
+        else:  # not sent now, and not owed: the nightly run sends alerts still owed (portfolio/outbox.py)
+            Flag.objects.filter(pk__in=result.to_notify).update(notified_severity=F("severity"))
+            IndicatorStatus.objects.filter(pk__in=indicators.to_notify or []).update(notified_light=F("light"))
         counts = {(r["kind"], r["severity"]): r["n"] for r in Flag.objects.filter(resolved_on__isnull=True)
                   .values("kind", "severity").annotate(n=Count("pk"))}
         for rule in RULES:

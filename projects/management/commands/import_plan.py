@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from projects.changes import check_follow_up, follow_up_failures
 from projects.importer import ImportFailed, import_plan
 from projects.validation import parse_period
 
@@ -24,6 +25,7 @@ class Command(BaseCommand):
                 raise CommandError(f"--period “{opts['period']}”：{exc}") from None
             if None in period:
                 raise CommandError(f"--period “{opts['period']}”：应为 YYYY-YYYY")
+        failures = follow_up_failures()
         try:
             report = import_plan(opts["file"], opts["plan"], name=opts.get("name"), dry_run=opts["dry_run"],
                                  period=period, predecessor=opts.get("predecessor"))
@@ -33,3 +35,4 @@ class Command(BaseCommand):
             raise CommandError(f"导入失败：{len(exc.errors)} 处错误，未写入任何数据。")
         for line in report.lines():
             self.stdout.write(line)
+        check_follow_up(self, failures)

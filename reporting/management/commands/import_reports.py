@@ -3,6 +3,7 @@ from pathlib import Path
 from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand, CommandError
 
+from projects.changes import check_follow_up, follow_up_failures
 from reporting.report_workbook import import_reports
 from projects.validation import ImportFailed
 
@@ -22,6 +23,7 @@ class Command(BaseCommand):
             if user is None:
                 raise CommandError(f"没有用户“{opts['user']}”。")
         path = Path(opts["file"])
+        failures = follow_up_failures()
         try:
             result = import_reports(path, path.name, user, dry_run=opts["dry_run"])
         except ImportFailed as exc:
@@ -29,3 +31,4 @@ class Command(BaseCommand):
                 self.stderr.write(line)
             raise CommandError(f"导入失败：{len(exc.errors)} 处错误，未写入任何数据。")
         self.stdout.write(("（试运行，未写入）" if opts["dry_run"] else "") + result.summary())
+        check_follow_up(self, failures)
