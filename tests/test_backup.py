@@ -66,7 +66,7 @@ def test_sqlite_backup_restores_into_a_fresh_database(tmp_path):
         copied = tmp_path / "copied.sqlite3"
         copied.write_bytes(open(database, "rb").read())  # what a file copy would keep
         with sqlite3.connect(copied) as check:
-            assert check.execute("SELECT count(*) FROM projects_statusreport").fetchone()[0] < 40
+            assert check.execute("SELECT count(*) FROM reporting_statusreport").fetchone()[0] < 40
         before = figures(source)
         assert before["reports"] == 40
 
@@ -77,7 +77,7 @@ def test_sqlite_backup_restores_into_a_fresh_database(tmp_path):
         holder.wait(10)
     with sqlite3.connect(archive) as check:
         assert check.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-        assert check.execute("SELECT count(*) FROM projects_statusreport").fetchone()[0] == 40
+        assert check.execute("SELECT count(*) FROM reporting_statusreport").fetchone()[0] == 40
 
     fresh = sqlite_env(tmp_path, "fresh")  # an empty file: not even migrated
     run(fresh, "manage.py", "dbrestore", "--input-path", str(archive), "--noinput")
