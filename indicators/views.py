@@ -99,7 +99,7 @@ class IndicatorRowsTable(tables.Table):
     trend = tables.Column("趋势", orderable=False, empty_values=(), exclude_from_export=True)
 
     class Meta:
-        template_name = "portfolio/table.html"
+        template_name = "shared/table.html"
         attrs = {"class": "table table-sm table-bordered align-middle indicator-table"}
         orderable = False
 

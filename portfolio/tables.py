@@ -1,4 +1,4 @@
-"""List columns, defined once: django-tables2 renders them on the page (portfolio/table.html) and
+"""List columns, defined once: django-tables2 renders them on the page (shared/table.html) and
 the exports read the same columns through `export_rows` (projects/exports.py)."""
 import django_tables2 as tables
 from django.db import models
@@ -129,7 +129,7 @@ class ItemTable(tables.Table):
     light = tables.Column("灯", orderable=False)
 
     class Meta:
-        template_name = "portfolio/table.html"
+        template_name = "shared/table.html"
         attrs = {"class": "table table-sm table-hover align-middle item-table"}
         order_by = ("seq",)
         per_page_field = "_per_page"  # the page size is validated by the view, not read raw from the URL
