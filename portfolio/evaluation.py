@@ -16,7 +16,7 @@ from django.db.models.functions import ExtractYear
 from django.utils import timezone
 
 from projects.models import Item, PlanState, StatusReport
-from projects.reporting import due_report_month
+from projects.reporting import late_month
 
 from .facts import CHAIN_DEPTH, live_data_facts, with_facts
 from .models import EvaluationState, Flag, ItemFigures, ItemYearFigures
@@ -125,7 +125,7 @@ def write_data_figures(items) -> int:
 def date_key(as_of: datetime.date):
     """What the date's figures depend on: the month (序时进度 moves by month) and the report
     month due (which moves on the reporting day)."""
-    return as_of.year, as_of.month, due_report_month(as_of)
+    return as_of.year, as_of.month, late_month(as_of)
 
 
 def write_date_figures(items, as_of, stale=None) -> int:

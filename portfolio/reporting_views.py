@@ -14,7 +14,7 @@ from projects.reporting import month_choices, report_deadline
 
 from .params import BadParameter, bad_request, plan_param
 from .report_templates import month_template, plan_template, targets_template
-from .reporting_status import month_param, unit_status
+from .reporting_status import entry_totals, month_param, unit_status
 
 
 def _require(user, *roles):
@@ -36,6 +36,7 @@ def reporting_status(request):
     totals = {key: sum(r[key] for r in rows) for key in ("due", "reported", "late", "missing", "overdue")}
     return render(request, "portfolio/reporting_status.html", {
         "month": month, "months": month_choices(today), "rows": rows, "totals": totals, "plan": plan,
+        "entries": entry_totals(month, plan),
         "deadline": report_deadline(month), "past_deadline": today > report_deadline(month),
         "can_remind": role_of(request.user) == Role.PLANNER,
     })

@@ -17,7 +17,7 @@ from simple_history.utils import bulk_update_with_history
 
 from projects.changes import entries_changed
 from projects.models import Item, ItemStatus, ListKind, Plan, Role, role_of
-from projects.reporting import due_report_month
+from projects.reporting import month_asked, owing, report_deadline
 
 from .evaluation import data_version
 from .exports import export_table
@@ -212,9 +212,10 @@ def item_detail(request, pk):
 
 @login_required
 def my_items(request):
-    """我的事项: a unit user's entries, with the month reported last and what is due."""
+    """我的事项: a unit user's entries, with the month reported last and what is due (the month
+    asked for, owed as projects.reporting.owing says)."""
     today = timezone.localdate()
-    due_month = due_report_month(today)
+    due_month = month_asked(today)
     list_order = Case(*[When(list_kind=k.value, then=Value(i)) for i, k in enumerate(ListKind)])
     is_unit = role_of(request.user) == Role.UNIT
     try:
@@ -224,6 +225,7 @@ def my_items(request):
     items = Item.objects.visible_to(request.user) if is_unit else Item.objects.none()
     items = items.filter(plan=plan) if plan is not None else in_force_entries(items)
     items = list(items.select_related("figures").prefetch_related("milestones").order_by(list_order, "seq"))
+    owing_ids = set(owing(Item.objects.filter(pk__in=[i.pk for i in items]), due_month).values_list("pk", flat=True))
     month_end = (today.replace(day=28) + timezone.timedelta(days=4)).replace(day=1) - timezone.timedelta(days=1)
     flags = {}
     for flag in Flag.objects.filter(item__in=[i.pk for i in items], resolved_on__isnull=True) \
@@ -236,10 +238,11 @@ def my_items(request):
         rows.append({
             "item": item, "light": light_badge(figures.light if figures else None), "last_month": last_month,
             "flags": flags.get(item.pk, []),
-            "report_due": item.status == "in_progress" and (last_month is None or last_month < due_month),
+            "report_due": item.pk in owing_ids,
             "due_milestones": [m for m in item.milestones.all() if m.met_on is None and m.due_date <= month_end],
         })
     return render(request, "portfolio/my_items.html", {
-        "rows": rows, "due_month": due_month, "today": today, "reporting_day": settings.TRACKER_REPORTING_DAY,
+        "rows": rows, "due_month": due_month, "today": today, "pending": len(owing_ids),
+        "deadline": report_deadline(due_month), "reporting_day": settings.TRACKER_REPORTING_DAY,
         "plan": plan, **plan_bar(request, plan),
     })

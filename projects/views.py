@@ -14,7 +14,7 @@ from .forms import (  # noqa: F401  (ReportConflict and save_report are used by 
 from .validation import ImportFailed
 from .models import Item, Milestone, Role, StatusReport, Unit, role_of
 from .report_workbook import import_reports
-from .reporting import check_report_month, due_report_month, month_choices
+from .reporting import check_report_month, month_asked, month_choices
 from .targets import HEADER, import_targets
 
 
@@ -72,7 +72,7 @@ def report_form(request, pk):
                 messages.success(request, f"已保存 {report.month:%Y年%m月} 进度（第 {report.version} 版），红黄灯已按新数据更新。")
                 return redirect(reverse("item_detail", args=[item.pk]) + "#reports")
     else:
-        month = month_from_query(item, request.GET.get("month", "")) or due_report_month(timezone.localdate())
+        month = month_from_query(item, request.GET.get("month", "")) or month_asked(timezone.localdate())
         existing = StatusReport.objects.filter(item=item, month=month).first()
         if existing:
             form = StatusReportForm(instance=existing, item=item, initial={"version": existing.version})
@@ -161,5 +161,5 @@ def report_batch(request):
     units = Unit.objects.all() if role == Role.PLANNER else request.user.units.all()
     return render(request, "projects/report_batch.html", {
         "form": form, "errors": errors, "units": units.order_by("name"),
-        "months": month_choices(timezone.localdate()), "due_month": due_report_month(timezone.localdate()),
+        "months": month_choices(timezone.localdate()), "due_month": month_asked(timezone.localdate()),
     })

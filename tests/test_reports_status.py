@@ -15,13 +15,19 @@ from django.utils import timezone
 from portfolio.reporting_status import missing_by_unit, send_missing_report_reminders, unit_status
 from portfolio.tasks import remind_missing_reports_task
 from projects.models import Item, ItemStatus, ItemUnit, StatusReport, Unit
-from projects.reporting import due_report_month, report_deadline
+from projects.reporting import month_asked, report_deadline
 
-from .conftest import UNIT_A, UNIT_B, make_user
+from .clock import freeze
+from .conftest import REAL_AS_OF, UNIT_A, UNIT_B, make_user
 from .test_access_and_reports import body_of, login, ym
 
-TODAY = timezone.localdate()
-DUE = due_report_month(TODAY)
+TODAY = REAL_AS_OF  # after the reporting day: the month asked for is past its deadline
+DUE = month_asked(TODAY)
+
+
+@pytest.fixture(autouse=True)
+def today(monkeypatch):
+    return freeze(monkeypatch, TODAY)
 
 
 def linked(name):
