@@ -16,8 +16,8 @@ from django_tables2 import RequestConfig
 from simple_history.utils import bulk_update_with_history
 
 from projects.changes import entries_changed
-from projects.models import Item, ItemStatus, ListKind, Plan, Role, role_of
-from projects.reporting import month_asked, owing, report_deadline
+from projects.models import Item, ItemStatus, ListKind, Plan, PlanState, Role, role_of
+from projects.reporting import frozen_reason, month_asked, owing, report_deadline
 
 from .evaluation import data_version
 from .exports import export_table
@@ -107,6 +107,17 @@ class BulkStatusForm(forms.Form):
     def __init__(self, *args, list_kind, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["select"].queryset = Item.objects.filter(list_kind=list_kind)
+
+    def clean_select(self):
+        """A closed plan is frozen: its entries' statuses stay as they were at closing."""
+        items = self.cleaned_data["select"]
+        closed = {}
+        for item in items.select_related("plan").filter(plan__state=PlanState.CLOSED):
+            closed.setdefault(item.plan, []).append(item)
+        if closed:
+            raise forms.ValidationError([f"{frozen_reason(plan, 'status')[:-1]}（所选 {len(entries)} 项）。"
+                                         for plan, entries in closed.items()])
+        return items
 
 
 def list_url(request, list_kind):

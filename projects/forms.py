@@ -6,7 +6,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from .models import ListKind, Milestone, StatusReport
-from .reporting import add_months, check_met_date, check_report_month
+from .reporting import add_months, check_met_date, check_report_month, frozen_reason
 
 
 class MonthField(forms.DateField):
@@ -94,6 +94,9 @@ class StatusReportForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
+        frozen = frozen_reason(self.item.plan)
+        if frozen:
+            raise forms.ValidationError(frozen)
         if not self.errors and not (data.get("progress_text") or "").strip() and all(
                 data.get(name) is None for name in FIGURE_FIELDS if name in self.fields):
             raise forms.ValidationError(
@@ -182,6 +185,12 @@ class MilestoneMetForm(forms.Form):
     def __init__(self, *args, plan, **kwargs):
         super().__init__(*args, **kwargs)
         self.plan = plan
+
+    def clean(self):
+        frozen = frozen_reason(self.plan, "milestone")
+        if frozen:
+            raise forms.ValidationError(frozen)
+        return super().clean()
 
     def clean_met_on(self):
         day = self.cleaned_data["met_on"]

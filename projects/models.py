@@ -242,6 +242,17 @@ def period_text(start_year, end_year):
     return f"{start_year}-{end_year}"
 
 
+def unchanged(instance) -> bool:
+    """The row is stored and none of its fields differ (an admin page re-validates a closed plan's
+    rows it shows unchanged: those are not refused)."""
+    if instance.pk is None:
+        return False
+    names = [f.attname for f in instance._meta.concrete_fields
+             if not getattr(f, "auto_now", False) and not getattr(f, "auto_now_add", False)]
+    stored = type(instance).objects.filter(pk=instance.pk).values(*names).first()
+    return stored is not None and all(stored[name] == getattr(instance, name) for name in names)
+
+
 class ItemQuerySet(models.QuerySet):
     def visible_to(self, user):
         """Row-level scope: unit users see only entries where one of their units is lead or support."""
@@ -344,7 +355,14 @@ class Item(models.Model):
         return [*before, self, *after]
 
     def clean(self):
+        from .reporting import frozen_reason
+
         super().clean()
+        if self.pk and self.plan_id:
+            stored = Item.objects.filter(pk=self.pk).values_list("status", flat=True).first()
+            frozen = frozen_reason(Plan.objects.get(pk=self.plan_id), "status")
+            if frozen and stored is not None and stored != self.status:
+                raise ValidationError({"status": frozen})
         if self.predecessor_id is None:
             return
         link = Item.objects.select_related("plan").filter(pk=self.predecessor_id).first()
@@ -398,6 +416,15 @@ class AnnualTarget(models.Model):
     def __str__(self):
         return f"{self.year} 年"
 
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        from .reporting import frozen_reason
+
+        frozen = frozen_reason(self.item.plan, "target") if self.item_id else None
+        if frozen and not unchanged(self):
+            raise ValidationError(frozen)
+
 
 class Milestone(models.Model):
     item = models.ForeignKey(Item, verbose_name="事项", on_delete=models.CASCADE, related_name="milestones")
@@ -418,10 +445,13 @@ class Milestone(models.Model):
         from django.core.exceptions import ValidationError
         from django.utils import timezone
 
-        from .reporting import check_met_date
+        from .reporting import check_met_date, frozen_reason
 
         if self.item_id is None:
             return
+        frozen = frozen_reason(self.item.plan, "milestone")
+        if frozen and not unchanged(self):
+            raise ValidationError(frozen)
         errors = {}
         if self.due_date and not datetime.date(1949, 1, 1) <= self.due_date <= datetime.date(2100, 12, 31):
             errors["due_date"] = "计划日期应在 1949 至 2100 年之间。"
@@ -477,9 +507,16 @@ class StatusReport(models.Model):
         from django.core.exceptions import ValidationError
         from django.utils import timezone
 
-        from .reporting import check_report_month
+        from .reporting import check_report_month, frozen_reason
 
-        if self.item_id is None or self.month is None:
+        if self.item_id is None:
+            return
+        if self.month is not None:
+            self.month = self.month.replace(day=1)
+        frozen = frozen_reason(self.item.plan)
+        if frozen and not unchanged(self):
+            raise ValidationError(frozen)
+        if self.month is None:
             return
         self.month = self.month.replace(day=1)
         reason = check_report_month(self.month, self.item.plan, timezone.localdate())

@@ -16,6 +16,7 @@ from django.db import transaction
 
 from .forms import ReportConflict, StatusReportForm, save_report
 from .models import Item, ItemStatus, ListKind, StatusReport
+from .reporting import frozen_reason
 from .validation import ImportFailed, cell_error, read_rows
 
 KEY = "键"
@@ -116,6 +117,10 @@ def import_reports(fileobj, filename, user, dry_run=False) -> ReportImport:
         item = found.get(item_id)
         if item is None:
             error("key", "没有这个事项，或您无权填报")
+            continue
+        frozen = frozen_reason(item.plan)
+        if frozen:
+            error("key", frozen.rstrip("。"))
             continue
         if (item_id, month) in seen:
             error("key", "同一事项同一月份重复")

@@ -5,7 +5,8 @@
 * its deadline (`report_deadline`): the reporting day (TRACKER_REPORTING_DAY) of the next month;
 * the latest late month (`late_month`): the latest month whose deadline is before the date;
 * who owes a month's report (`owes_report` as SQL, `entries_due` over a queryset,
-  `owes_report_of` in Python): every screen, export, template and job uses these."""
+  `owes_report_of` in Python): every screen, export, template and job uses these.
+* a closed plan is frozen (`frozen_reason`): nothing reaches its entries."""
 import datetime
 
 from django.conf import settings
@@ -133,6 +134,20 @@ def owes_report_of(item, month: datetime.date) -> bool:
 def owing(items, month: datetime.date):
     """The entries of `items` that owe `month`'s report and have not filed it."""
     return entries_due(items, month).filter(~reported_for(month))
+
+
+FROZEN_WHAT = {"report": "填报进度", "milestone": "修改节点", "target": "修改年度推进计划", "status": "修改状态"}
+
+
+def frozen_reason(plan, what="report"):
+    """Why nothing may be written to a closed plan's entries, or None (plan 已收官: frozen as of
+    its closing date, so its 后评估 and dashboard stay as closed)."""
+    from .models import PlanState
+
+    if plan is None or plan.state != PlanState.CLOSED:
+        return None
+    closed = f"{plan.closed_on:%Y-%m-%d}" if plan.closed_on else "此前"
+    return f"规划“{plan.name}”已于 {closed} 收官，不能再{FROZEN_WHAT[what]}。"
 
 
 def reported_for(month: datetime.date, item_ref="pk"):

@@ -14,7 +14,7 @@ from .forms import (  # noqa: F401  (ReportConflict and save_report are used by 
 from .validation import ImportFailed
 from .models import Item, Milestone, Role, StatusReport, Unit, role_of
 from .report_workbook import import_reports
-from .reporting import check_report_month, month_asked, month_choices
+from .reporting import check_report_month, frozen_reason, month_asked, month_choices
 from .targets import HEADER, import_targets
 
 
@@ -80,7 +80,7 @@ def report_form(request, pk):
             form = StatusReportForm(item=item, initial={"version": 0, "month": month})
     filed = list(item.reports.order_by("month").values_list("month", "version", "cumulative_investment"))
     return render(request, "projects/report_form.html", {
-        "item": item, "form": form, "existing": existing,
+        "item": item, "form": form, "existing": existing, "frozen": frozen_reason(item.plan),
         "versions": existing.history.select_related("history_user").order_by("-history_date") if existing else [],
         "filed_months": {f"{m:%Y-%m}": {"version": v, "cumulative": None if c is None else f"{c:.4f}"}
                          for m, v, c in filed},
@@ -115,7 +115,8 @@ def milestone_edit(request, item_pk, pk=None):
             messages.warning(request, warning)
         messages.success(request, f"节点“{saved.name}”已{'修改' if milestone else '新增'}。")
         return redirect(reverse("item_detail", args=[item.pk]) + "#milestones")
-    return render(request, "projects/milestone_form.html", {"item": item, "form": form, "milestone": milestone})
+    return render(request, "projects/milestone_form.html", {"item": item, "form": form, "milestone": milestone,
+                                                            "frozen": frozen_reason(item.plan, "milestone")})
 
 
 def upload_file(request, form_class, load):
