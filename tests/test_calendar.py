@@ -109,3 +109,35 @@ def test_a_unit_users_month_template_lists_plans_in_a_column_and_marks_what_is_o
     owed = {int(row[0].value.split(":")[0]) for row in rows if row[INDEX["owes"]].value == "是"}
     mine = Item.objects.filter(unit_links__unit__name=UNIT_A)
     assert owed == set(entries_due(mine, D(2026, 11, 1)).values_list("pk", flat=True))
+
+
+def test_filing_the_month_the_form_opens_on_lowers_the_badge_and_my_items(client, real_plan, on_the_reporting_day):
+    """Issue 21: on 2026-12-05 filing raised the badge (the form filed 2026-10, the badge counted
+    another month); now the form, the badge and 我的事项 all mean 2026-11."""
+    import re
+
+    from projects.models import Role
+
+    from .conftest import make_user
+    from .test_plan_lifecycle import fifteenth
+
+    fifteenth(real_plan)
+    user = make_user("unit_dev", Role.UNIT, [UNIT_A])
+    client = login(client, user)
+
+    def counts():
+        html = body_of(client.get("/my/"))
+        badge = re.search(r'id="nav-todo".*?<span class="badge[^"]*">(\d+)</span>', html, re.S)
+        pending = re.search(r'data-figure="pending">(\d+)<', html)
+        return int(badge.group(1)) if badge else 0, int(pending.group(1))
+
+    before = counts()
+    assert before[0] == before[1] > 0
+    item = entries_due(Item.objects.editable_by(user), D(2026, 11, 1)).order_by("plan__start_year", "seq").first()
+    form = body_of(client.get(f"/items/{item.pk}/report/"))
+    month = re.search(r'name="month"[^>]*value="([0-9-]+)"', form) or re.search(r'value="([0-9-]+)"[^>]*name="month"', form)
+    data = {"month": month.group(1), "status": "in_progress", "version": "0", "progress_text": "按计划推进"}
+    if item.list_kind == ListKind.PROJECT:
+        data["progress_pct"] = "10"
+    assert client.post(f"/items/{item.pk}/report/", data).status_code == 302
+    assert counts() == (before[0] - 1, before[1] - 1)
