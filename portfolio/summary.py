@@ -129,7 +129,8 @@ def _plan_years(plan, items):
     return set(range(plan.start_year, plan.end_year + 1))
 
 
-def compute_dashboard(user, as_of: datetime.date, plan=None, stored_as_of=None) -> dict:
+def compute_dashboard(user, as_of: datetime.date, plan=None, stored_as_of=None, asked_on=None) -> dict:
+    """asked_on: the day whose month asked for the reporting card shows (default as_of)."""
     items = scoped_items(user, plan)
     figures, stored = entry_figures(items, as_of, stored_as_of)
 
@@ -197,7 +198,8 @@ def compute_dashboard(user, as_of: datetime.date, plan=None, stored_as_of=None) 
         "by_category": ordered, "by_type": sorted(by_type.values(), key=lambda t: t["project_type"]),
         "lights_by_category": lights_by_category, "by_year": by_year,
         "red_items": red_items, "red_count": red_count,
-        "reasons": reason_counts(figures, stored), "reporting": reporting_figures(figures, as_of, list_entries=role_of(user) == Role.UNIT),
+        "reasons": reason_counts(figures, stored), "reporting": reporting_figures(figures, asked_on or as_of,
+                                                                           list_entries=role_of(user) == Role.UNIT),
         "flagged_items": flagged_items(figures, as_of, stored) if role_of(user) == Role.UNIT else [],
     }
 
@@ -290,9 +292,12 @@ def red_reasons(item_ids, as_of, stored, severities=(Severity.RED,)) -> dict:
     return reasons
 
 
-def dashboard(user, as_of: datetime.date, plan=None, row=None) -> dict:
-    return cached("dashboard", scope_key(user), plan, as_of,
-                  lambda stored_as_of: compute_dashboard(user, as_of, plan, stored_date(plan, stored_as_of)), row)
+def dashboard(user, as_of: datetime.date, plan=None, row=None, asked_on=None) -> dict:
+    """asked_on: see compute_dashboard (the page passes today unless ?as_of= names a date)."""
+    asked_on = asked_on or as_of
+    return cached(f"dashboard@{asked_on.isoformat()}", scope_key(user), plan, as_of,
+                  lambda stored_as_of: compute_dashboard(user, as_of, plan, stored_date(plan, stored_as_of), asked_on),
+                  row)
 
 
 # ---------------------------------------------------------------- unit ranking (赛马)

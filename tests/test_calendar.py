@@ -141,3 +141,23 @@ def test_filing_the_month_the_form_opens_on_lowers_the_badge_and_my_items(client
         data["progress_pct"] = "10"
     assert client.post(f"/items/{item.pk}/report/", data).status_code == 302
     assert counts() == (before[0] - 1, before[1] - 1)
+
+
+def test_dashboard_asks_for_todays_month_before_the_night_has_moved_the_figures(client, real_plan, monkeypatch):
+    """The figures are of 2026-11-23 (conftest); on 2026-12-01, before the night's run, the reporting
+    card already asks for 2026年11月, as the badge and 我的事项 do; an explicit ?as_of= keeps its own."""
+    import re
+
+    from projects.models import Role
+
+    from .conftest import make_user
+
+    freeze(monkeypatch, D(2026, 12, 1))
+    user = make_user("unit_dev", Role.UNIT, [UNIT_A])
+    client = login(client, user)
+    html = body_of(client.get("/"))
+    assert "2026年11月 进度填报" in html
+    owing = int(re.search(r'data-figure="owing"[^>]*>\s*([0-9]+)', html).group(1))
+    badge = re.search(r'id="nav-todo".*?<span class="badge[^"]*">(\d+)</span>', html, re.S)
+    assert owing == int(badge.group(1)) > 0
+    assert "2026年10月 进度填报" in body_of(client.get("/", {"as_of": "2026-11-23"}))
