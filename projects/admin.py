@@ -1,12 +1,14 @@
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.template.response import TemplateResponse
 from simple_history.admin import SimpleHistoryAdmin
 
 from .models import (
     AnnualTarget, Category, Indicator, IndicatorTable, IndicatorValue, Item, ItemUnit, Milestone, Plan, Programme,
-    StatusReport, Unit, UnitAlias,
+    PlanState, StatusReport, Unit, UnitAlias,
 )
+from .reporting import frozen_reason
 
 admin.site.site_header = "六重清单管理后台"
 admin.site.site_title = "六重清单"
@@ -110,23 +112,41 @@ class ProgrammeAdmin(admin.ModelAdmin):
     search_fields = ("name", "content")
 
 
+class FrozenPlanDeletes:
+    """A closed plan is frozen (projects.reporting.frozen_reason): its entries' reports, milestones
+    and targets are not deleted either — not one by one, not from an entry's page, not in bulk.
+    Changes and additions are refused by the models' clean()."""
+
+    def has_delete_permission(self, request, obj=None):
+        item = obj if isinstance(obj, Item) else getattr(obj, "item", None)  # an inline gets the entry
+        if item is not None and frozen_reason(item.plan):
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        closed = Plan.objects.filter(state=PlanState.CLOSED, items__in=queryset.values("item")).distinct().first()
+        if closed is not None:
+            raise PermissionDenied(frozen_reason(closed).replace("不能再填报进度", "不能删除其事项的记录"))
+        super().delete_queryset(request, queryset)
+
+
 class ItemUnitInline(admin.TabularInline):
     model = ItemUnit
     extra = 0
     autocomplete_fields = ("unit",)
 
 
-class AnnualTargetInline(admin.TabularInline):
+class AnnualTargetInline(FrozenPlanDeletes, admin.TabularInline):
     model = AnnualTarget
     extra = 0
 
 
-class MilestoneInline(admin.TabularInline):
+class MilestoneInline(FrozenPlanDeletes, admin.TabularInline):
     model = Milestone
     extra = 0
 
 
-class StatusReportInline(admin.StackedInline):
+class StatusReportInline(FrozenPlanDeletes, admin.StackedInline):
     model = StatusReport
     extra = 0
     readonly_fields = ("filed_by", "filed_at", "updated_at", "version")
@@ -172,7 +192,7 @@ class ItemAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(AnnualTarget)
-class AnnualTargetAdmin(SimpleHistoryAdmin):
+class AnnualTargetAdmin(FrozenPlanDeletes, SimpleHistoryAdmin):
     list_display = ("item", "year", "planned_investment")
     list_filter = ("year",)
     search_fields = ("item__name",)
@@ -180,7 +200,7 @@ class AnnualTargetAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Milestone)
-class MilestoneAdmin(SimpleHistoryAdmin):
+class MilestoneAdmin(FrozenPlanDeletes, SimpleHistoryAdmin):
     list_display = ("item", "name", "due_date", "met_on")
     list_filter = ("due_date",)
     search_fields = ("item__name", "name")
@@ -188,7 +208,7 @@ class MilestoneAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(StatusReport)
-class StatusReportAdmin(SimpleHistoryAdmin):
+class StatusReportAdmin(FrozenPlanDeletes, SimpleHistoryAdmin):
     list_display = ("item", "month", "status", "progress_pct", "cumulative_investment", "filed_by", "updated_at")
     list_filter = ("month", "status")
     search_fields = ("item__name",)

@@ -153,3 +153,26 @@ def test_a_closed_plans_dashboard_keeps_its_closing_cumulative(client, unit_a_us
     assert after["completed"] == before["completed"]
     assert "2025年12月31日" in html
     assert not StatusReport.objects.filter(item=item_a, month__gt=CLOSED_ON).exists()
+
+
+def test_admin_does_not_delete_a_closed_plans_records(planner, item_a, closed):
+    from django.core.exceptions import PermissionDenied
+
+    request = RequestFactory().get("/admin/")
+    request.user = planner
+    planner.is_superuser = True
+    planner.save()
+    # rows made before closing (written directly: every path now refuses them)
+    report = StatusReport.objects.create(item=item_a, month=datetime.date(2025, 11, 1), status="in_progress",
+                                         progress_text="收官前")
+    milestone = Milestone.objects.create(item=item_a, name="开工", due_date=datetime.date(2025, 6, 30))
+    for model, row in ((StatusReport, report), (Milestone, milestone)):
+        model_admin = admin.site._registry[model]
+        assert not model_admin.has_delete_permission(request, row)
+        with pytest.raises(PermissionDenied, match="收官"):
+            model_admin.delete_queryset(request, model.objects.filter(pk=row.pk))
+    item_admin = admin.site._registry[Item]
+    inlines = item_admin.get_inline_instances(request, item_a)
+    assert all(not inline.has_delete_permission(request, item_a) for inline in inlines
+               if inline.model in (StatusReport, Milestone, AnnualTarget))
+    assert StatusReport.objects.filter(pk=report.pk).exists() and Milestone.objects.filter(pk=milestone.pk).exists()
