@@ -3,6 +3,7 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.shortcuts import render
+from django.utils import timezone
 
 from projects.models import Item, Plan, Role, role_of
 
@@ -50,7 +51,10 @@ def dashboard(request):
         as_of = as_of_param(request, stored_date(plan, row.as_of))
     except BadParameter as error:
         return bad_request(request, error)
-    s = dashboard_figures(request.user, as_of, plan, row)
+    # The reporting card is about reports, read live: without ?as_of= it asks for today's month
+    # (reporting.calendar.month_asked), even before the night's run has moved the figures' date.
+    asked_on = as_of if request.GET.get("as_of") else timezone.localdate()
+    s = dashboard_figures(request.user, as_of, plan, row, asked_on=asked_on)
     ranking = ranking_rows(request.user, as_of, plan, row)
     label = plan.period_name if plan else "规划期"
     operations = {}

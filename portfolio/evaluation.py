@@ -17,8 +17,8 @@ from django.db.models.functions import ExtractYear
 from django.utils import timezone
 
 from projects.models import Item, ItemUnit, PlanState
+from reporting.calendar import late_month
 from reporting.models import AnnualTarget, Milestone, StatusReport
-from reporting.calendar import due_report_month
 
 from .facts import CHAIN_DEPTH, live_data_facts, with_facts
 from projects.versions import STATE_ID, data_version, figures_date, raise_version, state  # noqa: F401  (re-exported)
@@ -140,7 +140,7 @@ def write_data_figures(items, read_at=None) -> int:
 def date_key(as_of: datetime.date):
     """What the date's figures depend on: the month (序时进度 moves by month) and the report
     month due (which moves on the reporting day)."""
-    return as_of.year, as_of.month, due_report_month(as_of)
+    return as_of.year, as_of.month, late_month(as_of)
 
 
 def write_date_figures(items, as_of, stale=None) -> int:

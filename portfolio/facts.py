@@ -19,11 +19,9 @@ from django.db.models import (
 from django.db.models.functions import Cast, Coalesce, ExtractMonth, ExtractYear, Greatest, Least, NullIf
 
 from projects.models import ItemUnit, ListKind
+from reporting.calendar import add_months, first_month_due, late_month, months_between, previous_month, report_deadline, reporting_start
 from reporting.cumulative import CHAIN_DEPTH, CHAIN_REPORTS, chain_of, cumulative_report_of
 from reporting.models import AnnualTarget, Milestone, StatusReport
-from reporting.calendar import (
-    add_months, due_report_month, first_month_due, months_between, previous_month, report_deadline, reporting_start,
-)
 
 DEC = DecimalField(max_digits=30, decimal_places=10)
 ZERO = Decimal("0")
@@ -50,7 +48,7 @@ def _month_index(year, month):
 
 def on_time_months(as_of: datetime.date) -> list:
     """The last ON_TIME_MONTHS due months, latest first."""
-    months = [due_report_month(as_of)]
+    months = [late_month(as_of)]
     while len(months) < ON_TIME_MONTHS:
         months.append(previous_month(months[-1]))
     return months
@@ -144,15 +142,17 @@ def missed_since_expression():
     """The month index from which an entry's reports are missing (over entries annotated with
     last_month): the month after its last report, not before its first due month."""
     start_index = _month_index(reporting_start().year, reporting_start().month)
-    # An entry without its own period (most of the other five lists) owes reports from its plan's start.
-    first_due = Greatest(Coalesce(F("start_year"), F("plan__start_year")) * 12, Value(start_index))
+    # reporting.calendar.first_month_due: January of the entry's start year and of its plan's,
+    # whichever is later (an entry without its own period: its plan's), not before the reporting start
+    first_due = Greatest(Coalesce(F("start_year"), F("plan__start_year")) * 12, F("plan__start_year") * 12,
+                         Value(start_index))
     after_last = Coalesce(ExtractYear("last_month") * 12 + ExtractMonth("last_month"), Value(0))
     return Greatest(after_last, first_due)
 
 
 def months_missed_expression(as_of: datetime.date):
-    """How many due months (up to the month due by as_of) an entry has not reported."""
-    due = due_report_month(as_of)
+    """How many months up to the late month (reporting.calendar.late_month) an entry has not reported."""
+    due = late_month(as_of)
     return Greatest(Value(_month_index(due.year, due.month)) - missed_since_expression() + 1, Value(0))
 
 
@@ -240,8 +240,8 @@ def facts_for(item, as_of: datetime.date) -> Facts:
         1 for r in item.reports.all()
         if r.month in on_time and _local_date(r.filed_at) <= report_deadline(r.month))
 
-    due = due_report_month(as_of)
-    since = first_month_due(item.start_year or item.plan.start_year)
+    due = late_month(as_of)
+    since = first_month_due(item.start_year, item.plan.start_year)
     if last_month is not None:
         since = max(since, add_months(last_month, 1))
     months_missed = max(months_between(since, due) + 1, 0)

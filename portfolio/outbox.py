@@ -31,7 +31,7 @@ def drain(limit: int = 50_000, due_only: bool = True) -> int:
     """Do the outbox's work (re-evaluate its entries and indicators, move the data version) and
     delete the rows done. Idempotent: a row re-marked meanwhile carries another token and stays.
     On failure every row taken is noted (attempts, error, next attempt) and the error raised."""
-    from .signals import follow_up
+    from .follow_up import follow_up
 
     rows = PendingWork.objects.order_by("marked_at")
     if due_only:
@@ -78,7 +78,9 @@ def owed_indicator_ids():
 
 
 def send_owed_alerts() -> int:
-    from .notifications import notify_flag_changes, notify_indicator_changes
+    from indicators.notifications import notify_indicator_changes
+
+    from .notifications import notify_flag_changes
 
     sent = notify_flag_changes(owed_flag_ids())
     notify_indicator_changes(owed_indicator_ids())

@@ -17,7 +17,7 @@ from django.db import models
 from django.db.models import Case, Q, Value, When
 
 from projects.models import ItemStatus, ListKind, ProjectType
-from reporting.calendar import due_report_month, months_between
+from reporting.calendar import late_month, months_between
 
 from .facts import facts_for, month_of_index, with_facts
 
@@ -167,7 +167,7 @@ class ReportMissing(Rule):
                 "last_month": facts.last_month.strftime("%Y-%m") if facts.last_month else None}
 
     def describe(self, detail, as_of, figures=None):
-        due = due_report_month(as_of)
+        due = late_month(as_of)
         since = datetime.date.fromisoformat(detail["since"] + "-01")
         missed = months_between(since, due) + 1
         last = f"（最近一次填报 {detail['last_month']}）" if detail.get("last_month") else "（从未填报）"

@@ -1,30 +1,15 @@
-"""After a change commits: re-evaluate the entries and indicators it touched, then move the
-data version so cached dashboards and rankings are computed afresh (docs/architecture.md).
-The same `follow_up` drains the outbox when the after-commit attempt failed
-(portfolio/outbox.py)."""
+"""After a change commits: the follow-up (portfolio/follow_up.py: re-evaluate what it touched,
+move the data version), then queue its alerts; on failure the work stays in the outbox and a
+drain is queued (portfolio/outbox.py)."""
 import logging
 
 from django.dispatch import receiver
 
 from projects.changes import registry_committed
 
+from .follow_up import follow_up
+
 logger = logging.getLogger(__name__)
-
-
-def follow_up(item_ids=(), indicator_ids=()):
-    """Re-evaluate entries and indicators, and always move the data version. Idempotent. Alerts
-    are queued when the broker answers; else the flags' notified severity keeps them owed and
-    the drain task or the next run sends them (portfolio/outbox.py, `send_owed_alerts`)."""
-    from .evaluation import evaluate_changed_entries, raise_version
-    from indicators.evaluation import evaluate_indicators
-
-    to_notify, indicators_to_notify = [], []
-    if item_ids:
-        to_notify = evaluate_changed_entries(item_ids).to_notify
-    if indicator_ids:
-        indicators_to_notify = evaluate_indicators(indicator_ids).to_notify or []
-    raise_version()  # names, units and memberships change what pages show even when no figure moved
-    _queue_alerts(to_notify, indicators_to_notify)
 
 
 def _queue_alerts(flag_ids, status_ids):
@@ -44,10 +29,11 @@ def _queue_alerts(flag_ids, status_ids):
 @receiver(registry_committed)
 def reevaluate_changed(sender, item_ids, indicator_ids=(), using=None, **kwargs):
     try:
-        follow_up(item_ids, indicator_ids)
+        to_notify, indicators_to_notify = follow_up(item_ids, indicator_ids)
     except Exception:
         _schedule_drain()
         raise
+    _queue_alerts(to_notify, indicators_to_notify)
 
 
 def _schedule_drain():

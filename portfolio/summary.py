@@ -18,10 +18,11 @@ from django.db.models import Case, CharField, Count, Exists, F, IntegerField, Ma
 from django.db.models.functions import Coalesce, ExtractYear
 
 from projects.models import Item, ItemStatus, ListKind, Plan, ProjectType, Role, Unit, role_of
+from projects.versions import cached, scope_key, state  # noqa: F401  (cached and scope_key: part of this module's API)
+from reporting.calendar import month_asked
 from reporting.models import AnnualTarget, StatusReport
-from reporting.calendar import due_report_month
+from reporting.owing import owes_report, reported_for
 
-from projects.versions import SCHEMA, cached, scope_key, state  # noqa: F401  (cached and scope_key: part of this module's API)
 from .facts import months_missed_expression
 from .models import Flag, ItemYearFigures
 from .rules import RULES, Light, Severity, findings, with_findings
@@ -98,7 +99,8 @@ def _plan_years(plan, items):
     return set(range(plan.start_year, plan.end_year + 1))
 
 
-def compute_dashboard(user, as_of: datetime.date, plan=None, stored_as_of=None) -> dict:
+def compute_dashboard(user, as_of: datetime.date, plan=None, stored_as_of=None, asked_on=None) -> dict:
+    """asked_on: the day whose month asked for the reporting card shows (default as_of)."""
     items = scoped_items(user, plan)
     figures, stored = entry_figures(items, as_of, stored_as_of)
 
@@ -166,7 +168,8 @@ def compute_dashboard(user, as_of: datetime.date, plan=None, stored_as_of=None) 
         "by_category": ordered, "by_type": sorted(by_type.values(), key=lambda t: t["project_type"]),
         "lights_by_category": lights_by_category, "by_year": by_year,
         "red_items": red_items, "red_count": red_count,
-        "reasons": reason_counts(figures, stored), "reporting": reporting_figures(figures, as_of, list_entries=role_of(user) == Role.UNIT),
+        "reasons": reason_counts(figures, stored), "reporting": reporting_figures(figures, asked_on or as_of,
+                                                                           list_entries=role_of(user) == Role.UNIT),
         "flagged_items": flagged_items(figures, as_of, stored) if role_of(user) == Role.UNIT else [],
     }
 
@@ -201,31 +204,31 @@ def reason_counts(figures, stored) -> list:
 
 
 def reporting_figures(figures, as_of, list_entries=False) -> dict:
-    """The month's reporting: entries under way, how many filed the due month, and per list how
-    many still owe it; `ever` counts entries that have filed any report at all. `list_entries`:
-    also the entries owing (a unit's dashboard lists them; over a province's entries the sorted
-    list would cost seconds and nobody is shown it)."""
-    due_month = due_report_month(as_of)
+    """The reporting of the month asked for (reporting.calendar.month_asked): per list, the entries
+    under way, those that owe the month's report (reporting.calendar.owes_report — the one
+    definition the badge, 我的事项, 填报情况 and the template use) and those still owing it;
+    `ever` counts entries that have filed any report at all. `list_entries`: also the entries
+    owing (a unit's dashboard lists them; over a province's entries the sorted list would cost
+    seconds and nobody is shown it)."""
+    due_month = month_asked(as_of)
     in_progress = Q(status=ItemStatus.IN_PROGRESS)
-    # owing: what the late-report rule looks at (推进中, a due month not reported)
-    figures = figures.annotate(owed_months=months_missed_expression(as_of),
-                               owing_carried_year=F("successor__plan__start_year"))
-    # an entry carried into a begun plan reports there (rules.carried_on)
-    owing = in_progress & Q(owed_months__gt=0) & (Q(owing_carried_year__isnull=True)
-                                                  | Q(owing_carried_year__gt=as_of.year))
+    due = owes_report(due_month)
+    figures = figures.annotate(filed_asked=reported_for(due_month))
+    owing = due & Q(filed_asked=False)
     per_list = {r["list_kind"]: r for r in figures.order_by().values("list_kind").annotate(
-        in_progress=Count("pk", filter=in_progress), owing=Count("pk", filter=owing))}
+        in_progress=Count("pk", filter=in_progress), due=Count("pk", filter=due), owing=Count("pk", filter=owing))}
     sums = figures.aggregate(ever=Count("pk", filter=Q(last_month__isnull=False)), entries=Count("pk"))
     owing_lists = [{"value": kind.value, "label": kind.label, "owing": per_list[kind.value]["owing"],
-                    "in_progress": per_list[kind.value]["in_progress"]}
-                   for kind in ListKind if kind.value in per_list and per_list[kind.value]["in_progress"]]
+                    "due": per_list[kind.value]["due"], "in_progress": per_list[kind.value]["in_progress"]}
+                   for kind in ListKind if kind.value in per_list and per_list[kind.value]["due"]]
     due_entries = list(figures.filter(owing).order_by(list_order(), "seq")
                        .values("pk", "seq", "name", "list_kind", "last_month")[:DUE_SHOWN]) if list_entries else []
     for entry in due_entries:
         entry["list_label"] = ListKind(entry["list_kind"]).label
     return {
         "due_month": due_month, "ever": sums["ever"], "entries": sums["entries"],
-        "in_progress": sum(r["in_progress"] for r in owing_lists), "owing": sum(r["owing"] for r in owing_lists),
+        "in_progress": sum(r["in_progress"] for r in per_list.values()),
+        "due": sum(r["due"] for r in owing_lists), "owing": sum(r["owing"] for r in owing_lists),
         "per_list": owing_lists, "due_entries": due_entries,
     }
 
@@ -259,9 +262,12 @@ def red_reasons(item_ids, as_of, stored, severities=(Severity.RED,)) -> dict:
     return reasons
 
 
-def dashboard(user, as_of: datetime.date, plan=None, row=None) -> dict:
-    return cached("dashboard", scope_key(user), plan, as_of,
-                  lambda stored_as_of: compute_dashboard(user, as_of, plan, stored_date(plan, stored_as_of)), row)
+def dashboard(user, as_of: datetime.date, plan=None, row=None, asked_on=None) -> dict:
+    """asked_on: see compute_dashboard (the page passes today unless ?as_of= names a date)."""
+    asked_on = asked_on or as_of
+    return cached(f"dashboard@{asked_on.isoformat()}", scope_key(user), plan, as_of,
+                  lambda stored_as_of: compute_dashboard(user, as_of, plan, stored_date(plan, stored_as_of), asked_on),
+                  row)
 
 
 # ---------------------------------------------------------------- unit ranking (赛马)

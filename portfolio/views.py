@@ -16,8 +16,10 @@ from django_tables2 import RequestConfig
 from simple_history.utils import bulk_update_with_history
 
 from projects.changes import entries_changed
-from projects.models import Item, ItemStatus, ListKind, Plan, Role, role_of
-from reporting.calendar import due_report_month
+from projects.lifecycle import frozen_reason
+from projects.models import Item, ItemStatus, ListKind, Plan, PlanState, Role, role_of
+from reporting.calendar import month_asked, report_deadline
+from reporting.owing import owing
 
 from projects.versions import options_key
 from projects.exports import export_table
@@ -107,6 +109,17 @@ class BulkStatusForm(forms.Form):
     def __init__(self, *args, list_kind, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["select"].queryset = Item.objects.filter(list_kind=list_kind)
+
+    def clean_select(self):
+        """A closed plan is frozen: its entries' statuses stay as they were at closing."""
+        items = self.cleaned_data["select"]
+        closed = {}
+        for item in items.select_related("plan").filter(plan__state=PlanState.CLOSED):
+            closed.setdefault(item.plan, []).append(item)
+        if closed:
+            raise forms.ValidationError([f"{frozen_reason(plan, 'status')[:-1]}（所选 {len(entries)} 项）。"
+                                         for plan, entries in closed.items()])
+        return items
 
 
 def list_url(request, list_kind):
@@ -208,9 +221,10 @@ def item_detail(request, pk):
 
 @login_required
 def my_items(request):
-    """我的事项: a unit user's entries, with the month reported last and what is due."""
+    """我的事项: a unit user's entries, with the month reported last and what is due (the month
+    asked for, owed as reporting.calendar.owing says)."""
     today = timezone.localdate()
-    due_month = due_report_month(today)
+    due_month = month_asked(today)
     list_order = Case(*[When(list_kind=k.value, then=Value(i)) for i, k in enumerate(ListKind)])
     is_unit = role_of(request.user) == Role.UNIT
     try:
@@ -220,6 +234,7 @@ def my_items(request):
     items = Item.objects.visible_to(request.user) if is_unit else Item.objects.none()
     items = items.filter(plan=plan) if plan is not None else in_force_entries(items)
     items = list(items.select_related("figures").prefetch_related("milestones").order_by(list_order, "seq"))
+    owing_ids = set(owing(Item.objects.filter(pk__in=[i.pk for i in items]), due_month).values_list("pk", flat=True))
     month_end = (today.replace(day=28) + timezone.timedelta(days=4)).replace(day=1) - timezone.timedelta(days=1)
     flags = {}
     for flag in Flag.objects.filter(item__in=[i.pk for i in items], resolved_on__isnull=True) \
@@ -232,10 +247,11 @@ def my_items(request):
         rows.append({
             "item": item, "light": light_badge(figures.light if figures else None), "last_month": last_month,
             "flags": flags.get(item.pk, []),
-            "report_due": item.status == "in_progress" and (last_month is None or last_month < due_month),
+            "report_due": item.pk in owing_ids,
             "due_milestones": [m for m in item.milestones.all() if m.met_on is None and m.due_date <= month_end],
         })
     return render(request, "portfolio/my_items.html", {
-        "rows": rows, "due_month": due_month, "today": today, "reporting_day": settings.TRACKER_REPORTING_DAY,
+        "rows": rows, "due_month": due_month, "today": today, "pending": len(owing_ids),
+        "deadline": report_deadline(due_month), "reporting_day": settings.TRACKER_REPORTING_DAY,
         "plan": plan, **plan_bar(request, plan),
     })

@@ -1,9 +1,11 @@
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.template.response import TemplateResponse
 from simple_history.admin import SimpleHistoryAdmin
 
-from .models import Category, Item, ItemUnit, Plan, Programme, Unit, UnitAlias
+from .lifecycle import frozen_reason
+from .models import Category, Item, ItemUnit, Plan, PlanState, Programme, Unit, UnitAlias
 from .validation import parse_id
 
 admin.site.site_header = "六重清单管理后台"
@@ -110,6 +112,24 @@ class ProgrammeAdmin(admin.ModelAdmin):
     list_display = ("plan", "seq", "name", "start_year", "end_year", "total_investment", "total_investment_approx")
     list_filter = ("plan",)
     search_fields = ("name", "content")
+
+
+class FrozenPlanDeletes:
+    """A closed plan is frozen (projects.lifecycle.frozen_reason): its entries' reports, milestones
+    and targets are not deleted either — not one by one, not from an entry's page, not in bulk.
+    Changes and additions are refused by the models' clean()."""
+
+    def has_delete_permission(self, request, obj=None):
+        item = obj if isinstance(obj, Item) else getattr(obj, "item", None)  # an inline gets the entry
+        if item is not None and frozen_reason(item.plan):
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        closed = Plan.objects.filter(state=PlanState.CLOSED, items__in=queryset.values("item")).distinct().first()
+        if closed is not None:
+            raise PermissionDenied(frozen_reason(closed).replace("不能再填报进度", "不能删除其事项的记录"))
+        super().delete_queryset(request, queryset)
 
 
 class ItemUnitInline(admin.TabularInline):

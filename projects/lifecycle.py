@@ -5,7 +5,7 @@ import datetime
 
 from django.db import transaction
 
-from .models import PlanState
+from .models import FROZEN_WHAT, PlanState, frozen_reason  # noqa: F401  (the freeze: defined with the Plan)
 
 
 def mark_closed(plan, as_of: datetime.date, user=None):

@@ -122,6 +122,18 @@ class Plan(models.Model):
 CN_DIGITS = "零一二三四五六七八九"
 
 
+FROZEN_WHAT = {"report": "填报进度", "milestone": "修改节点", "target": "修改年度推进计划", "status": "修改状态"}
+
+
+def frozen_reason(plan, what="report"):
+    """Why nothing may be written to a closed plan's entries, or None (plan 已收官: frozen as of
+    its closing date, so its 后评估 and dashboard stay as closed)."""
+    if plan is None or plan.state != PlanState.CLOSED:
+        return None
+    closed = f"{plan.closed_on:%Y-%m-%d}" if plan.closed_on else "此前"
+    return f"规划“{plan.name}”已于 {closed} 收官，不能再{FROZEN_WHAT[what]}。"
+
+
 def chinese_number(n: int) -> str:
     """1–99 in Chinese numerals (十四, 二十一)."""
     tens, ones = divmod(n, 10)
@@ -245,6 +257,17 @@ def period_text(start_year, end_year):
     return f"{start_year}-{end_year}"
 
 
+def unchanged(instance) -> bool:
+    """The row is stored and none of its fields differ (an admin page re-validates a closed plan's
+    rows it shows unchanged: those are not refused)."""
+    if instance.pk is None:
+        return False
+    names = [f.attname for f in instance._meta.concrete_fields
+             if not getattr(f, "auto_now", False) and not getattr(f, "auto_now_add", False)]
+    stored = type(instance).objects.filter(pk=instance.pk).values(*names).first()
+    return stored is not None and all(stored[name] == getattr(instance, name) for name in names)
+
+
 class ItemQuerySet(models.QuerySet):
     def visible_to(self, user):
         """Row-level scope: unit users see only entries where one of their units is lead or support."""
@@ -349,6 +372,11 @@ class Item(models.Model):
 
     def clean(self):
         super().clean()
+        if self.pk and self.plan_id:
+            stored = Item.objects.filter(pk=self.pk).values_list("status", flat=True).first()
+            frozen = frozen_reason(Plan.objects.get(pk=self.plan_id), "status")
+            if frozen and stored is not None and stored != self.status:
+                raise ValidationError({"status": frozen})
         if self.predecessor_id is None:
             return
         link = Item.objects.select_related("plan").filter(pk=self.predecessor_id).first()

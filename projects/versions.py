@@ -16,7 +16,7 @@ from django.utils import timezone
 from .models import EvaluationState, Role, Unit, role_of
 
 STATE_ID = 1
-SCHEMA = 4  # raise when the shape of a cached result changes: results of another shape are never read
+SCHEMA = 6  # raise when the shape of a cached result changes: results of another shape are never read
 
 
 def state() -> EvaluationState:

@@ -1,22 +1,22 @@
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
-from projects.admin import ItemAdmin
+from projects.admin import FrozenPlanDeletes, ItemAdmin
 
 from .models import AnnualTarget, Milestone, StatusReport
 
 
-class AnnualTargetInline(admin.TabularInline):
+class AnnualTargetInline(FrozenPlanDeletes, admin.TabularInline):
     model = AnnualTarget
     extra = 0
 
 
-class MilestoneInline(admin.TabularInline):
+class MilestoneInline(FrozenPlanDeletes, admin.TabularInline):
     model = Milestone
     extra = 0
 
 
-class StatusReportInline(admin.StackedInline):
+class StatusReportInline(FrozenPlanDeletes, admin.StackedInline):
     model = StatusReport
     extra = 0
     readonly_fields = ("filed_by", "filed_at", "updated_at", "version")
@@ -26,7 +26,7 @@ ItemAdmin.inlines = [*ItemAdmin.inlines, AnnualTargetInline, MilestoneInline, St
 
 
 @admin.register(AnnualTarget)
-class AnnualTargetAdmin(SimpleHistoryAdmin):
+class AnnualTargetAdmin(FrozenPlanDeletes, SimpleHistoryAdmin):
     list_display = ("item", "year", "planned_investment")
     list_filter = ("year",)
     search_fields = ("item__name",)
@@ -34,7 +34,7 @@ class AnnualTargetAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Milestone)
-class MilestoneAdmin(SimpleHistoryAdmin):
+class MilestoneAdmin(FrozenPlanDeletes, SimpleHistoryAdmin):
     list_display = ("item", "name", "due_date", "met_on")
     list_filter = ("due_date",)
     search_fields = ("item__name", "name")
@@ -42,7 +42,7 @@ class MilestoneAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(StatusReport)
-class StatusReportAdmin(SimpleHistoryAdmin):
+class StatusReportAdmin(FrozenPlanDeletes, SimpleHistoryAdmin):
     list_display = ("item", "month", "status", "progress_pct", "cumulative_investment", "filed_by", "updated_at")
     list_filter = ("month", "status")
     search_fields = ("item__name",)

@@ -1,7 +1,12 @@
-"""The reporting calendar: which month's report is due on a date, and month arithmetic.
+"""The reporting calendar, defined once (docs/architecture.md, "The reporting calendar and who
+owes"). Dates only: who owes is reporting/owing.py, a closed plan's freeze projects/lifecycle.py.
 
-Defined once here and used by the rules (report missing, on-time reporting), 我的事项 and the
-report forms (see docs/architecture.md, "Rules")."""
+* the month asked for on a date (`month_asked`): last month, from the 1st;
+* its deadline (`report_deadline`): the reporting day (TRACKER_REPORTING_DAY) of the next month;
+* the latest late month (`late_month`): the latest month whose deadline is before the date;
+* the first month an entry owes (`first_month_due`), the months a form offers (`month_choices`),
+  and which months and days a report or milestone may carry (`check_report_month`,
+  `check_met_date`)."""
 import datetime
 
 from django.conf import settings
@@ -36,17 +41,32 @@ def report_deadline(month: datetime.date) -> datetime.date:
     return add_months(month, 1).replace(day=settings.TRACKER_REPORTING_DAY)
 
 
-def due_report_month(as_of: datetime.date) -> datetime.date:
-    """The latest month whose report is due by as_of: last month once its deadline has passed,
-    else the month before."""
+def month_asked(as_of: datetime.date) -> datetime.date:
+    """The month units are asked to report on `as_of`: last month, from the 1st (on 2026-12-01
+    and on 2026-12-05 alike, 2026-11). The report form, the month template, 我的事项, the
+    navigation's to-do, the dashboard's reporting card and 填报情况 open on it."""
+    return previous_month(as_of)
+
+
+def late_month(as_of: datetime.date) -> datetime.date:
+    """The latest month that is late if not filed by `as_of`: the latest month whose deadline is
+    before as_of (on 2026-12-05 it is 2026-10, on 2026-12-06 2026-11). The late-report rule
+    counts missed months up to it."""
     month = previous_month(as_of)
     return month if as_of > report_deadline(month) else previous_month(month)
 
 
-def first_month_due(start_year) -> datetime.date:
-    """The first month an entry owes a report: January of its start year (its plan's, when it has
-    no period of its own), not before reporting began."""
-    start = datetime.date(start_year, 1, 1) if start_year else reporting_start()
+def is_late(month: datetime.date, as_of: datetime.date, filed: bool) -> bool:
+    """A month's report is late when as_of is after its deadline and it has not been filed."""
+    return not filed and as_of > report_deadline(month)
+
+
+def first_month_due(start_year, plan_start_year=None) -> datetime.date:
+    """The first month an entry owes a report: January of its own start year and of its plan's
+    start year, whichever is later (an entry without a period of its own: its plan's), never
+    before reporting began (TRACKER_REPORTING_START)."""
+    years = [y for y in (start_year, plan_start_year) if y]
+    start = datetime.date(max(years), 1, 1) if years else reporting_start()
     return max(start, reporting_start())
 
 
@@ -71,30 +91,6 @@ def check_met_date(day: datetime.date, plan, today: datetime.date):
     if day > today:
         return "完成日期不能晚于今天。"
     return None
-
-
-def entries_due(items, month: datetime.date):
-    """The entries that owe a report for `month`: 推进中 entries of plans 执行中 whose first due
-    month (first_month_due) is not after it — the same calendar as the late-report rule (a
-    closed plan's entries owe nothing: the rules no longer watch them)."""
-    from django.db.models import Q
-
-    from projects.models import ItemStatus, PlanState
-
-    if month < reporting_start():
-        return items.none()
-    # an entry without its own period owes from its plan's start (as in portfolio.facts)
-    return items.filter(Q(start_year__isnull=True, plan__start_year__lte=month.year) | Q(start_year__lte=month.year),
-                        status=ItemStatus.IN_PROGRESS, plan__state=PlanState.ACTIVE)
-
-
-def reported_for(month: datetime.date, item_ref="pk"):
-    """Exists(a report of the entry for `month`), the entry named by `item_ref` of the outer query."""
-    from django.db.models import Exists, OuterRef
-
-    from reporting.models import StatusReport
-
-    return Exists(StatusReport.objects.filter(item=OuterRef(item_ref), month=month))
 
 
 MONTHS_SHOWN = 36  # month choosers reach back three years

@@ -2,13 +2,13 @@ from django.utils import timezone
 
 from projects.models import Item, Role, role_of
 
-from .calendar import due_report_month, entries_due, reported_for
+from .calendar import month_asked
+from .owing import owing
 
 
 def reports_to_file(user):
-    """A unit user's reports due for the month now due and not yet filed (the navigation's to-do)."""
-    month = due_report_month(timezone.localdate())
-    return entries_due(Item.objects.editable_by(user), month).filter(~reported_for(month)).count()
+    """A unit user's entries owing the month asked for and not yet filed (the navigation's to-do)."""
+    return owing(Item.objects.editable_by(user), month_asked(timezone.localdate())).count()
 
 
 def reports_todo(request):

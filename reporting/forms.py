@@ -5,10 +5,11 @@ from django import forms
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from projects.lifecycle import frozen_reason
 from projects.models import ListKind
+from reporting.calendar import add_months, check_met_date, check_report_month
 from reporting.cumulative import cumulative_report
 from reporting.models import Milestone, StatusReport
-from reporting.calendar import add_months, check_met_date, check_report_month
 
 
 class MonthField(forms.DateField):
@@ -96,6 +97,9 @@ class StatusReportForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
+        frozen = frozen_reason(self.item.plan)
+        if frozen:
+            raise forms.ValidationError(frozen)
         if not self.errors and not (data.get("progress_text") or "").strip() and all(
                 data.get(name) is None for name in FIGURE_FIELDS if name in self.fields):
             raise forms.ValidationError(
@@ -203,6 +207,12 @@ class MilestoneMetForm(forms.Form):
     def __init__(self, *args, plan, **kwargs):
         super().__init__(*args, **kwargs)
         self.plan = plan
+
+    def clean(self):
+        frozen = frozen_reason(self.plan, "milestone")
+        if frozen:
+            raise forms.ValidationError(frozen)
+        return super().clean()
 
     def clean_met_on(self):
         day = self.cleaned_data["met_on"]

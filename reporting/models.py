@@ -7,7 +7,8 @@ from django.db.models import Q
 from django.db.models.functions import Now
 from simple_history.models import HistoricalRecords
 
-from projects.models import MONEY, Item, ItemStatus
+from projects.lifecycle import frozen_reason
+from projects.models import MONEY, Item, ItemStatus, unchanged
 
 
 class AnnualTarget(models.Model):
@@ -31,6 +32,13 @@ class AnnualTarget(models.Model):
 
     def __str__(self):
         return f"{self.year} 年"
+
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        frozen = frozen_reason(self.item.plan, "target") if self.item_id else None
+        if frozen and not unchanged(self):
+            raise ValidationError(frozen)
 
 
 class Milestone(models.Model):
@@ -57,6 +65,9 @@ class Milestone(models.Model):
 
         if self.item_id is None:
             return
+        frozen = frozen_reason(self.item.plan, "milestone")
+        if frozen and not unchanged(self):
+            raise ValidationError(frozen)
         errors = {}
         if self.due_date and not datetime.date(1949, 1, 1) <= self.due_date <= datetime.date(2100, 12, 31):
             errors["due_date"] = "计划日期应在 1949 至 2100 年之间。"
@@ -114,9 +125,15 @@ class StatusReport(models.Model):
 
         from reporting.calendar import check_report_month
 
-        if self.item_id is None or self.month is None:
+        if self.item_id is None:
             return
-        self.month = self.month.replace(day=1)
+        if self.month is not None:
+            self.month = self.month.replace(day=1)
+        frozen = frozen_reason(self.item.plan)
+        if frozen and not unchanged(self):
+            raise ValidationError(frozen)
+        if self.month is None:
+            return
         reason = check_report_month(self.month, self.item.plan, timezone.localdate())
         if reason:
             raise ValidationError({"month": reason})

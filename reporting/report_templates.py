@@ -12,15 +12,16 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from reporting.cumulative import CHAIN_REPORTS
 from projects.importer import COLUMN_LABELS, DEFAULT_REQUIRED, REQUIRED_COLUMNS
-from projects.models import Item, ItemStatus, ListKind
+from projects.models import Item, ItemStatus, ListKind, PlanState
+from reporting.calendar import add_months, report_deadline
 from reporting.models import AnnualTarget, StatusReport
+from reporting.owing import entries_due
 from reporting.report_workbook import COLUMNS, HEADER_ROWS, HEADERS, INDEX, row_key
-from reporting.calendar import add_months
 from reporting.targets import HEADER as TARGET_HEADER
 
 from projects.exports import XLSX_TYPE, set_page_setup
 
-WIDTHS = {"name": 36, "ref_progress": 30, "progress_text": 40, "problems": 28, "next_steps": 28, "list_kind": 10,
+WIDTHS = {"plan": 24, "owes": 8, "name": 36, "ref_progress": 30, "progress_text": 40, "problems": 28, "next_steps": 28, "list_kind": 10,
           "seq": 6, "status": 10}
 REFERENCE_FILL = PatternFill("solid", fgColor="EEEEEE")
 LIST_ORDER = {kind.value: i for i, kind in enumerate(ListKind)}
@@ -48,17 +49,23 @@ def _header(sheet, headers, row=1):
 
 
 def month_rows(items, month):
-    """Per entry: last month's cumulative and progress for reference, and the month's report if filed."""
+    """(entry, the month's report if filed, whether the entry owes the month's report) for the
+    entries of plans not closed (a closed plan is frozen), with last month's cumulative and
+    progress for reference; by plan, list and 序号."""
     before = StatusReport.objects.filter(item=OuterRef("pk"), month=add_months(month, -1))
-    # last month's cumulative is the project's, across its chain of plans (projects/continuation.py)
+    items = items.exclude(plan__state=PlanState.CLOSED)
+    owes = set(entries_due(items, month).values_list("pk", flat=True))
+    # last month's cumulative is the project's, across its chain of plans (reporting/cumulative.py)
     chain = StatusReport.objects.filter(CHAIN_REPORTS, month=add_months(month, -1),
                                         cumulative_investment__isnull=False).order_by("-pk")
     items = (items.annotate(ref_cumulative=Subquery(chain.values("cumulative_investment")[:1]),
                             ref_progress=Subquery(before.values("progress_text")[:1]))
-             .order_by().only("pk", "list_kind", "seq", "name", "status"))
+             .select_related("plan").order_by().only("pk", "list_kind", "seq", "name", "status", "plan__name",
+                                                     "plan__code", "plan__start_year"))
     filed = {r.item_id: r for r in StatusReport.objects.filter(item__in=items.values("pk"), month=month)}
-    rows = sorted(items, key=lambda item: (LIST_ORDER[item.list_kind], item.seq, item.pk))
-    return [(item, filed.get(item.pk)) for item in rows]
+    rows = sorted(items, key=lambda item: (item.plan.start_year, item.plan.code, LIST_ORDER[item.list_kind],
+                                           item.seq, item.pk))
+    return [(item, filed.get(item.pk), item.pk in owes) for item in rows]
 
 
 def month_template(items, month, title, filename):
@@ -67,15 +74,16 @@ def month_template(items, month, title, filename):
     sheet = book.active
     sheet.title = f"{month:%Y年%m月}进度"
     _text(sheet.cell(row=1, column=2),
-          f"{title} {month:%Y年%m月} 进度填报（灰色列仅供参考；非重大项目不填投资；请勿增删行、勿改第一列）")
+          f"{title} {month:%Y年%m月} 进度填报，{report_deadline(month):%m月%d日}前填报“本月应报”为“是”的事项"
+          "（灰色列仅供参考；非重大项目不填投资；请勿增删行、勿改第一列）")
     sheet.cell(row=1, column=2).font = Font(bold=True)
     _header(sheet, HEADERS, row=HEADER_ROWS)
     status_labels = dict(ItemStatus.choices)
     last = HEADER_ROWS
-    for last, (item, report) in enumerate(month_rows(items, month), start=HEADER_ROWS + 1):
+    for last, (item, report, owes) in enumerate(month_rows(items, month), start=HEADER_ROWS + 1):
         values = {
-            "key": row_key(item.pk, month, report.version if report else 0),
-            "list_kind": item.get_list_kind_display(), "seq": item.seq, "name": item.name,
+            "key": row_key(item.pk, month, report.version if report else 0), "plan": item.plan.name,
+            "owes": "是" if owes else "否", "list_kind": item.get_list_kind_display(), "seq": item.seq, "name": item.name,
             "ref_cumulative": item.ref_cumulative, "ref_progress": item.ref_progress or "",
             "status": status_labels[report.status if report else item.status],
         }
@@ -90,7 +98,7 @@ def month_template(items, month, title, filename):
             cell = _text(sheet.cell(row=last, column=column + 1), value)  # a Decimal stays a Decimal
             if name in ("ref_cumulative", "month_investment", "cumulative_investment", "progress_pct"):
                 cell.number_format = "0.00"
-        for name in ("list_kind", "seq", "name", "ref_cumulative", "ref_progress"):
+        for name in ("plan", "list_kind", "seq", "name", "owes", "ref_cumulative", "ref_progress"):
             sheet.cell(row=last, column=INDEX[name] + 1).fill = REFERENCE_FILL
     if last > HEADER_ROWS:
         _validations(sheet, HEADER_ROWS + 1, last)

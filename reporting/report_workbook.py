@@ -14,18 +14,21 @@ from dataclasses import dataclass, field
 
 from django.db import transaction
 
-from reporting.forms import ReportConflict, StatusReportForm, save_report
+from projects.lifecycle import frozen_reason
 from projects.models import Item, ItemStatus, ListKind
-from reporting.models import StatusReport
 from projects.validation import ImportFailed, cell_error, read_rows
+from reporting.forms import ReportConflict, StatusReportForm, save_report
+from reporting.models import StatusReport
 
 KEY = "键"
 # (form field or role, header); the order of the template's columns.
 COLUMNS = [
     ("key", KEY),
+    ("plan", "规划"),
     ("list_kind", "清单"),
     ("seq", "序号"),
     ("name", "名称"),
+    ("owes", "本月应报"),
     ("ref_cumulative", "上月累计完成投资（亿元，参考）"),
     ("ref_progress", "上月进展（参考）"),
     ("status", "状态"),
@@ -38,6 +41,9 @@ COLUMNS = [
 ]
 HEADERS = [label for _, label in COLUMNS]
 INDEX = {name: i for i, (name, _) in enumerate(COLUMNS)}
+# Templates downloaded before the 规划 and 本月应报 reference columns existed are still read.
+ADDED = ("plan", "owes")
+LEGACY_HEADERS = [label for name, label in COLUMNS if name not in ADDED]
 FILLED = ["progress_pct", "month_investment", "cumulative_investment", "progress_text", "problems", "next_steps"]
 MONEY = ("month_investment", "cumulative_investment")
 STATUS_BY_LABEL = {label: value for value, label in ItemStatus.choices}
@@ -64,12 +70,15 @@ class ReportImport:
 
 
 def _header_row(rows, filename):
+    """(index of the header row, whether the file has the legacy layout)."""
     for index, row in enumerate(rows[:5]):
         if row.cells and row.cells[0].strip() == KEY:
             found = [c.strip() for c in (row.cells + [""] * len(HEADERS))[:len(HEADERS)]]
+            if found[:len(LEGACY_HEADERS)] == LEGACY_HEADERS and not any(found[len(LEGACY_HEADERS):]):
+                return index, True
             if found != HEADERS:
                 raise ImportFailed([f"{filename} {row.where}: 表头应为 {'、'.join(HEADERS)}，请使用下载的模板"])
-            return index
+            return index, False
     raise ImportFailed([f"{filename}: 没有找到表头（第一列为“{KEY}”），请使用下载的模板"])
 
 
@@ -82,11 +91,16 @@ def import_reports(fileobj, filename, user, dry_run=False) -> ReportImport:
     every bad row (nothing written). `user` files the reports and bounds the entries (None: a
     planner's command, every entry)."""
     rows = read_rows(fileobj, filename)
-    start = _header_row(rows, filename) + 1
+    header, legacy = _header_row(rows, filename)
+    start = header + 1
     items = Item.objects.all() if user is None else Item.objects.editable_by(user)
     keyed, errors, result = [], [], ReportImport(dry_run=dry_run)
     for row in rows[start:]:
         cells = [c.strip() for c in (row.cells + [""] * len(HEADERS))[:len(HEADERS)]]
+        if legacy:
+            for name in ADDED:
+                cells.insert(INDEX[name], "")
+            cells = cells[:len(HEADERS)]
         if not any(cells[INDEX[name]] for name in FILLED):
             result.blank += any(cells)
             continue
@@ -104,6 +118,10 @@ def import_reports(fileobj, filename, user, dry_run=False) -> ReportImport:
         item = found.get(item_id)
         if item is None:
             error("key", "没有这个事项，或您无权填报")
+            continue
+        frozen = frozen_reason(item.plan)
+        if frozen:
+            error("key", frozen.rstrip("。"))
             continue
         if (item_id, month) in seen:
             error("key", "同一事项同一月份重复")

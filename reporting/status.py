@@ -1,7 +1,7 @@
 """填报情况: who has reported for a month, per unit, in grouped queries; and the reminder to the
-units still missing. "Due" is the reporting calendar's (projects/reporting.py): 推进中 entries
-whose first due month is not after the month; a report is on time when filed by the reporting
-day of the next month."""
+units still missing. "Due" is reporting.owing.owes_report, the one definition of who owes a
+month's report; a report is on time when filed by the month's deadline (the reporting day of
+the next month)."""
 import datetime
 from collections import defaultdict
 
@@ -12,18 +12,19 @@ from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 
 from projects.models import Item, ItemUnit, Unit
+from reporting.calendar import month_asked, month_choices, report_deadline
 from reporting.models import StatusReport
-from reporting.calendar import due_report_month, entries_due, month_choices, report_deadline, reported_for
+from reporting.owing import entries_due, reported_for
 
 from projects.params import BadParameter
 
 
 def month_param(request, today: datetime.date) -> datetime.date:
-    """?month=YYYY-MM among month_choices; default the month now due."""
+    """?month=YYYY-MM among month_choices; default the month asked for (reporting.calendar.month_asked)."""
     raw = request.GET.get("month") or request.POST.get("month") or ""
     choices = month_choices(today)
     if not raw:
-        due = due_report_month(today)
+        due = month_asked(today)
         return due if due in choices else (choices[-1] if choices else due)
     try:
         month = datetime.date.fromisoformat(raw + "-01") if len(raw) == 7 else None
@@ -68,6 +69,19 @@ def unit_status(month: datetime.date, today: datetime.date, plan=None):
                      "late": row["late_n"], "missing": missing, "overdue": missing if past_deadline else 0})
     rows.sort(key=lambda r: (-r["missing"], r["unit"].name))
     return rows
+
+
+def entry_totals(month: datetime.date, plan=None) -> dict:
+    """The month's entries due, reported, reported late and missing, each entry counted once
+    (the per-unit rows count an entry once per responsible unit)."""
+    items = entries_due(Item.objects.all(), month)
+    if plan is not None:
+        items = items.filter(plan=plan)
+    late_report = Exists(StatusReport.objects.filter(item=OuterRef("pk"), month=month,
+                                                     filed_at__gte=_deadline_end(month)))
+    sums = items.aggregate(due=Count("pk"), reported=Count("pk", filter=reported_for(month)),
+                           late=Count("pk", filter=late_report))
+    return {**sums, "missing": sums["due"] - sums["reported"]}
 
 
 def missing_by_unit(month: datetime.date, plan=None):

@@ -15,7 +15,7 @@ from reporting.calendar import month_choices, report_deadline
 
 from projects.params import BadParameter, bad_request, plan_param
 from reporting.report_templates import month_template, plan_template, targets_template
-from reporting.status import month_param, unit_status
+from reporting.status import entry_totals, month_param, unit_status
 
 
 def _require(user, *roles):
@@ -37,6 +37,7 @@ def reporting_status(request):
     totals = {key: sum(r[key] for r in rows) for key in ("due", "reported", "late", "missing", "overdue")}
     return render(request, "reporting/reporting_status.html", {
         "month": month, "months": month_choices(today), "rows": rows, "totals": totals, "plan": plan,
+        "entries": entry_totals(month, plan),
         "deadline": report_deadline(month), "past_deadline": today > report_deadline(month),
         "can_remind": role_of(request.user) == Role.PLANNER,
     })

@@ -2,9 +2,10 @@
 validation path (projects/validation.py), all or nothing."""
 from django.db import transaction
 
+from projects.lifecycle import frozen_reason
 from projects.models import Item, ListKind, Plan
-from reporting.models import AnnualTarget
 from projects.validation import ImportFailed, cell_error, check_length, parse_cells, parse_money, parse_seq, parse_year, read_rows
+from reporting.models import AnnualTarget
 
 HEADER = ["规划代码", "清单", "序号", "年度", "计划投资（亿元）", "年度目标"]
 LIST_BY_LABEL = {label: value for value, label in ListKind.choices}
@@ -29,6 +30,9 @@ def import_targets(fileobj, filename="targets.xlsx"):
         plan = plans.get(code)
         if plan is None:
             error("规划代码", code, "没有这个规划")
+            continue
+        if frozen_reason(plan, "target"):
+            error("规划代码", code, frozen_reason(plan, "target").rstrip("。"))
             continue
         kind = LIST_BY_LABEL.get(kind_label, kind_label if kind_label in ListKind.values else None)
         if kind is None:

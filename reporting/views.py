@@ -11,12 +11,13 @@ from django.views.decorators.http import require_POST
 from reporting.forms import (  # noqa: F401  (ReportConflict and save_report are used by tests through this module)
     MilestoneForm, MilestoneMetForm, ReportConflict, ReportUploadForm, StatusReportForm, TargetUploadForm, save_report,
 )
-from projects.validation import ImportFailed
+from projects.lifecycle import frozen_reason
 from projects.models import Item, Role, Unit, role_of
+from projects.validation import ImportFailed
+from reporting.calendar import check_report_month, month_asked, month_choices
 from reporting.cumulative import chain_cumulative_by_month
 from reporting.models import Milestone, StatusReport
 from reporting.report_workbook import import_reports
-from reporting.calendar import check_report_month, due_report_month, month_choices
 from reporting.targets import HEADER, import_targets
 
 
@@ -74,7 +75,7 @@ def report_form(request, pk):
                 messages.success(request, f"已保存 {report.month:%Y年%m月} 进度（第 {report.version} 版），红黄灯已按新数据更新。")
                 return redirect(reverse("item_detail", args=[item.pk]) + "#reports")
     else:
-        month = month_from_query(item, request.GET.get("month", "")) or due_report_month(timezone.localdate())
+        month = month_from_query(item, request.GET.get("month", "")) or month_asked(timezone.localdate())
         existing = StatusReport.objects.filter(item=item, month=month).first()
         if existing:
             form = StatusReportForm(instance=existing, item=item, initial={"version": existing.version})
@@ -82,7 +83,7 @@ def report_form(request, pk):
             form = StatusReportForm(item=item, initial={"version": 0, "month": month})
     filed = list(item.reports.order_by("month").values_list("month", "version", "cumulative_investment"))
     return render(request, "reporting/report_form.html", {
-        "item": item, "form": form, "existing": existing,
+        "item": item, "form": form, "existing": existing, "frozen": frozen_reason(item.plan),
         "versions": existing.history.select_related("history_user").order_by("-history_date") if existing else [],
         "filed_months": {f"{m:%Y-%m}": {"version": v, "cumulative": None if c is None else f"{c:.4f}"}
                          for m, v, c in filed},
@@ -119,7 +120,8 @@ def milestone_edit(request, item_pk, pk=None):
             messages.warning(request, warning)
         messages.success(request, f"节点“{saved.name}”已{'修改' if milestone else '新增'}。")
         return redirect(reverse("item_detail", args=[item.pk]) + "#milestones")
-    return render(request, "reporting/milestone_form.html", {"item": item, "form": form, "milestone": milestone})
+    return render(request, "reporting/milestone_form.html", {"item": item, "form": form, "milestone": milestone,
+                                                             "frozen": frozen_reason(item.plan, "milestone")})
 
 
 def upload_file(request, form_class, load):
@@ -165,5 +167,5 @@ def report_batch(request):
     units = Unit.objects.all() if role == Role.PLANNER else request.user.units.all()
     return render(request, "reporting/report_batch.html", {
         "form": form, "errors": errors, "units": units.order_by("name"),
-        "months": month_choices(timezone.localdate()), "due_month": due_report_month(timezone.localdate()),
+        "months": month_choices(timezone.localdate()), "due_month": month_asked(timezone.localdate()),
     })

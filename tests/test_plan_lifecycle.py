@@ -361,7 +361,7 @@ def test_closed_plan_alone_is_shown_with_how_to_import_the_next(client, real_pla
     # another zone's plan imported for its indicators only holds no lists: it is not "in force"
     Plan.objects.create(code="indicators-only", name="某开发区“十四五”规划", start_year=2022, end_year=2026)
     run("close_plan", plan=real_plan.code, as_of="2025-12-31")
-    from reporting.calendar import entries_due
+    from reporting.owing import entries_due
 
     assert not entries_due(real_plan.items.all(), datetime.date(2026, 10, 1)).exists()  # nothing owed
     client.force_login(leader)

@@ -15,9 +15,16 @@ from portfolio.summary import compute_dashboard
 from projects.models import Item, ItemStatus, ListKind
 from reporting.models import StatusReport
 
+from .clock import freeze
 from .conftest import REAL_AS_OF, UNIT_A, UNIT_B
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def on_the_figures_date(monkeypatch):
+    """Today is the figures' date: the reporting card asks for today's month (2026-10)."""
+    freeze(monkeypatch, REAL_AS_OF)
 
 
 def figure(html, name):

@@ -14,6 +14,7 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from openpyxl import Workbook
 
 from portfolio.evaluation import data_version, figures_date
@@ -306,7 +307,8 @@ def test_dashboard_is_served_from_the_cache_until_a_change_commits(client, real_
     assert data_version() != version
     third = client.get("/")
     assert third.context["s"]["totals"]["total"] == first.context["s"]["totals"]["total"] + 50
-    assert third.context["s"] == compute_dashboard(leader, figures_date())
+    # the reporting card asks for today's month (reporting.calendar.month_asked)
+    assert third.context["s"] == compute_dashboard(leader, figures_date(), asked_on=timezone.localdate())
 
 
 # ---------------------------------------------------------------- the ranking

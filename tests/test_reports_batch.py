@@ -14,12 +14,13 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.html import escape
 from openpyxl import load_workbook
+from openpyxl.utils import get_column_letter
 
 from projects.importer import parse_rows
 from projects.models import Item, ItemUnit, ListKind, Unit
 from reporting.models import AnnualTarget, StatusReport
 from reporting.report_workbook import HEADERS, INDEX
-from reporting.calendar import due_report_month
+from reporting.calendar import month_asked
 from reporting.targets import import_targets
 from projects.validation import read_rows
 
@@ -27,6 +28,7 @@ from .conftest import UNIT_A, UNIT_B
 from .test_access_and_reports import XLSX_TYPE, body_of_bytes, body_of, item_a, login, month_back, ym  # noqa: F401
 
 DATA_ROW = 3  # a title row, the header row, then the entries
+STATUS_COLUMN = get_column_letter(INDEX["status"] + 1)
 
 
 def unit_items(name):
@@ -87,7 +89,7 @@ def test_unit_template_lists_its_entries_with_last_months_figures(client, unit_a
     kinds = sorted(v.type for v in sheet.data_validations.dataValidation)
     assert kinds == ["decimal", "decimal", "list"]
     status = next(v for v in sheet.data_validations.dataValidation if v.type == "list")
-    assert "推进中" in status.formula1 and f"G{DATA_ROW}:G{len(rows) + 2}" in str(status.sqref)
+    assert "推进中" in status.formula1 and f"{STATUS_COLUMN}{DATA_ROW}:{STATUS_COLUMN}{len(rows) + 2}" in str(status.sqref)
     assert sheet.page_setup.orientation == "landscape" and int(sheet.page_setup.paperSize) == 9
     assert sheet.page_setup.fitToWidth == 1 and sheet.print_title_rows.replace("$", "") == "1:2"
 
@@ -247,7 +249,7 @@ def test_import_reports_command_with_dry_run(client, planner, item_a, tmp_path):
 def test_batch_page_roles(client, unit_a_user, leader, planner):
     html = body_of(login(client, unit_a_user).get("/reports/batch/"))
     assert "下载 XLSX 模板" in html and UNIT_A in html and UNIT_B not in html
-    assert f'value="{ym(due_report_month(timezone.localdate()))}" selected' in html
+    assert f'value="{ym(month_asked(timezone.localdate()))}" selected' in html
     assert login(client, leader).get("/reports/batch/").status_code == 404
     assert UNIT_B in body_of(login(client, planner).get("/reports/batch/"))
 

@@ -10,7 +10,7 @@ from openpyxl import load_workbook
 
 from projects.models import Item, ItemStatus, ListKind, Role
 from reporting.models import StatusReport
-from reporting.calendar import add_months, due_report_month
+from reporting.calendar import add_months, month_asked, report_deadline
 from tests.conftest import UNIT_A, UNIT_B, make_user
 from tests.test_browser import assert_no_raw_none, login, shot
 
@@ -38,7 +38,7 @@ def new_page(browser, width=1440, height=900):
 def test_unit_files_its_month_by_xlsx_and_the_status_page_moves(browser, live_server, real_plan, tmp_path):
     from django.utils import timezone
 
-    due = due_report_month(timezone.localdate())
+    due = month_asked(timezone.localdate())
     make_user("unit_dev", Role.UNIT, [UNIT_A])
     make_user("planner_dev", Role.PLANNER)
     projects = list(unit_items(UNIT_A).filter(list_kind=ListKind.PROJECT).order_by("seq")[:3])
@@ -86,7 +86,9 @@ def test_unit_files_its_month_by_xlsx_and_the_status_page_moves(browser, live_se
     # A planner's many sections wrap in the navigation; the page is never wider than the window.
     assert planner.evaluate("document.documentElement.scrollWidth") <= 1440
     assert planner.get_by_role("button", name="退出").is_visible()
-    assert [int(v) for v in unit_a_row(planner)[1:5]] == [due_n, reported + 2, late + 2, missing - 2]
+    # filed today: late only once the month's deadline has passed
+    now_late = 2 if timezone.localdate() > report_deadline(due) else 0
+    assert [int(v) for v in unit_a_row(planner)[1:5]] == [due_n, reported + 2, late + now_late, missing - 2]
     assert_no_raw_none(planner)
     shot(planner, "15_reporting_status")
     report = StatusReport.objects.get(item=projects[0], month=due)
@@ -131,7 +133,7 @@ def test_fill_buttons_and_a_filed_month_opens_its_report(browser, live_server, r
 
     user = make_user("unit_dev_fill", Role.UNIT, [UNIT_A])
     item = unit_items(UNIT_A).filter(list_kind=ListKind.PROJECT).order_by("seq").first()
-    due = due_report_month(timezone.localdate())
+    due = month_asked(timezone.localdate())
     before = add_months(due, -1)
     StatusReport.objects.create(item=item, month=before, status="in_progress", cumulative_investment=Decimal("3.00"),
                                 progress_text="上月进展", filed_by=user)

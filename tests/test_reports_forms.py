@@ -15,7 +15,7 @@ from django.utils import timezone
 from portfolio.models import Flag
 from projects.models import Item, ListKind
 from reporting.models import Milestone, StatusReport
-from reporting.calendar import due_report_month
+from reporting.calendar import month_asked
 
 from .conftest import REAL_AS_OF, UNIT_B
 from .test_access_and_reports import body_of, history_rows, item_a, login, month_back, report_data, ym  # noqa: F401
@@ -118,7 +118,7 @@ def test_form_carries_last_months_cumulative_for_the_fill_buttons(client, unit_a
 # ---------------------------------------------------------------- corrections
 
 def test_file_report_opens_the_month_due_and_a_filed_month_prefilled(client, unit_a_user, item_a):
-    due = due_report_month(timezone.localdate())
+    due = month_asked(timezone.localdate())
     url = f"/items/{item_a.pk}/report/"
     html = body_of(login(client, unit_a_user).get(url))
     assert f'value="{ym(due)}"' in html and "正在修改" not in html

@@ -16,13 +16,19 @@ from reporting.status import missing_by_unit, send_missing_report_reminders, uni
 from reporting.tasks import remind_missing_reports_task
 from projects.models import Item, ItemStatus, ItemUnit, Unit
 from reporting.models import StatusReport
-from reporting.calendar import due_report_month, report_deadline
+from reporting.calendar import month_asked, report_deadline
 
-from .conftest import UNIT_A, UNIT_B, make_user
+from .clock import freeze
+from .conftest import REAL_AS_OF, UNIT_A, UNIT_B, make_user
 from .test_access_and_reports import body_of, login, ym
 
-TODAY = timezone.localdate()
-DUE = due_report_month(TODAY)
+TODAY = REAL_AS_OF  # after the reporting day: the month asked for is past its deadline
+DUE = month_asked(TODAY)
+
+
+@pytest.fixture(autouse=True)
+def today(monkeypatch):
+    return freeze(monkeypatch, TODAY)
 
 
 def linked(name):

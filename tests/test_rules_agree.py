@@ -157,7 +157,7 @@ def test_a_new_rule_needs_only_its_object(real_plan, monkeypatch):
     from django.db.models import Q
 
     from portfolio import rules
-    from reporting.calendar import due_report_month, months_between
+    from reporting.calendar import late_month, months_between
 
     class LongSilence(rules.Rule):
         code, label, measure = "long_silence", "长期未报", "months_missed"
@@ -176,7 +176,7 @@ def test_a_new_rule_needs_only_its_object(real_plan, monkeypatch):
 
         def describe(self, detail, as_of, figures=None):
             since = datetime.date.fromisoformat(detail["since"] + "-01")
-            return f"自 {detail['since']} 起已 {months_between(since, due_report_month(as_of)) + 1} 个月未报"
+            return f"自 {detail['since']} 起已 {months_between(since, late_month(as_of)) + 1} 个月未报"
 
     rule = LongSilence()
     monkeypatch.setattr(rules, "RULES", [*rules.RULES, rule])
