@@ -6,7 +6,6 @@ changed: a night on which no data changed and no date boundary passed writes no 
 row, only the evaluation date. See docs/architecture.md, "From a saved report to a light".
 """
 import datetime
-import secrets
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -21,7 +20,9 @@ from reporting.calendar import late_month
 from reporting.models import AnnualTarget, Milestone, StatusReport
 
 from .facts import CHAIN_DEPTH, live_data_facts, with_facts
-from projects.versions import STATE_ID, data_version, figures_date, raise_version, state  # noqa: F401  (re-exported)
+from projects.versions import (  # noqa: F401  (re-exported)
+    STATE_ID, data_version, figures_date, raise_version, state, thresholds_key,
+)
 
 from .models import Flag, ItemFigures, ItemYearFigures
 from .rules import RULES, SEVERITY_RANK, Severity, findings, with_findings
@@ -46,14 +47,6 @@ class EvaluationResult:
                 "figures_written": self.figures_written}
 
 
-def thresholds_key() -> str:
-    """The rule thresholds the stored lights and flags were computed with (kept in
-    EvaluationState.thresholds): when they differ from the settings, everything is evaluated again."""
-    return "|".join(map(str, [settings.TRACKER_REPORTING_DAY, settings.TRACKER_REPORTING_START,
-                              settings.TRACKER_REPORT_MISSING_RED_MONTHS, settings.TRACKER_UNDERFUNDED_YELLOW_POINTS,
-                              settings.TRACKER_UNDERFUNDED_RED_POINTS]))
-
-
 def refresh_if_thresholds_changed() -> bool:
     """The drain task's first step (every 5 minutes): if the thresholds moved since the last full
     evaluation, evaluate every entry of the plans in force at the figures' date with the new
@@ -63,21 +56,6 @@ def refresh_if_thresholds_changed() -> bool:
         return False
     evaluate(row.as_of)
     return True
-
-
-def data_version() -> int:
-    return state().version
-
-
-def raise_version():
-    """Replace the data version once the current transaction commits: cached results keyed by
-    the old version are never read again. A random number, not a counter, so a database
-    restored from a backup never meets results cached for other data under its number."""
-    def replace():
-        version = secrets.randbits(62)
-        if not EvaluationState.objects.filter(pk=STATE_ID).update(version=version):
-            EvaluationState.objects.get_or_create(pk=STATE_ID, defaults={"version": version})
-    transaction.on_commit(replace, robust=True)
 
 
 def _lock():

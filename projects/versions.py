@@ -52,11 +52,13 @@ def scope_key(user) -> str:
     return "units:" + ",".join(map(str, sorted(Unit.objects.filter(members=user).values_list("pk", flat=True))))
 
 
-def _thresholds() -> str:
-    values = [settings.TRACKER_REPORTING_DAY, settings.TRACKER_REPORTING_START,
-              settings.TRACKER_REPORT_MISSING_RED_MONTHS, settings.TRACKER_UNDERFUNDED_YELLOW_POINTS,
-              settings.TRACKER_UNDERFUNDED_RED_POINTS]
-    return hashlib.sha1(repr(values).encode()).hexdigest()[:10]
+def thresholds_key() -> str:
+    """The rule thresholds (TRACKER_*) as one string: stored with every full evaluation
+    (EvaluationState.thresholds; when they differ from the settings everything is evaluated
+    again) and part of every cache key."""
+    return "|".join(map(str, [settings.TRACKER_REPORTING_DAY, settings.TRACKER_REPORTING_START,
+                              settings.TRACKER_REPORT_MISSING_RED_MONTHS, settings.TRACKER_UNDERFUNDED_YELLOW_POINTS,
+                              settings.TRACKER_UNDERFUNDED_RED_POINTS]))
 
 
 def cached(kind, scope, plan, as_of, compute, row=None):
@@ -67,7 +69,7 @@ def cached(kind, scope, plan, as_of, compute, row=None):
     if connection.in_atomic_block:
         # Inside a transaction an uncommitted change may be visible that the version does not name.
         return compute(row.as_of)
-    key = ":".join(["tracker", str(SCHEMA), _thresholds(), kind, scope, str(plan.pk if plan else "*"),
+    key = ":".join(["tracker", str(SCHEMA), hashlib.sha1(thresholds_key().encode()).hexdigest()[:10], kind, scope, str(plan.pk if plan else "*"),
                     as_of.isoformat(), str(row.version), str(row.as_of)])
     value = cache.get(key)
     if value is None:
