@@ -16,26 +16,11 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Case, Q, Value, When
 
+from projects.lights import SEVERITY_RANK, Light, Severity  # noqa: F401  (part of the rules' API)
 from projects.models import ItemStatus, ListKind, ProjectType
 from reporting.calendar import late_month, months_between
 
 from .facts import facts_for, month_of_index, with_facts
-
-
-class Severity(models.TextChoices):
-    RED = "red", "红"
-    YELLOW = "yellow", "黄"
-    INFO = "info", "提示"
-
-
-SEVERITY_RANK = {Severity.INFO: 1, Severity.YELLOW: 2, Severity.RED: 3}
-
-
-class Light(models.TextChoices):
-    RED = "red", "红灯"
-    YELLOW = "yellow", "黄灯"
-    GREEN = "green", "绿灯"
-    DONE = "done", "已完成"
 
 
 CLOSED = (ItemStatus.COMPLETED, ItemStatus.CANCELLED)
