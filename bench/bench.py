@@ -4,7 +4,7 @@ For each size it tops the synthetic data up to the target number of entries, the
 (medians over several runs): the login page (the machine-speed reference), the filtered 重大项目
 list page, the dashboard for a leader and for a unit user (warm: from Django's cache), the
 leader's dashboard right after a unit's report and right after an admin-style edit commits,
-evaluate_flags (first run, a repeat, and the next night with no data changes), export_rollup of
+evaluate_flags (first run, a repeat, the next night with no data changes, and the boundary nights that move every entry), export_rollup of
 one plan, a streamed CSV export of every entry (time and peak memory), import_plan of the real
 plan, and the list page under load (gunicorn, 2 workers, wrk on loopback). For each page it also
 times its SQL alone (the floor), for information.
@@ -234,12 +234,32 @@ def stage(entries):
     call_command("evaluate_flags", as_of=(AS_OF + datetime.timedelta(days=1)).isoformat(), stdout=out)
     result["evaluate_flags_next_night_s"] = round(time.perf_counter() - t, 2)
     result["evaluate_flags_next_night_output"] = out.getvalue().strip().splitlines()[-1]
+    result["evaluate_flags_boundary_nights_s"] = boundary_nights()
     return result
+
+
+# The nights that move every entry: a new month (the month asked for moves), the night after the
+# reporting day (a month turns late), a new year (targets, 序时进度 and overdue move), and the
+# reporting day after it. Run in this order, each after the one before, as beat would.
+BOUNDARY_NIGHTS = [("1 December", datetime.date(2026, 12, 1)), ("6 December", datetime.date(2026, 12, 6)),
+                   ("1 January", datetime.date(2027, 1, 1)), ("6 January", datetime.date(2027, 1, 6))]
+
+
+def boundary_nights():
+    nights = {}
+    for label, night in BOUNDARY_NIGHTS:
+        t = time.perf_counter()
+        call_command("evaluate_flags", as_of=night.isoformat(), no_notify=True, stdout=open(os.devnull, "w"))
+        nights[label] = round(time.perf_counter() - t, 2)
+    # back to the benchmark's date, so a next stage starts where this one did
+    call_command("evaluate_flags", as_of=AS_OF.isoformat(), no_notify=True, stdout=open(os.devnull, "w"))
+    return nights
 
 
 def table(results):
     head = ["entries", "login ms", "list ms (queries)", "dash leader warm ms", "dash unit warm ms",
             "dash leader after report / edit ms", "evaluate_flags first / repeat / next night s",
+            "boundary nights 1 Dec / 6 Dec / 1 Jan / 6 Jan s",
             "csv all: rows, s, peak MB", "rollup xlsx ms", "import ms", "load req/s (errors)"]
     lines = [" | ".join(head), " | ".join("---" for _ in head)]
     for r in results:
@@ -250,6 +270,7 @@ def table(results):
             r["dashboard_leader"]["median_ms"], r["dashboard_unit_user"]["median_ms"],
             f'{r["dashboard_leader_after_report"]["median_ms"]} / {r["dashboard_leader_after_edit"]["median_ms"]}',
             f'{e["first"]} / {e["repeat"]} / {r["evaluate_flags_next_night_s"]}',
+            " / ".join(str(v) for v in r["evaluate_flags_boundary_nights_s"].values()),
             f'{r["csv_export_all"]["rows"]}, {r["csv_export_all"]["ms"] / 1000:.1f}, {r["csv_export_all"]["peak_rss_mb"]}',
             r["export_rollup_xlsx_ms"], r["import_plan_real_ms"],
             f'{r["load_list_page"]["requests_per_s"]} ({r["load_list_page"]["errors"]})',
