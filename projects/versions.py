@@ -55,7 +55,7 @@ def scope_key(user) -> str:
 def _thresholds() -> str:
     values = [settings.TRACKER_REPORTING_DAY, settings.TRACKER_REPORTING_START,
               settings.TRACKER_REPORT_MISSING_RED_MONTHS, settings.TRACKER_UNDERFUNDED_YELLOW_POINTS,
-              settings.TRACKER_UNDERFUNDED_RED_POINTS]
+              settings.TRACKER_UNDERFUNDED_RED_POINTS, settings.TRACKER_START_LATE_RED_MONTHS]
     return hashlib.sha1(repr(values).encode()).hexdigest()[:10]
 
 
