@@ -18,7 +18,7 @@ from portfolio.summary import (
     _amount, compute_overview, dashboard, entry_figures, flagged_items, overview, overview_sentences, scoped_items,
     unit_ranking,
 )
-from projects.models import Item, ItemStatus, ItemUnit, ListKind, ProjectType
+from projects.models import Item, ItemStatus, ListKind, ProjectType
 from reporting.models import AnnualTarget, Milestone, StatusReport
 from reporting.status import unit_status
 

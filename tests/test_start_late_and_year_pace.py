@@ -175,6 +175,7 @@ def test_targets_upload_takes_an_optional_planned_start_month(client, planner, i
     assert "新增 2 条" in html
     assert dict(AnnualTarget.objects.filter(item=item_a).values_list("year", "planned_start_month")) == {
         2024: 6, 2025: None}
+    assert "<td>6 月</td>" in body_of(client.get(f"/items/{item_a.pk}/"))
     # A file without the column leaves the stored month alone.
     client.post("/targets/upload/", {"file": xlsx_upload([(PLAN_CODE, "重大项目", 1, 2024, 2, "")])})
     assert AnnualTarget.objects.get(item=item_a, year=2024).planned_start_month == 6
