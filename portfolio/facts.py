@@ -116,9 +116,10 @@ def live_year_completed(as_of: datetime.date):
 
 def stored_year_completed(as_of: datetime.date):
     """The same from ItemYearFigures (the year's reports, summed by the evaluation)."""
-    from .models import ItemYearFigures
+    from django.apps import apps
 
-    return Subquery(ItemYearFigures.objects.filter(item=OuterRef("pk"), year=as_of.year).values("completed")[:1],
+    year_figures = apps.get_model("portfolio", "ItemYearFigures")  # portfolio.models imports the rules
+    return Subquery(year_figures.objects.filter(item=OuterRef("pk"), year=as_of.year).values("completed")[:1],
                     output_field=DEC)
 
 

@@ -249,12 +249,21 @@ def red_reasons(item_ids, as_of, stored, severities=(Severity.RED,)) -> dict:
             reasons.setdefault(f.item_id, []).append({"label": f.get_kind_display(), "description": f.describe(as_of),
                                                       "severity": f.severity})
         return reasons
+    from types import SimpleNamespace
+
+    from .facts import with_facts
     from .rules import RULES_BY_CODE
 
-    for (item_id, code), (severity, detail) in sorted(findings(as_of, Item.objects.filter(pk__in=item_ids)).items()):
+    found = findings(as_of, Item.objects.filter(pk__in=item_ids))
+    # 投资滞后 is put in words from the entry's figures: derived for the date, as the stored ones are
+    behind = [pk for (pk, code), (severity, _) in found.items() if code == "underfunded" and severity in severities]
+    figures = {r.pop("pk"): SimpleNamespace(**r) for r in with_facts(Item.objects.filter(pk__in=behind), as_of).values(
+        "pk", "expected_pct", "actual_pct", "points_behind", "year_expected_pct", "year_actual_pct")} if behind else {}
+    for (item_id, code), (severity, detail) in sorted(found.items()):
         if severity in severities:
             rule = RULES_BY_CODE[code]
-            reasons.setdefault(item_id, []).append({"label": rule.label, "description": rule.describe(detail, as_of),
+            description = rule.describe(detail, as_of, figures.get(item_id) if code == "underfunded" else None)
+            reasons.setdefault(item_id, []).append({"label": rule.label, "description": description,
                                                     "severity": severity})
     return reasons
 

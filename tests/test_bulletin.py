@@ -188,3 +188,30 @@ def test_export_bulletin_refuses_a_bad_month(real_plan, tmp_path):
         call_command("export_bulletin", plan=PLAN_CODE, month="2025-13", output=str(tmp_path / "x.docx"))
     with pytest.raises(CommandError, match="没有代码为"):
         call_command("export_bulletin", plan="nope", month="2025-10", output=str(tmp_path / "x.docx"))
+
+
+def test_back_dated_reasons_put_underfunding_in_figures(real_plan, planner, month_data):
+    """Back-dated (derived live), 投资滞后 reads with its figures as the stored flag does."""
+    document = build_bulletin(real_plan, planner, MONTH, AS_OF)
+    _, tables = read(document)
+    reasons = "".join(row[4] for row in table_with(tables, FLAGGED_HEADER)[1:])
+    assert "投资滞后：" in reasons
+    assert "投资完成落后于序时进度" not in reasons
+
+
+def test_the_download_at_the_dashboards_date_reads_the_stored_figures(client, leader, real_plan):
+    """The dashboard's default date is the figures' date: the 通报 of the month due by then, with
+    the stored flags' reasons, exactly as the dashboard lists them."""
+    from .conftest import REAL_AS_OF
+
+    client.force_login(leader)
+    response = client.get(f"/bulletin/?plan={PLAN_CODE}")
+    assert response.status_code == 200
+    paragraphs, tables = read(Document(io.BytesIO(response.content)))
+    assert "（2026年10月）" in paragraphs
+    s = dashboard(leader, REAL_AS_OF, real_plan)
+    reasons = {row[2]: row[4] for row in table_with(tables, FLAGGED_HEADER)[1:]}
+    for red in s["red_items"][:20]:  # the dashboard lists red reasons; the 通报 red and yellow ones
+        for f in red["flags"]:
+            assert f"{f['label']}：{f['description']}" in reasons[red["name"]]
+    assert "投资完成落后于序时进度" not in "".join(reasons.values())
