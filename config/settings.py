@@ -264,6 +264,8 @@ TRACKER_REPORTING_START = env("TRACKER_REPORTING_START", default="2026-01")
 TRACKER_REPORT_MISSING_RED_MONTHS = env.int("TRACKER_REPORT_MISSING_RED_MONTHS", default=3)
 TRACKER_UNDERFUNDED_YELLOW_POINTS = Decimal(env("TRACKER_UNDERFUNDED_YELLOW_POINTS", default="10"))
 TRACKER_UNDERFUNDED_RED_POINTS = Decimal(env("TRACKER_UNDERFUNDED_RED_POINTS", default="30"))
+# 开工滞后: yellow once the planned start month has passed, red from this many months late
+TRACKER_START_LATE_RED_MONTHS = env.int("TRACKER_START_LATE_RED_MONTHS", default=3)
 # Dashboards and the ranking are cached under keys naming the data version (docs/architecture.md);
 # entries expire after this many seconds even when nothing changed.
 TRACKER_CACHE_SECONDS = env.int("TRACKER_CACHE_SECONDS", default=3600)

@@ -28,6 +28,7 @@ urlpatterns = [
     path("flags/", dashboard.flag_list, name="flag_list"),
     path("ranking/", dashboard.unit_ranking, name="unit_ranking"),
     path("rollup/", dashboard.rollup_download, name="rollup_download"),
+    path("bulletin/", dashboard.bulletin_download, name="bulletin_download"),
     path("indicators/", indicator_views.indicator_list, name="indicator_list"),
     path("indicators/midterm/", indicator_views.indicator_midterm, name="indicator_midterm"),
     path("indicators/values/", indicator_entry.indicator_values, name="indicator_values"),

@@ -2,6 +2,7 @@
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
@@ -14,8 +15,8 @@ from .models import Flag
 from projects.params import BadParameter, as_of_param, bad_request, format_param, plan_bar, plan_param
 from .rollup import rollup_response
 from .summary import (
-    RANKING_FORMULA, RANKING_SHOWN, dashboard as dashboard_figures, in_force_entries, stored_date,
-    unit_ranking as ranking_rows,
+    RANKING_FORMULA, RANKING_SHOWN, dashboard as dashboard_figures, in_force_entries, overview, overview_sentences,
+    stored_date, unit_ranking as ranking_rows,
 )
 
 LIGHT_ORDER = ["red", "yellow", "green", "done"]
@@ -56,6 +57,7 @@ def dashboard(request):
     asked_on = as_of if request.GET.get("as_of") else timezone.localdate()
     s = dashboard_figures(request.user, as_of, plan, row, asked_on=asked_on)
     ranking = ranking_rows(request.user, as_of, plan, row)
+    general = overview(request.user, as_of, plan, row=row)  # 总体情况: the 通报's own figures
     label = plan.period_name if plan else "规划期"
     operations = {}
     if role_of(request.user) == Role.PLANNER:  # what planners must know about the machinery
@@ -65,6 +67,8 @@ def dashboard(request):
     return render(request, "portfolio/dashboard.html", {
         **operations,
         "as_of": as_of, "plan": plan, "s": s, "charts": charts_of(s, ranking, label), "period_label": label,
+        "overview": general, "overview_sentences": overview_sentences(general),
+        "bulletin_plan": plan or Plan.objects.in_force().order_by("pk").first(),
         "evaluation_row": row,  # read once: the indicator card's cache key needs no query of its own
         **plan_bar(request, plan),
         "reporting_day": settings.TRACKER_REPORTING_DAY,
@@ -127,3 +131,29 @@ def rollup_download(request):
     if plan is None:
         return bad_request(request, BadParameter("尚未导入规划。"))
     return rollup_response(plan, request.user, fmt, as_of)
+
+
+@login_required
+def bulletin_download(request):
+    """The month's 通报 (portfolio/bulletin.py) for leaders and planners: the month whose reports
+    are due by the dashboard's date, with the dashboard's figures of that date."""
+    from .bulletin import DOCX_TYPE, build_bulletin, filename, month_of_bulletin
+
+    if role_of(request.user) not in (Role.PLANNER, Role.LEADER):
+        raise Http404("通报仅供领导和规划人员下载")
+    row = state()
+    try:
+        plan = plan_param(request)
+        as_of = as_of_param(request, stored_date(plan, row.as_of))
+    except BadParameter as error:
+        return bad_request(request, error)
+    plan = plan or Plan.objects.in_force().order_by("pk").first()
+    if plan is None:
+        return bad_request(request, BadParameter("尚未导入规划。"))
+    month = month_of_bulletin(as_of)
+    response = HttpResponse(content_type=DOCX_TYPE)
+    build_bulletin(plan, request.user, month, as_of).save(response)
+    from urllib.parse import quote
+
+    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename(plan, month))}"
+    return response

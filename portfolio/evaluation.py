@@ -28,8 +28,8 @@ from .models import Flag, ItemFigures, ItemYearFigures
 from .rules import RULES, SEVERITY_RANK, Severity, findings, with_findings
 
 ADVISORY_LOCK_ID = 7_614_202  # serialises evaluations on PostgreSQL (SQLite writes one at a time)
-DATA_COLUMNS = ("last_month", "cumulative", "milestone_name", "milestone_due")
-DATE_COLUMNS = ("reports_on_time", "expected_pct", "actual_pct")
+DATA_COLUMNS = ("last_month", "cumulative", "milestone_name", "milestone_due", "start_planned_index", "start_met")
+DATE_COLUMNS = ("reports_on_time", "expected_pct", "actual_pct", "year_expected_pct", "year_actual_pct")
 DERIVED_COLUMNS = ("points_behind", "expected_amount", "light")
 
 

@@ -66,12 +66,19 @@ class ItemFigures(models.Model):
     cumulative = models.DecimalField("累计完成投资（亿元）", max_digits=14, decimal_places=4, null=True)
     milestone_name = models.CharField("最早未完成节点", max_length=100, null=True)
     milestone_due = models.DateField("最早未完成节点日期", null=True)
+    # The explicit planned start (year × 12 + month − 1): an annual target's planned start month,
+    # else a 开工 milestone's due month; null when neither exists (portfolio/facts.py).
+    start_planned_index = models.PositiveIntegerField("计划开工月（序号）", null=True)
+    start_met = models.BooleanField("开工节点已完成", null=True)
     # Figures of the evaluation date.
     reports_on_time = models.PositiveSmallIntegerField("近 6 个月按期填报数", default=0)
     expected_pct = models.DecimalField("序时进度（%）", **FIGURES)
     actual_pct = models.DecimalField("实际进度（%）", **FIGURES)
     points_behind = models.DecimalField("落后百分点", **FIGURES)
     expected_amount = models.DecimalField("序时应完成投资（亿元）", **FIGURES)
+    # With an annual target of the date's year: the year's 序时进度 (months done ÷ 12) and 完成率.
+    year_expected_pct = models.DecimalField("年度序时进度（%）", **FIGURES)
+    year_actual_pct = models.DecimalField("年度计划完成率（%）", **FIGURES)
     light = models.CharField("灯", max_length=10, choices=Light.choices, default=Light.GREEN, db_index=True)
     # When the facts above were last read from the registry (null: before this column existed).
     facts_at = models.DateTimeField("事实读取时间", null=True)

@@ -171,23 +171,60 @@ class Underfunded(Rule):
         return [(Severity.RED, "gt", settings.TRACKER_UNDERFUNDED_RED_POINTS),
                 (Severity.YELLOW, "gt", settings.TRACKER_UNDERFUNDED_YELLOW_POINTS)]
 
+    # Two measures, one fact (`points_behind`, portfolio/facts.py): with an annual target of the
+    # date's year (年度计划投资 > 0), the year's 序时进度 (months done ÷ 12) minus its 完成率 (investment
+    # reported this year ÷ the year's plan); without one, the period's: the total spread evenly
+    # over the construction period minus the cumulative share.
     def condition(self, as_of):
-        return (~Q(status__in=CLOSED) & Q(list_kind=ListKind.PROJECT, total_investment__gt=0,
-                                          start_year__isnull=False, end_year__isnull=False))
+        return ~Q(status__in=CLOSED) & Q(list_kind=ListKind.PROJECT, points_behind__isnull=False)
 
     def holds(self, facts, as_of):
-        return (_is_open(facts) and facts.list_kind == ListKind.PROJECT and (facts.total_investment or 0) > 0
-                and facts.start_year is not None and facts.end_year is not None)
+        return _is_open(facts) and facts.list_kind == ListKind.PROJECT and facts.points_behind is not None
 
     def describe(self, detail, as_of, figures=None):
         if figures is None:
             return "投资完成落后于序时进度"
+        if getattr(figures, "year_expected_pct", None) is not None:
+            return (f"年度序时进度 {_pct(figures.year_expected_pct)}%，年度计划完成 {_pct(figures.year_actual_pct)}%，"
+                    f"落后 {_pct(figures.points_behind)} 个百分点")
         return (f"序时进度应完成 {_pct(figures.expected_pct)}%，实际 {_pct(figures.actual_pct)}%，"
                 f"落后 {_pct(figures.points_behind)} 个百分点")
 
     def explain(self):
-        return (f"累计完成投资落后序时进度超过 {settings.TRACKER_UNDERFUNDED_YELLOW_POINTS} 个百分点（黄灯；"
-                f"超过 {settings.TRACKER_UNDERFUNDED_RED_POINTS} 个百分点为红灯），未填报的按 0 计")
+        return (f"投资完成落后序时进度超过 {settings.TRACKER_UNDERFUNDED_YELLOW_POINTS} 个百分点（黄灯；"
+                f"超过 {settings.TRACKER_UNDERFUNDED_RED_POINTS} 个百分点为红灯）：有当年年度计划投资的按年度"
+                f"序时进度（已过月数 ÷ 12）比年度完成率，否则按建设期均摊比累计完成，未填报的按 0 计")
+
+
+class StartLate(Rule):
+    """开工滞后: a 新建 project (or a 前期 one with a planned start) whose planned start month has
+    passed, still 未开工 and no 开工 milestone met. The planned start month is the annual target's
+    planned start month, else a 开工 milestone's due month, else January of its start year
+    (`start_due_index`, portfolio/facts.py)."""
+
+    code, label, measure = "start_late", "开工滞后", "start_months_late"
+
+    def bands(self):
+        return [(Severity.RED, "gte", settings.TRACKER_START_LATE_RED_MONTHS), (Severity.YELLOW, "gte", 1)]
+
+    def condition(self, as_of):
+        return Q(status=ItemStatus.NOT_STARTED, start_due_index__isnull=False) & ~Q(start_met=True)
+
+    def holds(self, facts, as_of):
+        return (facts.status == ItemStatus.NOT_STARTED and facts.start_due_index is not None
+                and not facts.start_met)
+
+    def detail(self, facts):
+        return {"planned": month_of_index(facts.start_due_index).strftime("%Y-%m")}
+
+    def describe(self, detail, as_of, figures=None):
+        planned = datetime.date.fromisoformat(detail["planned"] + "-01")
+        late = months_between(planned, as_of.replace(day=1))
+        return f"计划 {detail['planned']} 开工，至今未开工，已滞后 {late} 个月"
+
+    def explain(self):
+        return (f"新建项目（或有计划开工时间的前期项目）计划开工月份已过仍未开工（黄灯；"
+                f"滞后 {settings.TRACKER_START_LATE_RED_MONTHS} 个月起为红灯）")
 
 
 class Unassigned(Rule):
@@ -225,7 +262,7 @@ class InvestmentUnknown(Rule):
         return "新建、续建项目总投资待定（提示，不影响灯号）"
 
 
-RULES = [Overdue(), MilestoneOverdue(), ReportMissing(), Underfunded(), Unassigned(), InvestmentUnknown()]
+RULES = [Overdue(), MilestoneOverdue(), ReportMissing(), Underfunded(), StartLate(), Unassigned(), InvestmentUnknown()]
 RULES_BY_CODE = {rule.code: rule for rule in RULES}
 
 
@@ -272,7 +309,8 @@ def with_findings(queryset, as_of: datetime.date, source="live"):
     return annotated.annotate(light=light_expression())
 
 
-FACT_COLUMNS = ("pk", "status", "end_year", "last_month", "milestone_name", "milestone_due", "missed_since_index")
+FACT_COLUMNS = ("pk", "status", "end_year", "last_month", "milestone_name", "milestone_due", "missed_since_index",
+                "start_due_index")
 
 
 class _Row:

@@ -252,12 +252,21 @@ def red_reasons(item_ids, as_of, stored, severities=(Severity.RED,)) -> dict:
             reasons.setdefault(f.item_id, []).append({"label": f.get_kind_display(), "description": f.describe(as_of),
                                                       "severity": f.severity})
         return reasons
+    from types import SimpleNamespace
+
+    from .facts import with_facts
     from .rules import RULES_BY_CODE
 
-    for (item_id, code), (severity, detail) in sorted(findings(as_of, Item.objects.filter(pk__in=item_ids)).items()):
+    found = findings(as_of, Item.objects.filter(pk__in=item_ids))
+    # 投资滞后 is put in words from the entry's figures: derived for the date, as the stored ones are
+    behind = [pk for (pk, code), (severity, _) in found.items() if code == "underfunded" and severity in severities]
+    figures = {r.pop("pk"): SimpleNamespace(**r) for r in with_facts(Item.objects.filter(pk__in=behind), as_of).values(
+        "pk", "expected_pct", "actual_pct", "points_behind", "year_expected_pct", "year_actual_pct")} if behind else {}
+    for (item_id, code), (severity, detail) in sorted(found.items()):
         if severity in severities:
             rule = RULES_BY_CODE[code]
-            reasons.setdefault(item_id, []).append({"label": rule.label, "description": rule.describe(detail, as_of),
+            description = rule.describe(detail, as_of, figures.get(item_id) if code == "underfunded" else None)
+            reasons.setdefault(item_id, []).append({"label": rule.label, "description": description,
                                                     "severity": severity})
     return reasons
 
@@ -320,3 +329,83 @@ def unit_ranking(user, as_of: datetime.date, plan=None, row=None) -> list:
     return [r for r in rows if r["unit"]["pk"] in mine]
 
 
+
+
+# ---------------------------------------------------------------- 总体情况 (the dashboard card and the 通报)
+
+def _amount(value) -> str:
+    return str(Decimal(value or 0).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+
+
+def compute_overview(user, as_of: datetime.date, plan=None, month=None) -> dict:
+    """The 总体情况 of the month's 通报 over the user's projects (the same figures on the dashboard
+    card and in the document, docs/architecture.md "The monthly 通报"):
+
+    * investment: reported in months 1–N of the month's year (the months' figures) against the
+      year's 年度计划投资 (the sum of the projects' annual targets of that year), and against the
+      time progress N ÷ 12;
+    * starts: projects whose planned start month (the 开工滞后 rule's: annual target's start
+      month, 开工 milestone, January of the start year — portfolio/facts.py) falls in months 1–N,
+      and of them those started (no longer 未开工, or a 开工 milestone met);
+    * completions (竣工投产): projects whose construction period ends in the year, and of them
+      those 已完成.
+    Statuses are the current ones; cancelled projects are left out."""
+    from .facts import start_due_expression
+
+    month = month or due_report_month(as_of)
+    year, n = month.year, month.month
+    projects = scoped_items(user, plan).filter(list_kind=ListKind.PROJECT).exclude(status=ItemStatus.CANCELLED)
+    ids = projects.values("pk")
+    completed = StatusReport.objects.filter(item__in=ids, month__gte=datetime.date(year, 1, 1), month__lte=month) \
+        .aggregate(s=Sum("month_investment"))["s"] or Decimal(0)
+    planned = AnnualTarget.objects.filter(item__in=ids, year=year).aggregate(s=Sum("planned_investment"))["s"]
+    time_pct = Decimal(n) * 100 / Decimal(12)
+    share = completed * 100 / planned if planned else None
+    gap = None if share is None else (share - time_pct).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+
+    started = ~Q(status=ItemStatus.NOT_STARTED) | Q(start_met=True)
+    starts = projects.annotate(
+        start_planned_index=F("figures__start_planned_index"),
+        start_met=F("figures__start_met"),
+    ).annotate(start_due_index=start_due_expression()).filter(
+        start_due_index__gte=year * 12, start_due_index__lte=year * 12 + n - 1)
+    start_counts = starts.aggregate(planned=Count("pk"), started=Count("pk", filter=started))
+    finishes = projects.filter(end_year=year).aggregate(
+        planned=Count("pk"), done=Count("pk", filter=Q(status=ItemStatus.COMPLETED)))
+    return {
+        "month": month, "year": year, "months": n, "as_of": as_of,
+        "completed": completed, "planned": planned,
+        "share_pct": None if share is None else share.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP),
+        "time_pct": time_pct.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP), "gap": gap,
+        "start_planned": start_counts["planned"], "started": start_counts["started"],
+        "start_rate": rate(start_counts["started"], start_counts["planned"]),
+        "finish_planned": finishes["planned"], "finished": finishes["done"],
+        "finish_rate": rate(finishes["done"], finishes["planned"]),
+    }
+
+
+def overview_sentences(o: dict) -> list:
+    """总体情况 in the sentences offices write (the card and the document print these)."""
+    span = "1月" if o["months"] == 1 else f"1–{o['months']}月"
+    money = f"{span}累计完成投资 {_amount(o['completed'])} 亿元"
+    if o["share_pct"] is None:
+        money += "（尚无年度投资计划）"
+    else:
+        money += f"，占年度投资计划的 {o['share_pct']}%"
+        if o["gap"] > 0:
+            money += f"，超过时间进度 {o['gap']} 个百分点"
+        elif o["gap"] < 0:
+            money += f"，低于时间进度 {-o['gap']} 个百分点"
+        else:
+            money += "，与时间进度持平"
+    def counted(verb, planned, done, rate_):
+        text = f"计划{verb} {planned} 项，实际{verb} {done} 项"
+        return text + (f"，{verb}率 {rate_}%" if rate_ is not None else "")
+    return [money + "。", counted("开工", o["start_planned"], o["started"], o["start_rate"]) + "。",
+            counted("竣工投产", o["finish_planned"], o["finished"], o["finish_rate"]) + "。"]
+
+
+def overview(user, as_of: datetime.date, plan=None, month=None, row=None) -> dict:
+    month = month or due_report_month(as_of)
+    return cached(f"overview-{month:%Y%m}", scope_key(user), plan, as_of,
+                  lambda stored_as_of: compute_overview(user, as_of, plan, month), row)

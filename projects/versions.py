@@ -58,7 +58,7 @@ def thresholds_key() -> str:
     again) and part of every cache key."""
     return "|".join(map(str, [settings.TRACKER_REPORTING_DAY, settings.TRACKER_REPORTING_START,
                               settings.TRACKER_REPORT_MISSING_RED_MONTHS, settings.TRACKER_UNDERFUNDED_YELLOW_POINTS,
-                              settings.TRACKER_UNDERFUNDED_RED_POINTS]))
+                              settings.TRACKER_UNDERFUNDED_RED_POINTS, settings.TRACKER_START_LATE_RED_MONTHS]))
 
 
 def cached(kind, scope, plan, as_of, compute, row=None):

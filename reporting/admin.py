@@ -27,7 +27,7 @@ ItemAdmin.inlines = [*ItemAdmin.inlines, AnnualTargetInline, MilestoneInline, St
 
 @admin.register(AnnualTarget)
 class AnnualTargetAdmin(FrozenPlanDeletes, SimpleHistoryAdmin):
-    list_display = ("item", "year", "planned_investment")
+    list_display = ("item", "year", "planned_investment", "planned_start_month")
     list_filter = ("year",)
     search_fields = ("item__name",)
     autocomplete_fields = ("item",)

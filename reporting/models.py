@@ -16,6 +16,8 @@ class AnnualTarget(models.Model):
     year = models.PositiveSmallIntegerField("年度")
     planned_investment = models.DecimalField("计划投资（亿元）", **MONEY)
     target_text = models.TextField("年度目标", blank=True)
+    # The month of this year the project is planned to start (开工滞后, portfolio/rules.py StartLate).
+    planned_start_month = models.PositiveSmallIntegerField("计划开工月份", null=True, blank=True)
     updated_at = models.DateTimeField("更新时间", auto_now=True, db_default=Now())  # COPY writers too
     history = HistoricalRecords(excluded_fields=["updated_at"])
 
@@ -27,6 +29,11 @@ class AnnualTarget(models.Model):
             models.CheckConstraint(
                 condition=Q(planned_investment__isnull=True) | Q(planned_investment__gte=0),
                 name="target_investment_nonnegative",
+            ),
+            models.CheckConstraint(
+                condition=Q(planned_start_month__isnull=True)
+                | (Q(planned_start_month__gte=1) & Q(planned_start_month__lte=12)),
+                name="target_start_month_range",
             ),
         ]
 

@@ -17,7 +17,7 @@ from reporting.calendar import add_months, report_deadline
 from reporting.models import AnnualTarget, StatusReport
 from reporting.owing import entries_due
 from reporting.report_workbook import COLUMNS, HEADER_ROWS, HEADERS, INDEX, row_key
-from reporting.targets import HEADER as TARGET_HEADER
+from reporting.targets import HEADER as TARGET_HEADER, START_MONTH
 
 from projects.exports import XLSX_TYPE, set_page_setup
 
@@ -139,7 +139,7 @@ def targets_template(items, filename):
     book = Workbook()
     sheet = book.active
     sheet.title = "年度推进计划"
-    _header(sheet, TARGET_HEADER + ["名称（参考，导入时忽略）"])
+    _header(sheet, TARGET_HEADER + [START_MONTH, "名称（参考，导入时忽略）"])
     targets = (AnnualTarget.objects.filter(item__in=items).select_related("item__plan")
                .order_by("item__plan__code", "item__list_kind", "item__seq", "year"))
     row = 1
@@ -147,14 +147,18 @@ def targets_template(items, filename):
         item = target.item
         values = [item.plan.code, item.get_list_kind_display(), item.seq, target.year,
                   target.planned_investment if target.planned_investment is not None else "待定",
-                  target.target_text, item.name]
+                  target.target_text, target.planned_start_month or "", item.name]
         for column, value in enumerate(values, start=1):
             _text(sheet.cell(row=row, column=column), value)
     validation = DataValidation(type="whole", operator="between", formula1="1949", formula2="2100", allow_blank=True,
                                 showErrorMessage=True, error="年度应为四位年份")
     validation.add(f"D2:D{max(row, 2) + 500}")
     sheet.add_data_validation(validation)
-    for letter, width in zip("ABCDEFG", (12, 10, 6, 8, 14, 40, 40)):
+    months = DataValidation(type="whole", operator="between", formula1="1", formula2="12", allow_blank=True,
+                            showErrorMessage=True, error="计划开工月份应为 1 至 12")
+    months.add(f"G2:G{max(row, 2) + 500}")
+    sheet.add_data_validation(months)
+    for letter, width in zip("ABCDEFGH", (12, 10, 6, 8, 14, 40, 12, 40)):
         sheet.column_dimensions[letter].width = width
     sheet.freeze_panes = "A2"
     set_page_setup(sheet)

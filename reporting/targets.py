@@ -8,6 +8,20 @@ from projects.validation import ImportFailed, cell_error, check_length, parse_ce
 from reporting.models import AnnualTarget
 
 HEADER = ["规划代码", "清单", "序号", "年度", "计划投资（亿元）", "年度目标"]
+# Optional seventh column: the month of the year the project is planned to start (开工滞后). A file
+# without it (or with another seventh column, such as the old template's names) leaves the stored
+# planned start month as it is.
+START_MONTH = "计划开工月份"
+
+
+def parse_start_month(raw):
+    """1–12, also written “6月” or “06”; blank: none."""
+    text = raw.strip().removesuffix("月")
+    if not text:
+        return None
+    if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= 12:
+        raise ValueError("应为 1 至 12 的月份")
+    return int(text)
 LIST_BY_LABEL = {label: value for value, label in ListKind.choices}
 
 
@@ -16,13 +30,15 @@ def import_targets(fileobj, filename="targets.xlsx"):
     rows = read_rows(fileobj, filename)
     if not rows or [c.strip() for c in (rows[0].cells + [""] * 6)[:len(HEADER)]] != HEADER:
         raise ImportFailed([f"{filename} 第 1 行: 表头应为 {'、'.join(HEADER)}"])
+    with_start = len(rows[0].cells) > 6 and rows[0].cells[6].strip() == START_MONTH
     plans = {p.code: p for p in Plan.objects.all()}
     errors, warnings, parsed, seen = [], [], [], set()
     for row in rows[1:]:
-        cells = [c.strip() for c in (row.cells + [""] * 6)[:6]]
+        cells = [c.strip() for c in (row.cells + [""] * 7)[:7 if with_start else 6]]
         if not any(cells):
             continue
-        code, kind_label, seq, year, amount, text = cells
+        code, kind_label, seq, year, amount, text = cells[:6]
+        start = cells[6] if with_start else ""
 
         def error(column, raw, reason):
             errors.append(cell_error(filename, row.where, column, raw, reason))
@@ -48,7 +64,8 @@ def import_targets(fileobj, filename="targets.xlsx"):
             error("序号", seq, f"{kind_label}中没有这个序号")
             continue
         checked = parse_cells([("年度", year, parse_year), ("计划投资", amount, lambda v: parse_money(v)[0]),
-                               ("年度目标", text, lambda v: check_length(v, AnnualTarget, "target_text"))], error)
+                               ("年度目标", text, lambda v: check_length(v, AnnualTarget, "target_text")),
+                               (START_MONTH, start, parse_start_month)], error)
         if checked is None:
             continue
         year_value, value = checked["年度"], checked["计划投资"]
@@ -59,14 +76,16 @@ def import_targets(fileobj, filename="targets.xlsx"):
         if item.start_year and item.end_year and not item.start_year <= year_value <= item.end_year:
             # Projects slip: a year outside the printed period is kept, with a word of warning.
             warnings.append(f"{filename} {row.where} 年度 \"{year}\": 不在印刷的建设期限 {item.period_display} 内，已按实际进度保存")
-        parsed.append((item, year_value, value, text))
+        parsed.append((item, year_value, value, text, checked[START_MONTH]))
     if errors:
         raise ImportFailed(errors)
     created = updated = 0
     with transaction.atomic():
-        for item, year, value, text in parsed:
-            _, made = AnnualTarget.objects.update_or_create(
-                item=item, year=year, defaults={"planned_investment": value, "target_text": text})
+        for item, year, value, text, start in parsed:
+            defaults = {"planned_investment": value, "target_text": text}
+            if with_start:
+                defaults["planned_start_month"] = start
+            _, made = AnnualTarget.objects.update_or_create(item=item, year=year, defaults=defaults)
             created += made
             updated += not made
     return created, updated, warnings

@@ -290,35 +290,41 @@ def _targets(item, **by_year):
         AnnualTarget.objects.create(item=item, year=int(year[1:]), planned_investment=D(str(amount)))
 
 
-@pytest.mark.parametrize("cumulative, expected", [
-    ("30", None),                 # 40 % expected, 30 % done: exactly 10 points behind
-    ("29.99", Severity.YELLOW),   # 10.01 points
-    ("10", Severity.YELLOW),      # exactly 30 points
-    ("9.99", Severity.RED),       # 30.01 points
+@pytest.mark.parametrize("done, expected", [
+    ("4.8", None),                # 50 % of the year expected, 40 % done: exactly 10 points behind
+    ("4.79", Severity.YELLOW),    # 10.08 points
+    ("2.4", Severity.YELLOW),     # exactly 30 points
+    ("2.39", Severity.RED),       # 30.08 points
 ])
-def test_underfunded_thresholds_with_annual_targets(plan, cumulative, expected):
+def test_underfunded_thresholds_with_annual_targets(plan, done, expected):
+    """With a target of the date's year: the year's 序时进度 (months done ÷ 12) against the
+    investment reported this year ÷ the year's planned investment (issue 23)."""
     item = make_project(plan, "投资项目", total=100)
-    _targets(item, y2021=40, y2022=20)  # by 1 Jan 2022 all of 2021 = 40 % of the total
-    report(item, day(2021, 12, 1), cumulative)
-    assert severity_of(item, "underfunded", day(2022, 1, 1)) == expected
-    assert pace_of(item, day(2022, 1, 1))[0] == "40.0"
+    _targets(item, y2021=40, y2022=12)
+    StatusReport.objects.create(item=item, month=day(2022, 3, 1), status=ItemStatus.IN_PROGRESS,
+                                month_investment=D(done), cumulative_investment=D(60))
+    StatusReport.objects.create(item=item, month=day(2021, 12, 1), status=ItemStatus.IN_PROGRESS,
+                                month_investment=D(30), cumulative_investment=D(50))  # last year's: not counted
+    assert severity_of(item, "underfunded", day(2022, 7, 1)) == expected
+    assert pace_of(item, day(2022, 7, 1))[0] == "30.0"  # the period figure: 18 of 60 months, targets aside
 
 
 def test_underfunded_target_share_counts_completed_months_of_the_current_year(plan):
     item = make_project(plan, "投资项目", total=100)
     _targets(item, y2021=40, y2022=20)
-    report(item, day(2022, 6, 1), "20")
-    # 1 July 2022: all of 2021 (40) + 6/12 of 2022's 20 = 50 % expected; 20 % done: 30 points → yellow.
+    StatusReport.objects.create(item=item, month=day(2022, 6, 1), status=ItemStatus.IN_PROGRESS,
+                                month_investment=D(6), cumulative_investment=D(20))
+    # 1 July 2022: 6 of 12 months = 50 % of the year; 6 of 20 = 30 % done: 20 points → yellow.
     sev, detail = found_for(item, day(2022, 7, 1))["underfunded"]
     assert (sev, detail) == (Severity.YELLOW, {})
-    assert pace_of(item, day(2022, 7, 1)) == ("50.0", "20.0", "30.0")
-    # 1 August: 40 + 7/12*20 = 51.67 % → 31.7 points → red.
-    assert severity_of(item, "underfunded", day(2022, 8, 1)) == Severity.RED
-    assert pace_of(item, day(2022, 8, 1))[0] == "51.7"
+    # 1 December: 11 of 12 = 91.7 % → 61.7 points → red.
+    assert severity_of(item, "underfunded", day(2022, 12, 1)) == Severity.RED
     # The flag is put in words from the entry's figures as evaluated.
-    evaluate_flags(day(2022, 8, 1), plan=plan)
+    evaluate_flags(day(2022, 12, 1), plan=plan)
     flag = Flag.objects.select_related("item__figures").get(item=item, kind="underfunded")
-    assert flag.describe(day(2022, 8, 1)) == "序时进度应完成 51.7%，实际 20.0%，落后 31.7 个百分点"
+    assert flag.describe(day(2022, 12, 1)) == "年度序时进度 91.7%，年度计划完成 30.0%，落后 61.7 个百分点"
+    # In a year without a target the period measure is back: 24 of 60 months = 40 %, 20 % done.
+    assert pace_of(item, day(2023, 1, 1)) == ("40.0", "20.0", "20.0")
 
 
 @pytest.mark.parametrize("as_of, cumulative, expected", [
@@ -372,7 +378,8 @@ def test_unassigned_entry_is_yellow(plan):
     (ProjectType.PREPARATORY, None),
 ])
 def test_investment_unknown_only_for_new_and_continuing(plan, project_type, expected):
-    item = make_project(plan, "投资待定项目", total=None, start=2021, end=2027, project_type=project_type)
+    # starting next year: not yet 开工滞后
+    item = make_project(plan, "投资待定项目", total=None, start=2027, end=2028, project_type=project_type)
     assert found_for(item, day(2026, 1, 10)) == ({"investment_unknown": (expected, {})} if expected else {})
 
 
@@ -388,7 +395,7 @@ def _mixed_plan(plan):
     u = make_project(plan, "投资滞后", total=24, start=2025, end=2026)
     report(u, day(2026, 8, 1), "1")
     make_item(plan, "无单位", unit=None)
-    make_project(plan, "投资待定", total=None, start=2026, end=2028, project_type=ProjectType.NEW)
+    make_project(plan, "投资待定", total=None, start=2026, end=2028, project_type=ProjectType.NEW)  # and 开工滞后
 
 
 def figure_rows():
@@ -400,7 +407,7 @@ def figure_rows():
 def test_a_night_without_changes_writes_nothing(real_plan, plan):
     _mixed_plan(plan)
     first = evaluate_flags(REAL_AS_OF)
-    assert first.opened == 6 and first.updated == first.resolved == 0
+    assert first.opened == 7 and first.updated == first.resolved == 0
     assert {f.kind for f in Flag.objects.filter(item__plan=plan)} == {rule.code for rule in RULES}
     flags, figures = flag_rows(), figure_rows()
     # The next nights of the same month: no data changed, no boundary passed.
@@ -415,7 +422,7 @@ def test_a_night_without_changes_writes_nothing(real_plan, plan):
 def test_light_is_the_worst_open_severity_and_done_when_completed(plan):
     red = make_item(plan, "红灯", end_year=2025, unit=None)                   # overdue + unassigned
     make_item(plan, "黄灯", unit=None)                                        # unassigned
-    make_project(plan, "提示", total=None, start=2026, end=2028,
+    make_project(plan, "提示", total=None, start=2027, end=2029,
                  project_type=ProjectType.NEW)                                  # investment_unknown only
     make_item(plan, "绿灯")
     make_item(plan, "完成", end_year=2025, status=ItemStatus.COMPLETED, unit=None)
@@ -506,7 +513,7 @@ def test_alert_emails_only_when_a_flag_opens_or_gets_worse(plan, settings, mailo
 
     item = make_item(plan, "围垦区块综合改革", unit=unit, status=ItemStatus.IN_PROGRESS)
     report(item, day(2026, 1, 1))
-    make_project(plan, "总投资待定的新建项目", total=None, start=2026, end=2028,
+    make_project(plan, "总投资待定的新建项目", total=None, start=2027, end=2029,
                  project_type=ProjectType.NEW, unit=unit)        # info flag: never mailed
     make_item(plan, "无关单位事项", unit=other)                     # no flag at all
 
@@ -560,7 +567,7 @@ def test_weekly_unit_reminder_and_leader_digest(plan, settings, mailoutbox):
     make_item(plan, "甲单位逾期工程", unit=unit_a, end_year=2025)
     late = make_item(plan, "甲单位未报改革", unit=unit_a, status=ItemStatus.IN_PROGRESS)
     report(late, day(2026, 9, 1))
-    make_project(plan, "甲单位投资待定项目", total=None, start=2026, end=2028,
+    make_project(plan, "甲单位投资待定项目", total=None, start=2027, end=2029,
                  project_type=ProjectType.NEW, unit=unit_a)
     new_red = make_item(plan, "甲单位节点滞后工程", unit=unit_a)
     Milestone.objects.create(item=new_red, name="竣工验收", due_date=day(2026, 11, 20))

@@ -230,7 +230,7 @@ def test_report_form_milestone_and_targets_upload_refresh_their_entry(client, pl
         client.post(f"/milestones/{milestone.pk}/met/", {"met_on": "2026-03-02"})
     assert "milestone_overdue" not in open_kinds(item)
 
-    before = figures(item).expected_pct
+    before = figures(item).year_expected_pct
     book = Workbook()
     sheet = book.active
     sheet.append(["规划代码", "清单", "序号", "年度", "计划投资（亿元）", "年度目标"])
@@ -241,9 +241,9 @@ def test_report_form_milestone_and_targets_upload_refresh_their_entry(client, pl
     upload.name = "targets.xlsx"
     with commit():
         assert client.post("/targets/upload/", {"file": upload}).status_code == 302
-    # With the whole total planned for 2026, 10 of its 12 months expected by 23 November: 83.3 %.
-    assert figures(item).expected_pct != before
-    assert figures(item).expected_pct == pytest.approx(D(10) * 100 / 12, abs=D("0.01"))
+    # With a 2026 target, the year's 序时进度: 10 of its 12 months by 23 November, 83.3 %.
+    assert before is None
+    assert figures(item).year_expected_pct == pytest.approx(D(10) * 100 / 12, abs=D("0.01"))
 
 
 def test_reimport_with_a_changed_total_refreshes_the_entry(tmp_path, real_plan, commit):
