@@ -6,7 +6,7 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from projects.models import Item, Plan, Role, role_of
-from supervision.summary import order_counts, problem_counts
+from supervision.summary import loop_counts
 
 from projects.exports import stream_csv, xlsx_response
 from .evaluation import state
@@ -66,8 +66,8 @@ def dashboard(request):
     today = timezone.localdate()
     return render(request, "portfolio/dashboard.html", {
         **operations,
-        # the loop's counts: live (not cached with the figures), one grouped query each
-        "problem_counts": problem_counts(request.user, today), "order_counts": order_counts(request.user, today),
+        # the loop's counts (one grouped query each, cached under the data version)
+        "loop": loop_counts(request.user, today, row),
         "as_of": as_of, "plan": plan, "s": s, "charts": charts_of(s, ranking, label), "period_label": label,
         "evaluation_row": row,  # read once: the indicator card's cache key needs no query of its own
         **plan_bar(request, plan),

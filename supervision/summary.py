@@ -3,6 +3,8 @@ import datetime
 
 from django.db.models import Count, Q
 
+from projects.versions import cached, scope_key
+
 from .models import (
     COLOUR_RANK, OPEN_PROBLEM_STATES, OWING_PROBLEM_STATES, Colour, Order, OrderState, Problem, ProblemState,
 )
@@ -37,3 +39,11 @@ def order_counts(user, today: datetime.date):
 
 def worst(colours):
     return max(colours, key=lambda c: COLOUR_RANK[Colour(c)], default=Colour.NONE)
+
+
+def loop_counts(user, today: datetime.date, row=None):
+    """{"problems": problem_counts, "orders": order_counts} for the dashboard, kept in Django's
+    cache under the data version: every saved problem or order moves it (supervision/apps.py
+    tracks both), and the key names the date (overdue and colours move with it)."""
+    return cached("supervision", scope_key(user), None, today,
+                  lambda _: {"problems": problem_counts(user, today), "orders": order_counts(user, today)}, row)
