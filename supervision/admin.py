@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django_fsm_log.admin import StateLogInline
 
 from .models import Order, Problem
 
@@ -10,6 +11,7 @@ class ProblemAdmin(admin.ModelAdmin):
     search_fields = ("description", "item__name", "coordinating_unit__name")
     raw_id_fields = ("item", "report", "merged_into", "leader", "raised_by")
     readonly_fields = ("state",)
+    inlines = [StateLogInline]  # the record of every transition, read-only
 
 
 @admin.register(Order)
@@ -19,3 +21,4 @@ class OrderAdmin(admin.ModelAdmin):
     search_fields = ("requirement", "unit__name", "item__name")
     raw_id_fields = ("item", "problem", "issued_by")
     readonly_fields = ("state", "notified_colour")
+    inlines = [StateLogInline]

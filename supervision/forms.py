@@ -68,7 +68,8 @@ class ProblemForm(forms.ModelForm):
         fields = ["description", "kind", "level", "coordinating_unit", "leader", "leader_name", "deadline"]
         widgets = {"description": forms.Textarea(attrs={"rows": 4}), "deadline": DATE}
         field_classes = {"coordinating_unit": PinyinModelChoiceField}
-        help_texts = {"leader_name": "不在系统中的领导，填写姓名职务", "leader": "选择系统用户，或在右侧填写姓名"}
+        labels = {"leader": "分管领导（系统用户）", "leader_name": "或填写分管领导姓名"}
+        help_texts = {"leader_name": "不在系统中的领导", "leader": "二选一"}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -101,6 +102,7 @@ class AcceptForm(forms.ModelForm):
         fields = ["kind", "level", "coordinating_unit", "leader", "leader_name", "deadline"]
         widgets = {"deadline": DATE}
         field_classes = {"coordinating_unit": PinyinModelChoiceField}
+        labels = {"leader": "分管领导（系统用户）", "leader_name": "或填写分管领导姓名"}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

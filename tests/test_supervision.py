@@ -537,3 +537,31 @@ def test_supervision_pages_write_nothing_on_get(client, unit_a_user, leader, bot
                       if re.match(r"\s*(INSERT|UPDATE|DELETE)", q["sql"], re.I)
                       and "django_session" not in q["sql"]]
             assert writes == [], (url, writes)
+
+
+def test_order_list_filters_by_colour_state_and_unit(client, leader, unit_a, unit_b):
+    make_order(unit_a, leader, requirement="快到期", deadline=days(1))
+    make_order(unit_b, leader, requirement="已超期", deadline=days(-1), state=OrderState.SIGNED)
+    make_order(unit_b, leader, requirement="已办结", state=OrderState.CLOSED)
+    client.force_login(leader)
+
+    def shown(query):
+        return {r["requirement"] for r in client.get("/orders/?" + query).context["table"].data.data}
+
+    assert shown("colour=blue") == {"快到期"}
+    assert shown("colour=red") == {"已超期"}
+    assert shown("state=closed") == {"已办结"}
+    assert shown(f"unit={unit_b.pk}") == {"已超期", "已办结"}
+    assert client.get("/orders/?colour=purple").status_code == 200  # a bad choice is the form's, never a 500
+
+
+def test_planners_manage_problems_and_orders_in_the_admin(client, planner, unit_a_user, leader, item_a, unit_a):
+    problem = make_problem(item_a, unit_a, unit_a_user)
+    make_order(unit_a, leader)
+    problem.send_back(by=planner, description="不属于协调范围")
+    problem.save()
+    client.force_login(planner)
+    for url in ("/admin/supervision/problem/", "/admin/supervision/order/"):
+        assert client.get(url).status_code == 200, url
+    page = client.get(f"/admin/supervision/problem/{problem.pk}/change/").content.decode()
+    assert "不属于协调范围" in page  # the transition record, read-only
