@@ -60,7 +60,7 @@ def may(obj, name, user):
 
 def list_page(request, queryset, filter_class, table, template, filename, title, **filter_kwargs):
     f = filter_class(request.GET or None, queryset=queryset, user=request.user, **filter_kwargs)
-    filtered = f.qs if f.is_bound and f.is_valid() else (queryset if not f.is_bound else queryset.none())
+    filtered = f.qs if f.is_bound else queryset  # a bad value is shown on its field and filters nothing
     data = table["records"](filtered)
     t = table["class"](data, **table.get("kwargs", {}))
     if "_export" in request.GET:
