@@ -8,7 +8,7 @@ import re
 
 import pytest
 from django.core import mail
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_fsm_log.models import StateLog
@@ -565,3 +565,25 @@ def test_planners_manage_problems_and_orders_in_the_admin(client, planner, unit_
         assert client.get(url).status_code == 200, url
     page = client.get(f"/admin/supervision/problem/{problem.pk}/change/").content.decode()
     assert "不属于协调范围" in page  # the transition record, read-only
+
+
+def test_two_people_acting_on_the_same_problem_cannot_both_win(planner, unit_a_user, item_a, unit_b):
+    from django_fsm import ConcurrentTransition
+
+    problem = make_problem(item_a, unit_b, unit_a_user)
+    first, second = Problem.objects.get(pk=problem.pk), Problem.objects.get(pk=problem.pk)
+    first.send_back(by=planner, description="不属于协调范围")
+    first.save()
+    second.merge(first, by=planner, description="重复")
+    with pytest.raises(ConcurrentTransition), transaction.atomic():  # as every view saves
+        second.save()
+    problem.refresh_from_db()
+    assert (problem.state, problem.merged_into) == (ProblemState.RETURNED, None)
+
+
+def test_a_stale_page_posting_a_transition_is_told_it_moved_on(client, planner, unit_a_user, item_a, unit_b):
+    problem = make_problem(item_a, unit_b, unit_a_user)
+    Problem.objects.filter(pk=problem.pk).update(state=ProblemState.RETURNED)
+    client.force_login(planner)
+    response = client.post(f"/problems/{problem.pk}/send_back/", {"send_back-text": "再次退回"})
+    assert field_errors(response) == {"text": ["当前状态为“已退回”，不能执行此操作。"]}
