@@ -45,9 +45,11 @@ INSTALLED_APPS = [
     "axes",
     "csp",
     "health_check",
+    "django_fsm_log",
     "projects",
     "reporting",
     "indicators",
+    "supervision",
     "portfolio",
 ]
 
@@ -170,8 +172,8 @@ STORAGES = {
                     else "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 
-# Uploads are read into rows and never kept as files, so MEDIA_ROOT holds nothing today; it is set
-# so that the nightly mediabackup has a folder to archive if files are ever kept.
+# Uploads are read into rows and never kept as files, except a problem's 销号 evidence
+# (supervision), kept under MEDIA_ROOT and archived by the nightly mediabackup.
 MEDIA_ROOT = VAR_DIR / "media"
 MEDIA_ROOT.mkdir(exist_ok=True)
 
@@ -239,6 +241,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "config.backup.backup_task",
         "schedule": crontab(hour=2, minute=30),
     },
+    "order-reminders": {  # 催办: only orders whose colour changed are mailed (supervision/reminders.py)
+        "task": "supervision.tasks.order_reminders_task",
+        "schedule": crontab(minute=20),
+    },
     "leader-digest-weekly": {
         "task": "portfolio.tasks.send_leader_digest_task",
         "schedule": crontab(hour=8, minute=0, day_of_week=1),
@@ -266,6 +272,12 @@ TRACKER_UNDERFUNDED_YELLOW_POINTS = Decimal(env("TRACKER_UNDERFUNDED_YELLOW_POIN
 TRACKER_UNDERFUNDED_RED_POINTS = Decimal(env("TRACKER_UNDERFUNDED_RED_POINTS", default="30"))
 # 开工滞后: yellow once the planned start month has passed, red from this many months late
 TRACKER_START_LATE_RED_MONTHS = env.int("TRACKER_START_LATE_RED_MONTHS", default=3)
+# 督办 colours (supervision/models.py colour_conditions): blue when the deadline is at most this many
+# days away and no answer stands; yellow when not signed this many days after issue.
+TRACKER_ORDER_BLUE_DAYS = env.int("TRACKER_ORDER_BLUE_DAYS", default=3)
+TRACKER_ORDER_SIGN_DAYS = env.int("TRACKER_ORDER_SIGN_DAYS", default=2)
+# A problem's 销号 evidence (kept under MEDIA_ROOT/problems/, served only to those who see the problem).
+TRACKER_PROBLEM_FILE_MAX_BYTES = env.int("TRACKER_PROBLEM_FILE_MAX_BYTES", default=10 * 1024 * 1024)
 # Dashboards and the ranking are cached under keys naming the data version (docs/architecture.md);
 # entries expire after this many seconds even when nothing changed.
 TRACKER_CACHE_SECONDS = env.int("TRACKER_CACHE_SECONDS", default=3600)

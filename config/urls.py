@@ -5,6 +5,7 @@ from django.urls import path
 from indicators import entry_views as indicator_entry, views as indicator_views
 from portfolio import dashboard, health, plan_views, views as portfolio_views
 from reporting import status_views as reporting_views, views as report_views
+from supervision import views as supervision_views
 
 urlpatterns = [
     path("", dashboard.dashboard, name="home"),
@@ -39,6 +40,15 @@ urlpatterns = [
     path("plans/<slug:code>/close/", plan_views.plan_close, name="plan_close"),
     path("plans/<slug:code>/reopen/", plan_views.plan_reopen, name="plan_reopen"),
     path("items/<int:pk>/predecessor/", plan_views.item_link, name="item_link"),
+    path("problems/", supervision_views.problem_list, name="problem_list"),
+    path("problems/<int:pk>/", supervision_views.problem_detail, name="problem_detail"),
+    path("problems/<int:pk>/file/", supervision_views.problem_file, name="problem_file"),
+    path("problems/<int:pk>/<slug:action>/", supervision_views.problem_action, name="problem_action"),
+    path("items/<int:item_pk>/problems/new/", supervision_views.problem_new, name="problem_new"),
+    path("orders/", supervision_views.order_list, name="order_list"),
+    path("orders/new/", supervision_views.order_new, name="order_new"),
+    path("orders/<int:pk>/", supervision_views.order_detail, name="order_detail"),
+    path("orders/<int:pk>/<slug:action>/", supervision_views.order_action, name="order_action"),
     path("health/", health.health, name="health"),
     path("admin/", admin.site.urls),
 ]

@@ -7,6 +7,7 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from projects.models import Item, Plan, Role, role_of
+from supervision.summary import loop_counts
 
 from projects.exports import stream_csv, xlsx_response
 from .evaluation import state
@@ -64,8 +65,11 @@ def dashboard(request):
         from .outbox import nightly_problem, pending_count
 
         operations = {"pending_work": pending_count(), "nightly_problem": nightly_problem()}
+    today = timezone.localdate()
     return render(request, "portfolio/dashboard.html", {
         **operations,
+        # the loop's counts (one grouped query each, cached under the data version)
+        "loop": loop_counts(request.user, today, row),
         "as_of": as_of, "plan": plan, "s": s, "charts": charts_of(s, ranking, label), "period_label": label,
         "overview": general, "overview_sentences": overview_sentences(general),
         "bulletin_plan": plan or Plan.objects.in_force().order_by("pk").first(),

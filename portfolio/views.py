@@ -20,6 +20,7 @@ from projects.lifecycle import frozen_reason
 from projects.models import Item, ItemStatus, ListKind, Plan, PlanState, Role, role_of
 from reporting.calendar import month_asked, report_deadline
 from reporting.owing import owing
+from supervision.models import Order, OrderState, Problem
 
 from projects.versions import options_key
 from projects.exports import export_table
@@ -201,7 +202,12 @@ def item_detail(request, pk):
         from .plan_views import LinkForm
 
         link_form = LinkForm(item=item, initial={"predecessor": item.predecessor_id})
+    problems = (Problem.objects.visible_to(request.user).filter(item=item)
+                .select_related("coordinating_unit").order_by("-raised_at"))
+    orders = (Order.objects.visible_to(request.user).filter(item=item).with_colour(timezone.localdate())
+              .select_related("unit").order_by("-issued_at"))
     return render(request, "portfolio/item_detail.html", {
+        "problems": problems, "orders": orders, "can_order": role in (Role.PLANNER, Role.LEADER),
         "chain": chain if len(chain) > 1 else [], "chain_reports": chain_reports, "link_form": link_form,
         "item": item, "figures": figures, "cumulative": cumulative,
         "light": light_badge(figures.light if figures else None),
@@ -250,7 +256,13 @@ def my_items(request):
             "report_due": item.pk in owing_ids,
             "due_milestones": [m for m in item.milestones.all() if m.met_on is None and m.due_date <= month_end],
         })
+    # the unit's open problems (its entries' and those it coordinates) and orders not 办结
+    open_problems = (Problem.objects.visible_to(request.user).open().select_related("item", "coordinating_unit")
+                     .order_by("deadline", "pk")) if is_unit else Problem.objects.none()
+    open_orders = (Order.objects.visible_to(request.user).exclude(state=OrderState.CLOSED).with_colour(today)
+                   .select_related("item", "unit").order_by("deadline", "pk")) if is_unit else Order.objects.none()
     return render(request, "portfolio/my_items.html", {
+        "open_problems": open_problems, "open_orders": open_orders,
         "rows": rows, "due_month": due_month, "today": today, "pending": len(owing_ids),
         "deadline": report_deadline(due_month), "reporting_day": settings.TRACKER_REPORTING_DAY,
         "plan": plan, **plan_bar(request, plan),

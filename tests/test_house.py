@@ -9,7 +9,8 @@ MAY_IMPORT = {
     "projects": set(),
     "reporting": {"projects"},
     "indicators": {"projects"},
-    "portfolio": {"projects", "reporting", "indicators"},
+    "supervision": {"projects", "reporting"},
+    "portfolio": {"projects", "reporting", "indicators", "supervision"},
 }
 
 

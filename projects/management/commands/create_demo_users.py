@@ -18,7 +18,8 @@ def ensure_role_groups():
 
     groups = {role: Group.objects.get_or_create(name=role)[0] for role in Role.values}
     planner_perms = Permission.objects.filter(
-        content_type__app_label__in=["projects", "reporting", "indicators", "portfolio", "auth", "django_celery_beat"]
+        content_type__app_label__in=["projects", "reporting", "indicators", "supervision", "portfolio", "auth",
+                                     "django_celery_beat", "django_fsm_log"]
     )
     groups[Role.PLANNER].permissions.set(planner_perms)
     return groups
