@@ -8,11 +8,10 @@ document holds only its units' entries and rows. `manage.py export_bulletin` wri
 planning office's view; the dashboard offers it to leaders and planners.
 
 Sections are functions in `SECTIONS`, each `(document, context) -> None`; 问题与督办 asks the
-`supervision` app, when it is installed, for its lines (`supervision_lines`).
+`supervision` app for its lines (`supervision_lines`).
 """
 import datetime
 
-from django.apps import apps
 from django.utils import timezone
 from docx import Document
 from docx.enum.section import WD_ORIENT
@@ -53,9 +52,9 @@ def bulletin_date(month: datetime.date, today: datetime.date | None = None) -> d
 
 def month_of_bulletin(as_of: datetime.date) -> datetime.date:
     """The month a 通报 as of a date reports on: the month whose reports are due by then."""
-    from reporting.calendar import due_report_month
+    from reporting.calendar import late_month
 
-    return due_report_month(as_of)
+    return late_month(as_of)
 
 
 # ---------------------------------------------------------------- what goes in
@@ -83,18 +82,10 @@ def bulletin_context(plan, user, month: datetime.date, as_of: datetime.date) -> 
 
 
 def supervision_lines(plan, user, month, as_of) -> list:
-    """问题与督办: the rows the `supervision` app gives for the month, in the user's scope; none
-    while the app is not installed. The app provides `supervision.bulletin.lines(plan, user,
-    month, as_of)` returning rows of SUPERVISION_HEADER."""
-    if not apps.is_installed("supervision"):
-        return []
-    from importlib import import_module
+    """问题与督办: the problems and orders of the month, in the user's scope (supervision/bulletin.py)."""
+    from supervision.bulletin import lines
 
-    try:
-        module = import_module("supervision.bulletin")
-    except ImportError:
-        return []
-    return list(module.lines(plan, user, month, as_of))
+    return lines(plan, user, month, as_of)
 
 
 # ---------------------------------------------------------------- how it is written

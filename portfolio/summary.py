@@ -19,7 +19,7 @@ from django.db.models.functions import Coalesce, ExtractYear
 
 from projects.models import Item, ItemStatus, ListKind, Plan, ProjectType, Role, Unit, role_of
 from projects.versions import cached, scope_key, state  # noqa: F401  (cached and scope_key: part of this module's API)
-from reporting.calendar import month_asked
+from reporting.calendar import late_month, month_asked
 from reporting.models import AnnualTarget, StatusReport
 from reporting.owing import owes_report, reported_for
 
@@ -352,7 +352,7 @@ def compute_overview(user, as_of: datetime.date, plan=None, month=None) -> dict:
     Statuses are the current ones; cancelled projects are left out."""
     from .facts import start_due_expression
 
-    month = month or due_report_month(as_of)
+    month = month or late_month(as_of)
     year, n = month.year, month.month
     projects = scoped_items(user, plan).filter(list_kind=ListKind.PROJECT).exclude(status=ItemStatus.CANCELLED)
     ids = projects.values("pk")
@@ -406,6 +406,6 @@ def overview_sentences(o: dict) -> list:
 
 
 def overview(user, as_of: datetime.date, plan=None, month=None, row=None) -> dict:
-    month = month or due_report_month(as_of)
+    month = month or late_month(as_of)
     return cached(f"overview-{month:%Y%m}", scope_key(user), plan, as_of,
                   lambda stored_as_of: compute_overview(user, as_of, plan, month), row)

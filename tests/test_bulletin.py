@@ -134,7 +134,7 @@ def test_export_bulletin_writes_the_dashboards_figures(real_plan, planner, month
     assert [(r[0], r[1], r[6]) for r in table_with(tables, RANKING_HEADER)[1:]] == [
         (str(r["rank"]), r["unit"]["name"], str(r["score"])) for r in ranking]
 
-    # 问题与督办: a section that lists nothing while no supervision app is installed
+    # 问题与督办: nothing raised or issued in this month
     assert "六、问题与督办" in paragraphs
     assert "本期无问题协调与督办事项。" in paragraphs
 
@@ -215,3 +215,28 @@ def test_the_download_at_the_dashboards_date_reads_the_stored_figures(client, le
         for f in red["flags"]:
             assert f"{f['label']}：{f['description']}" in reasons[red["name"]]
     assert "投资完成落后于序时进度" not in "".join(reasons.values())
+
+
+def test_the_bulletin_lists_the_months_problems_and_orders_in_the_readers_scope(real_plan, planner, unit_b_user):
+    from projects.models import Unit
+    from supervision.models import Order, OrderState, Problem, ProblemKind, ProblemLevel, ProblemState
+
+    from .conftest import UNIT_B
+
+    mine, other = Unit.objects.get(name=UNIT_A), Unit.objects.get(name=UNIT_B)
+    own_item = Item.objects.filter(plan=real_plan, unit_links__unit=mine).order_by("seq").first()
+    problem = Problem.objects.create(
+        item=own_item, level=ProblemLevel.ZONE, coordinating_unit=mine, deadline=datetime.date(2025, 11, 20),
+        raised_by=planner, state=ProblemState.PENDING, description="征地拆迁未完成", kind=ProblemKind.LAND,
+        leader_name="张主任", raised_on=datetime.date(2025, 10, 9))
+    Order.objects.create(unit=mine, item=own_item, issued_by=planner, deadline=datetime.date(2025, 11, 3),
+                         issued_on=datetime.date(2025, 10, 12), state=OrderState.ISSUED, requirement="限期完成征地")
+    _, tables = read(build_bulletin(real_plan, planner, MONTH, AS_OF))
+    rows = table_with(tables, ["事项", "类型", "责任单位", "状态", "期限"])[1:]
+    assert [r[0] for r in rows] == [own_item.name, own_item.name]
+    assert rows[0][1] == f"问题·{problem.get_kind_display()}" and rows[0][2] == mine.name
+    assert rows[1][1] == "督办·红色"  # past its deadline on AS_OF and not closed
+    # a user of another unit neither coordinating nor responsible sees none of it
+    assert not Item.objects.filter(pk=own_item.pk, unit_links__unit=other).exists()
+    paragraphs, _ = read(build_bulletin(real_plan, unit_b_user, MONTH, AS_OF))
+    assert "本期无问题协调与督办事项。" in paragraphs
