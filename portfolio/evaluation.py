@@ -6,7 +6,6 @@ changed: a night on which no data changed and no date boundary passed writes no 
 row, only the evaluation date. See docs/architecture.md, "From a saved report to a light".
 """
 import datetime
-import secrets
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -63,21 +62,6 @@ def refresh_if_thresholds_changed() -> bool:
         return False
     evaluate(row.as_of)
     return True
-
-
-def data_version() -> int:
-    return state().version
-
-
-def raise_version():
-    """Replace the data version once the current transaction commits: cached results keyed by
-    the old version are never read again. A random number, not a counter, so a database
-    restored from a backup never meets results cached for other data under its number."""
-    def replace():
-        version = secrets.randbits(62)
-        if not EvaluationState.objects.filter(pk=STATE_ID).update(version=version):
-            EvaluationState.objects.get_or_create(pk=STATE_ID, defaults={"version": version})
-    transaction.on_commit(replace, robust=True)
 
 
 def _lock():
