@@ -78,7 +78,9 @@ def owed_indicator_ids():
 
 
 def send_owed_alerts() -> int:
-    from .notifications import notify_flag_changes, notify_indicator_changes
+    from indicators.notifications import notify_indicator_changes
+
+    from .notifications import notify_flag_changes
 
     sent = notify_flag_changes(owed_flag_ids())
     notify_indicator_changes(owed_indicator_ids())
