@@ -7,7 +7,8 @@
 #   SECRET_KEY=… ALLOWED_HOSTS=tracker.example.cn bash scripts/serve.sh
 #
 # Binds 127.0.0.1:8000 for a reverse proxy in front (HOST, PORT to change). Behind a proxy that
-# terminates TLS, set TRACKER_BEHIND_PROXY=1. Stops everything on Ctrl+C or SIGTERM.
+# terminates TLS, set TRACKER_BEHIND_PROXY=1. Stops everything on Ctrl+C or SIGTERM, or when
+# gunicorn ends; the worker and beat are restarted when they exit (tests/fault_drill.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -32,9 +33,23 @@ PIDS=()
 stop() { kill "${PIDS[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
 trap stop EXIT INT TERM
 
-.venv/bin/celery -A config worker --loglevel=warning --concurrency="${CELERY_CONCURRENCY:-2}" &
+# The worker and beat are started again 5 s after they exit: a killed or crashed worker must not
+# take the site down with it (gunicorn restarts its own workers; serve.sh ends when gunicorn ends).
+keep_running() {  # keep_running NAME COMMAND...
+  local name=$1 child="" status; shift
+  trap '[ -z "$child" ] || kill "$child" 2>/dev/null; wait 2>/dev/null; exit 0' INT TERM
+  while true; do
+    "$@" &
+    child=$!
+    status=0; wait "$child" || status=$?
+    child=""
+    echo "serve.sh: ${name} 已退出（状态 ${status}），5 秒后重新启动" >&2
+    sleep 5 & wait $! || true
+  done
+}
+keep_running "Celery worker" .venv/bin/celery -A config worker --loglevel=warning --concurrency="${CELERY_CONCURRENCY:-2}" &
 PIDS+=($!)
-.venv/bin/celery -A config beat --loglevel=warning &  # schedules in the database (django-celery-beat)
+keep_running "Celery beat" .venv/bin/celery -A config beat --loglevel=warning &  # schedules in the database (django-celery-beat)
 PIDS+=($!)
 .venv/bin/gunicorn config.wsgi --workers "${WEB_CONCURRENCY:-3}" --bind "${HOST:-127.0.0.1}:${PORT:-8000}" \
   --access-logfile - --log-level warning &

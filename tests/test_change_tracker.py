@@ -152,3 +152,23 @@ def test_the_navigation_fragment_is_keyed_by_the_data_version_and_the_release(cl
     settings.TRACKER_RELEASE = "next-release"  # a deploy
     assert client.get("/flags/").status_code == 200
     assert cache.get(make_template_fragment_key("nav", [Role.PLANNER, "", data_version(), "next-release"])) is not None
+
+
+@pytest.mark.django_db
+def test_a_committed_entry_change_moves_the_data_version(real_plan, django_capture_on_commit_callbacks, caplog):
+    """The fault drill (tests/fault_drill.sh) found portfolio.evaluation shadowing the data
+    version's raise_version with a copy naming a model it no longer imported: every save's
+    after-commit hook failed with a NameError (logged, swallowed) and the version never moved, so
+    cached dashboards and rankings stayed on the data before the change."""
+    from portfolio import evaluation
+    from projects import versions
+
+    assert evaluation.raise_version is versions.raise_version
+    assert evaluation.data_version is versions.data_version
+    item = Item.objects.get(plan=real_plan, list_kind=ListKind.PROJECT, seq=1)
+    before = data_version()
+    item.total_investment += 1
+    with committed(django_capture_on_commit_callbacks):
+        item.save()
+    assert data_version() != before
+    assert "Error calling" not in caplog.text
