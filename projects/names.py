@@ -2,12 +2,15 @@
 from functools import lru_cache
 
 from django import forms
-from pypinyin import Style, lazy_pinyin
 
 
 @lru_cache(maxsize=8192)
 def pinyin_key(name: str) -> tuple:
     """Sort key of a name: its syllables without tones (Latin letters and digits kept as they are)."""
+    # imported when first needed: its dictionaries take about 60 MB, which a process streaming
+    # an export or running a task never needs (bench: the CSV export's peak memory)
+    from pypinyin import Style, lazy_pinyin
+
     return tuple(s.lower() for s in lazy_pinyin(name, style=Style.NORMAL, errors="default")), name
 
 

@@ -14,7 +14,6 @@ from projects.validation import parse_id
 from reporting.calendar import month_choices, report_deadline
 
 from projects.params import BadParameter, bad_request, plan_param
-from reporting.report_templates import month_template, plan_template, targets_template
 from reporting.status import entry_totals, month_param, unit_status
 
 
@@ -81,6 +80,8 @@ def report_template(request):
         title = unit.name
     elif role_of(request.user) == Role.UNIT:
         title = "、".join(request.user.units.order_by("name").values_list("name", flat=True)[:3])
+    from .report_templates import month_template  # openpyxl: loaded by the downloads only
+
     return month_template(items, month, title, f"进度填报_{month:%Y-%m}.xlsx")
 
 
@@ -92,6 +93,8 @@ def targets_template_download(request):
     except BadParameter as error:
         return bad_request(request, error)
     items = Item.objects.filter(plan=plan) if plan else Item.objects.all()
+    from .report_templates import targets_template  # openpyxl: loaded by the downloads only
+
     return targets_template(items, "年度推进计划模板.xlsx")
 
 
@@ -101,4 +104,6 @@ def plan_template_download(request):
     _require(request.user, Role.PLANNER)
     latest = Plan.objects.order_by("-end_year").values_list("end_year", flat=True).first()
     start = (latest or 2025) + 1
+    from .report_templates import plan_template  # openpyxl: loaded by the downloads only
+
     return plan_template(f"六重清单导入模板_{period_name(start, start + 4)}.xlsx", period_name(start, start + 4))
