@@ -6,17 +6,14 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db import connection, transaction
 from django.db.models import Case, Value, When
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 from django_tables2 import RequestConfig
-from simple_history.utils import bulk_update_with_history
 
-from projects.changes import entries_changed
-from projects.lifecycle import frozen_reason
+from projects.lifecycle import frozen_reason, set_status
 from projects.models import Item, ItemStatus, ListKind, Plan, PlanState, Role, role_of
 from reporting.calendar import month_asked, report_deadline
 from reporting.owing import owing
@@ -145,18 +142,10 @@ def item_bulk_status(request, kind):
                 messages.error(request, error)
         return redirect(list_url(request, list_kind))
     status = form.cleaned_data["status"]
-    with transaction.atomic():
-        items = list(Item.objects.select_for_update().filter(pk__in=[i.pk for i in form.cleaned_data["select"]])
-                     .exclude(status=status).order_by("pk"))
-        for item in items:
-            item.status = status
-        # bulk_update sends no save signals: the history rows are written here, the evaluation marked below.
-        bulk_update_with_history(items, Item, ["status"], default_user=request.user,
-                                 default_change_reason="批量设置状态")
-        entries_changed([item.pk for item in items])
-    unchanged = len(form.cleaned_data["select"]) - len(items)
+    changed = set_status([i.pk for i in form.cleaned_data["select"]], status, request.user)
+    unchanged = len(form.cleaned_data["select"]) - changed
     note = f"，{unchanged} 项原已是该状态" if unchanged else ""
-    messages.success(request, f"已将 {len(items)} 项设为“{ItemStatus(status).label}”{note}。")
+    messages.success(request, f"已将 {changed} 项设为“{ItemStatus(status).label}”{note}。")
     return redirect(list_url(request, list_kind))
 
 

@@ -1,11 +1,14 @@
-"""Closing and reopening a plan: saves of the Plan, so django-simple-history keeps who did it,
-when, and why (`history_change_reason`), and the change tracker re-evaluates its entries (a
-closed plan's at its closing date; the nightly run leaves it alone from then on)."""
+"""The plan's and its entries' lifecycle as planners change it: closing and reopening a plan (saves
+of the Plan, so django-simple-history keeps who did it, when, and why), and many entries' status at
+once. The change tracker re-evaluates what changed (a closed plan's entries at its closing date;
+the nightly run leaves them alone from then on)."""
 import datetime
 
 from django.db import transaction
+from simple_history.utils import bulk_update_with_history
 
-from .models import FROZEN_WHAT, PlanState, frozen_reason  # noqa: F401  (the freeze: defined with the Plan)
+from .changes import entries_changed
+from .models import FROZEN_WHAT, Item, PlanState, frozen_reason  # noqa: F401  (the freeze: defined with the Plan)
 
 
 def mark_closed(plan, as_of: datetime.date, user=None):
@@ -27,3 +30,16 @@ def mark_reopened(plan, user=None, reason=""):
         if user is not None:
             plan._history_user = user
         plan.save(update_fields=["state"])
+
+
+def set_status(item_ids, status, user=None) -> int:
+    """Set many entries' status at once (a planner's bulk change from a list): one history record
+    per entry, the entries re-evaluated when the change commits. Returns how many changed."""
+    with transaction.atomic():
+        items = list(Item.objects.select_for_update().filter(pk__in=item_ids).exclude(status=status).order_by("pk"))
+        for item in items:
+            item.status = status
+        # bulk_update sends no save signals: the history rows are written here, the evaluation marked below.
+        bulk_update_with_history(items, Item, ["status"], default_user=user, default_change_reason="批量设置状态")
+        entries_changed([item.pk for item in items])
+    return len(items)
