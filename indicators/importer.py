@@ -1,6 +1,6 @@
 """Import of a plan's indicator tables (指标体系) from its text, CSV or XLSX into the registry.
 
-The parser (projects/indicator_tables.py) reads every table; this module checks what the
+The parser (indicators/parsing.py) reads every table; this module checks what the
 models can hold, then writes all tables of the plan in one transaction or nothing. Rows are
 keyed by plan + table title + position, so re-running changes nothing; a responsible unit
 assigned since is kept. The 十三五 completion tables' actual values and the history tables'

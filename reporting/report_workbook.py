@@ -1,6 +1,6 @@
 """Monthly reports in Excel: the columns of the month template, and the upload.
 
-The template (written by portfolio/report_templates.py) holds one row per entry with a hidden
+The template (written by reporting/report_templates.py) holds one row per entry with a hidden
 key — entry id, month, the report's version when the template was made — last month's figures
 for reference, and the cells to fill. The upload reads it through the shared validation path
 (projects/validation.py) and checks every filled row with the report form itself

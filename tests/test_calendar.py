@@ -1,5 +1,5 @@
 """The reporting calendar and who owes a month's report, each defined once
-(projects/reporting.py; docs/architecture.md, "The reporting calendar and who owes")."""
+(reporting/calendar.py and reporting/owing.py; docs/architecture.md, "The reporting calendar and who owes")."""
 import datetime
 import io
 import random

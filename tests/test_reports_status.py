@@ -2,7 +2,7 @@
 contact; the reminder e-mails sent through Celery; the unit users' to-do count.
 
 Runs on the real 瓯江口 plan (conftest). Entries due for a month are 推进中 entries whose start
-year has come (projects/reporting.py); the real plan's entries are imported 未开工, so each test
+year has come (reporting/owing.py); the real plan's entries are imported 未开工, so each test
 sets a few in progress.
 """
 import datetime
