@@ -19,7 +19,8 @@ from django.db import connection  # noqa: E402
 from django.db.migrations.executor import MigrationExecutor  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-MOVED_APPS = ("projects", "portfolio", "reporting", "indicators")
+# our apps, and the apps that came after the previous main (their first migrations depend on ours)
+MOVED_APPS = ("projects", "portfolio", "reporting", "indicators", "supervision")
 PREVIOUS = [("projects", "0007_unit_contact"), ("portfolio", "0009_indicator_status")]
 
 executor = MigrationExecutor(connection)
