@@ -8,7 +8,6 @@ row, only the evaluation date. See docs/architecture.md, "From a saved report to
 import datetime
 from dataclasses import dataclass, field
 
-from django.conf import settings
 from django.core.exceptions import EmptyResultSet
 from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef, Q, Sum

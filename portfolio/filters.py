@@ -3,30 +3,13 @@ import django_filters as df
 from django import forms
 from django.db.models import Exists, OuterRef, Q
 
-from projects.models import Category, ItemStatus, ItemUnit, ListKind, Plan, ProjectType, Role, Unit, role_of
-from projects.names import PinyinModelChoiceField
+from projects.models import Category, ItemStatus, ItemUnit, ListKind, Plan, ProjectType, Unit
 from projects.validation import parse_id
+from projects.widgets import INPUT, SELECT, LongSelect, UnitChoiceFilter, filter_units  # noqa: F401  (the lists' widgets)
 
 from .rules import Light, rule_choices
 
 PAGE_SIZES = [25, 50, 100, 200]
-
-
-from projects.widgets import INPUT, SELECT, LongSelect  # noqa: E402,F401  (the lists' widgets)
-
-
-def visible_units(user):
-    """The units a user may filter by: a unit user's own units; for everyone else the units
-    that hold at least one entry."""
-    if role_of(user) == Role.UNIT:
-        return Unit.objects.filter(members=user)
-    return Unit.objects.filter(Exists(ItemUnit.objects.filter(unit=OuterRef("pk"))))
-
-
-class UnitChoiceFilter(df.ModelChoiceFilter):
-    """The units offered in pinyin order (经济发展局 before 自然资源和规划局)."""
-
-    field_class = PinyinModelChoiceField
 
 
 def _number(value):
@@ -65,7 +48,7 @@ class ItemFilter(df.FilterSet):
         plans = plans if plans is not None else Plan.objects.all()
         self.filters["plan"].queryset = plans.order_by("pk")
         several_plans = plans.count() > 1
-        self.filters["unit"].queryset = visible_units(user).order_by("name")
+        self.filters["unit"].queryset = filter_units(user).order_by("name")
         categories = Category.objects.filter(list_kind=list_kind).order_by("plan_id", "order")
         if several_plans:
             # With several plans, offer the categories of the chosen plan, or of the chosen category's plan.
@@ -114,7 +97,7 @@ class FlagFilter(df.FilterSet):
 
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.filters["unit"].queryset = visible_units(user).order_by("name")
+        self.filters["unit"].queryset = filter_units(user).order_by("name")
 
     def by_unit(self, queryset, name, value):
         return queryset.filter(Exists(ItemUnit.objects.filter(item=OuterRef("item"), unit=value)))

@@ -8,12 +8,8 @@ entries never join reports; sums per unit join each entry's unit links, so an en
 per unit it belongs to and once in totals.
 """
 import datetime
-import hashlib
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.conf import settings
-from django.core.cache import cache
-from django.db import connection
 from django.db.models import Case, CharField, Count, Exists, F, IntegerField, Max, Min, OuterRef, Q, Sum, Value, When
 from django.db.models.functions import Coalesce, ExtractYear
 
@@ -23,7 +19,6 @@ from reporting.calendar import late_month, month_asked
 from reporting.models import AnnualTarget, StatusReport
 from reporting.owing import owes_report, reported_for
 
-from .facts import months_missed_expression
 from .models import Flag, ItemYearFigures
 from .rules import RULES, Light, Severity, findings, with_findings
 

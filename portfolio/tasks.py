@@ -8,8 +8,6 @@ import datetime
 from celery import shared_task
 from django.utils import timezone
 
-from indicators.evaluation import evaluate_indicators
-from indicators.notifications import notify_indicator_changes
 from indicators.tasks import notify_indicators_task  # noqa: F401  (part of this module's API)
 from projects.tasks import RELIABLE
 

@@ -1,6 +1,5 @@
 """The registry: what the plan says — plans, units, list entries and their responsible units —
 and the evaluation clock every app reads (EvaluationState)."""
-import datetime
 
 from django.conf import settings
 from django.core.exceptions import ValidationError

@@ -12,11 +12,11 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from reporting.cumulative import CHAIN_REPORTS
 from projects.importer import COLUMN_LABELS, DEFAULT_REQUIRED, REQUIRED_COLUMNS
-from projects.models import Item, ItemStatus, ListKind, PlanState
+from projects.models import ItemStatus, ListKind, PlanState
 from reporting.calendar import add_months, report_deadline
 from reporting.models import AnnualTarget, StatusReport
 from reporting.owing import entries_due
-from reporting.report_workbook import COLUMNS, HEADER_ROWS, HEADERS, INDEX, row_key
+from reporting.report_workbook import HEADER_ROWS, HEADERS, INDEX, row_key
 from reporting.targets import HEADER as TARGET_HEADER, START_MONTH
 
 from projects.exports import XLSX_TYPE, set_page_setup

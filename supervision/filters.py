@@ -5,24 +5,12 @@ import django_filters as df
 from django import forms
 from django.db.models import Exists, OuterRef, Q
 
-from projects.models import ItemUnit, Role, Unit, role_of
-from projects.names import PinyinModelChoiceField
-from projects.widgets import INPUT, SELECT, LongSelect
+from projects.models import ItemUnit, Unit
+from projects.widgets import INPUT, SELECT, LongSelect, UnitChoiceFilter, filter_units
 
-from .models import Colour, OrderState, ProblemKind, ProblemState, unit_ids
+from .models import Colour, OrderState, ProblemKind, ProblemState
 
 AGES = [("7", "7 天以上"), ("30", "30 天以上"), ("90", "90 天以上")]
-
-
-class UnitChoiceFilter(df.ModelChoiceFilter):
-    field_class = PinyinModelChoiceField
-
-
-def filter_units(user):
-    """A unit user filters by its own units; everyone else by the units that hold entries."""
-    if role_of(user) == Role.UNIT:
-        return Unit.objects.filter(pk__in=unit_ids(user))
-    return Unit.objects.filter(Exists(ItemUnit.objects.filter(unit=OuterRef("pk"))))
 
 
 class ProblemFilter(df.FilterSet):
