@@ -22,10 +22,12 @@ from projects.versions import figures_date, raise_version
 
 from indicators.promise import promised_cell
 
-from .models import Attribute, Indicator, IndicatorStatus, IndicatorTable, IndicatorValue, TableKind, ValueForm, ValueMeaning
+from .models import (
+    Attribute, Direction, Indicator, IndicatorStatus, IndicatorTable, IndicatorValue, TableKind, ValueForm, ValueMeaning,
+)
 from .status import (
     ACHIEVED, LAGGING, NO_DATA, NOT_EVALUATED, ON_TRACK, STATUS_LABELS, Baseline, Evaluation, Target,
-    evaluate_indicator, mid_term_year,
+    evaluate_indicator, evaluate_rates, mid_term_year, reaches, target_of_cells,
 )
 
 STATUS_ORDER = [LAGGING, ON_TRACK, ACHIEVED, NO_DATA, NOT_EVALUATED]
@@ -85,58 +87,64 @@ def period_of(ind, plan: Plan, table: IndicatorTable):
 
 
 def target_of(ind, plan, table) -> Target:
+    """The stored row's promise, read as indicators/status.target_of_cells reads a parsed row."""
     start, end = period_of(ind, plan, table)
-    form, number, qualifier, printed, _ = promised(ind, end_slot(table))
-    return Target(form, number if form in NUMERIC else None, qualifier if number is not None else "",
-                  printed, start, end)
+    return target_of_cells(_value(ind, end_slot(table)), _value(ind, "growth"), start, end, ind.unit)
 
 
 def baseline_of(ind, target: Target) -> Baseline:
+    """Only a level is a baseline: '[40.8]' (the previous period's total) and text are not."""
     base = _value(ind, "baseline")
-    if base is None or base[0] not in NUMERIC:
+    if base is None or base.form != ValueForm.LEVEL:
         return Baseline(None, target.start_year - 1)
-    return Baseline(base[1], base[4] if base[4] is not None else target.start_year - 1)
+    return Baseline(base.number, base.year if base.year is not None else target.start_year - 1)
 
 
 def evaluate_one(ind, plan, table, actuals: dict, year: int) -> Evaluation:
     """The status of one indicator as of a year, from its stored row and yearly values."""
+    if table.kind == TableKind.COMPLETION:
+        return evaluate_completion(ind, plan, table)
     target = target_of(ind, plan, table)
     base = baseline_of(ind, target)
-    if table.kind == TableKind.COMPLETION and target.form == ValueForm.CUMULATIVE:
-        # The completion table prints five-year totals beside the planned total: the total
-        # reached by the end year is what is compared, as a level rising from 0.
-        target = Target(ValueForm.LEVEL, target.value, target.qualifier, target.printed,
-                         target.start_year, target.end_year)
-        base = Baseline(Decimal(0), target.start_year - 1)
     if ind.value_meaning == ValueMeaning.RATE and target.form == ValueForm.GROWTH:
-        return _evaluate_rates(ind, target, base, actuals, year)
-    result = evaluate_indicator(target, base, actuals, year, ind.direction)
-    if (table.kind == TableKind.COMPLETION and result.status == NO_DATA and result.actual is not None
-            and year >= target.end_year):
-        # At the period's end no path is needed: the target printed for that year was missed.
-        return Evaluation(LAGGING, STATUS_LABELS[LAGGING], target.value, result.actual,
-                          f"规划期末（{target.end_year} 年）目标 {target.printed}，{year} 年实际 "
-                          f"{result.actual}，未达到目标，未完成")
-    return result
+        return evaluate_rates(target, base.year, actuals, year, ind.direction)
+    return evaluate_indicator(target, base, actuals, year, ind.direction)
 
 
-def _evaluate_rates(ind, target, base, actuals, year):
-    """Yearly values are that year's growth rates (%): chained into an index (base year = 100)
-    so the compound yearly rate is the one the plan means."""
-    start = base.year
-    index, levels = Decimal(100), {}
-    for y in range(start + 1, year + 1):
-        if y not in actuals:
-            break
-        index = index * (1 + actuals[y] / 100)
-        levels[y] = index
-    result = evaluate_indicator(target, Baseline(Decimal(100), start), levels, year, ind.direction)
-    missing = [str(y) for y in range(start + 1, year + 1) if y not in actuals]
-    if missing and result.status == NO_DATA:
-        return Evaluation(NO_DATA, STATUS_LABELS[NO_DATA], None, None,
-                          f"年度值为当年增速：缺少 {'、'.join(missing)} 年增速，无法计算年均增速")
-    rule = f"年度值为当年增速（%），以 {start} 年 = 100 逐年连乘折算为指数：" + result.rule
-    return Evaluation(result.status, result.label, result.expected, result.actual, rule)
+FORM_WORDS = {ValueForm.LEVEL: "水平值", ValueForm.CUMULATIVE: "五年累计值", ValueForm.GROWTH: "年均增幅",
+              ValueForm.TEXT: "文字表述"}
+
+
+def evaluate_completion(ind, plan, table) -> Evaluation:
+    """A completion table (表一) compares like with like, at its period's end: the planned level
+    with the achieved level, the planned five-year total ([-9.88]) with the achieved total
+    ([-20.47]), the planned 年均增幅 with the achieved one. Cells of different kinds ([18] beside
+    '2019年0.546') are not compared, and the page says so."""
+    target = target_of(ind, plan, table)
+    end = target.end_year
+    kind = ValueForm.CUMULATIVE if target.form == "relative" else target.form
+    if kind not in NUMERIC or target.value is None:
+        return evaluate_indicator(target, Baseline(None, None), {}, end, ind.direction)
+    achieved = [c for c in (_value(ind, "actual"), _value(ind, "actual_growth")) if c is not None]
+    same = next((c for c in achieved if c.form == kind and c.number is not None), None)
+    if same is None:
+        shown = next((c for c in achieved if c.form != ValueForm.MISSING), None)
+        if shown is None:
+            return Evaluation(NO_DATA, STATUS_LABELS[NO_DATA], None, None,
+                              f"规划值“{target.printed}”，文本未印刷完成值，无法评价")
+        return Evaluation(NOT_EVALUATED, STATUS_LABELS[NOT_EVALUATED], None, None,
+                          f"规划值“{target.printed}”为{FORM_WORDS[kind]}，完成值“{shown.printed}”为"
+                          f"{FORM_WORDS.get(shown.form, '其他形式')}，口径不同，不作比较")
+    down = (target.qualifier in ("le", "lt") or (target.qualifier not in ("ge", "gt")
+            and (ind.direction == Direction.DOWN or (kind == ValueForm.CUMULATIVE and target.value < 0))))
+    when = f"（{same.year} 年）" if same.year and same.year != end else ""
+    said = (f"完成情况（{FORM_WORDS[kind]}对{FORM_WORDS[kind]}）：{end} 年规划 {target.printed}，"
+            f"完成 {same.printed}{when}")
+    if reaches(same.number, target.value, down, target.qualifier):
+        return Evaluation(ACHIEVED, STATUS_LABELS[ACHIEVED], target.value, same.number,
+                          f"{said}，{'不高于' if down else '不低于'}规划值，已达成")
+    return Evaluation(LAGGING, STATUS_LABELS[LAGGING], target.value, same.number,
+                      f"{said}，未达到规划值，滞后")
 
 
 def light_of(status: str, attribute: str) -> str:
@@ -254,9 +262,7 @@ def indicator_rows(indicators, plan: Plan, year: int):
                 evaluation = evaluate_one(ind, plan, table, series, year)
             light = light_of(evaluation.status, ind.attribute)
         elif table.kind == TableKind.COMPLETION:
-            end = table.target_year
-            last = max((y for y in series if y <= end), default=end)
-            evaluation = evaluate_one(ind, plan, table, series, last)
+            evaluation = evaluate_completion(ind, plan, table)
             light = light_of(evaluation.status, ind.attribute)
         rows.append(Row(ind, table, series.get(year), evaluation, light, series))
     return rows

@@ -28,9 +28,11 @@ from indicators.promise import promised_cell
 from projects.models import Plan
 from projects.validation import ImportFailed, check_length, read_rows
 
+# Direction comes from what the indicator measures, never from its figures: a target printed
+# below its baseline (a share reclassified, 87 → 60) does not make a share "lower is better".
 # A row measured as a falling figure (死亡率, PM2.5 浓度 …) is better lower; a row named as the
-# fall itself (单位GDP能耗降低 [15]) is better higher.
-_LOWER_IS_BETTER = re.compile(r"浓度|死亡率|不良贷款率|近视率|耗地量|能耗|排放量")
+# fall itself (单位GDP能耗降低 [15]) is better higher; every other (shares, outputs, counts) higher.
+_LOWER_IS_BETTER = re.compile(r"浓度|死亡率|不良贷款率|近视率|耗地量|能耗|排放量|排放强度|用水量|失业率|发生率")
 _NAMED_AS_FALL = re.compile(r"降低|下降|减少|削减")
 _RATE_NAME = re.compile(r"增长|增速")
 
@@ -51,15 +53,12 @@ def chosen_target(parsed):
     return promised_cell(parsed.target, parsed.growth)
 
 
-def direction_of(parsed) -> str:
-    if _NAMED_AS_FALL.search(parsed.name):
+def direction_of(name: str) -> str:
+    """越高越好 or 越低越好, from the indicator's name (its meaning); a planner may override it."""
+    if _NAMED_AS_FALL.search(name):
         return Direction.UP
-    if _LOWER_IS_BETTER.search(parsed.name):
+    if _LOWER_IS_BETTER.search(name):
         return Direction.DOWN
-    target, base = chosen_target(parsed), parsed.baseline
-    if (target is not None and target.form == "level" and not target.qualifier and target.number is not None
-            and base is not None and base.form == "level" and base.number is not None and target.number < base.number):
-        return Direction.DOWN  # a level target printed below its baseline
     return Direction.UP
 
 
@@ -79,10 +78,10 @@ def _row_fields(table, parsed):
         "source_line": parsed.line,
     }
     if table.kind != TableKind.HISTORY:
-        fields["direction"] = direction_of(parsed)
+        fields["direction"] = direction_of(parsed.name)
         fields["value_meaning"] = value_meaning_of(parsed)
     defaults = {"baseline": table.baseline_year, "target": table.target_year, "growth": table.target_year,
-                "planned": table.target_year, "actual": table.target_year}
+                "planned": table.target_year, "actual": table.target_year, "actual_growth": table.target_year}
     for slot in Indicator.SLOTS:
         fields.update(_value_fields(slot, getattr(parsed, slot), defaults[slot]))
     return fields
@@ -218,6 +217,8 @@ def _write_table(plan, order, parsed_table, table):
     for position, parsed in enumerate(rows, start=1):
         fields = _row_fields(table, parsed)
         indicator = existing.pop(position, None)
+        if indicator is not None and indicator.direction_fixed:  # a planner's direction is kept
+            fields.pop("direction", None)
         if indicator is None:
             indicator = Indicator.objects.create(table=table, plan=plan, order=position, **fields)
             result.created += 1

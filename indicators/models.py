@@ -35,6 +35,8 @@ class Qualifier(models.TextChoices):
     NONE = "", "—"
     AT_LEAST = "ge", "以上（≥）"
     AT_MOST = "le", "以下（≤）"
+    ABOVE = "gt", "大于（>）"
+    BELOW = "lt", "小于（<）"
 
 
 class Direction(models.TextChoices):
@@ -113,7 +115,11 @@ class Indicator(models.Model):
     notes = models.TextField("备注", blank=True)
     responsible_unit = models.ForeignKey(Unit, verbose_name="责任单位", on_delete=models.SET_NULL, null=True,
                                          blank=True, related_name="indicators")
-    direction = models.CharField("方向", max_length=4, choices=Direction.choices, default=Direction.UP)
+    direction = models.CharField("方向", max_length=4, choices=Direction.choices, default=Direction.UP,
+                                 help_text="导入时按指标含义判断（占比、产出越高越好；浓度、死亡率、能耗等越低越好）；"
+                                           "规划人员改动后，重新导入不再覆盖。")
+    direction_fixed = models.BooleanField("方向由规划人员设定", default=False)
+    direction_reason = models.CharField("方向设定理由", max_length=200, blank=True)
     value_meaning = models.CharField("年度值含义", max_length=10, choices=ValueMeaning.choices,
                                      default=ValueMeaning.LEVEL)
     source_line = models.PositiveIntegerField("来源行", null=True, blank=True)
@@ -123,11 +129,13 @@ class Indicator(models.Model):
     (growth_printed, growth_number, growth_qualifier, growth_form, growth_year) = value_fields("年均/累计")
     (planned_printed, planned_number, planned_qualifier, planned_form, planned_year) = value_fields("规划值")
     (actual_printed, actual_number, actual_qualifier, actual_form, actual_year) = value_fields("完成值")
+    (actual_growth_printed, actual_growth_number, actual_growth_qualifier, actual_growth_form,
+     actual_growth_year) = value_fields("完成·年均/累计")
 
     history = HistoricalRecords(excluded_fields=["source_line"])
     objects = IndicatorQuerySet.as_manager()
 
-    SLOTS = ("baseline", "target", "growth", "planned", "actual")
+    SLOTS = ("baseline", "target", "growth", "planned", "actual", "actual_growth")
 
     class Meta:
         verbose_name = verbose_name_plural = "指标"

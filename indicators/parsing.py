@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+from indicators.promise import PERCENT_UNITS
 from projects.importer import ImportFailed, Row, halfwidth, read_rows, squeeze
 
 # ---------------------------------------------------------------- results
@@ -31,7 +32,7 @@ from projects.importer import ImportFailed, Row, halfwidth, read_rows, squeeze
 class ParsedValue:
     printed: str            # the cell as printed (whitespace-normalised), '' if empty
     number: Decimal | None  # the number; None for text, missing, or a list of several numbers
-    qualifier: str          # '' | 'ge' | 'le'
+    qualifier: str          # '' | 'ge' | 'le' | 'gt' | 'lt' (> and < are strict)
     form: str               # 'level' | 'growth' | 'cumulative' | 'text' | 'missing'
     year: int | None        # the column's year, or the year printed in the cell
     percent: bool           # a % sign was printed in the cell
@@ -176,10 +177,13 @@ _KNOWN_TEXT = [re.compile(p) for p in (
     r"达到(国家|省|市).{0,8}(要求|标准|水平)",
     rf"[{_CJK}()]+为[+-]?\d+(\.\d+)?%?",                       # 研发费用占营业收入比重为3.4%
 )]
-_GE_PREFIX = (">=", "≥", ">", "不低于", "不少于", "不小于", "大于", "高于", "超过")
-_LE_PREFIX = ("<=", "≤", "<", "不高于", "不超过", "不大于", "低于", "小于", "控制在")
+_GE_PREFIX = (">=", "≥", "不低于", "不少于", "不小于")
+_LE_PREFIX = ("<=", "≤", "不高于", "不超过", "不大于", "控制在")
+_GT_PREFIX = (">", "大于", "高于", "超过")   # strict: '>80' is not met by 80
+_LT_PREFIX = ("<", "低于", "小于")
 _GE_SUFFIX = ("及以上", "以上")
 _LE_SUFFIX = ("及以下", "以下", "以内")
+_FALL_PREFIX = ("降低", "下降", "减少")  # '降低15%': a change from the baseline, like [-15%]
 _APPROX = ("左右",)
 _NUMBER = re.compile(r"[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:[eE][+-]?\d+)?|[+-]?\.\d+")
 _INFINITE = {"nan", "+nan", "-nan", "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity", "∞", "+∞", "-∞"}
@@ -207,7 +211,8 @@ def parse_value(raw: str, *, year: int | None = None, growth_column: bool = Fals
     """One value cell. Raises ValueError (reason in Chinese) for a cell that is neither a
     number in a known form, a missing mark, nor a known text form.
 
-    '≥93.3' -> 93.3 ge; '70%以上' -> 70 ge percent; '[-50%]' -> -50 cumulative percent;
+    '≥93.3' -> 93.3 ge; '>80' -> 80 gt (strict); '70%以上' -> 70 ge percent; '[-50%]' and '降低50%'
+    -> -50 cumulative percent;
     '2019年 32.21' -> 32.21 of 2019; '按上级任务' -> text; '—', '-', '/', '' -> missing.
     """
     printed = squeeze(str(raw or ""))
@@ -234,8 +239,15 @@ def parse_value(raw: str, *, year: int | None = None, growth_column: bool = Fals
             if text.startswith(prefix):
                 form, text = "growth", text[len(prefix):]
                 break
+    sign = ""
+    if form != "cumulative":
+        for word in _FALL_PREFIX:
+            if text.startswith(word) and "%" in text:
+                form, text, sign = "cumulative", text[len(word):], "-"
+                break
     qualifier = ""
     for words, kind, at_start in ((_GE_PREFIX, "ge", True), (_LE_PREFIX, "le", True),
+                                  (_GT_PREFIX, "gt", True), (_LT_PREFIX, "lt", True),
                                   (_GE_SUFFIX, "ge", False), (_LE_SUFFIX, "le", False),
                                   (_APPROX, "", False)):
         for word in words:
@@ -246,7 +258,7 @@ def parse_value(raw: str, *, year: int | None = None, growth_column: bool = Fals
                 text, qualifier = text[: -len(word)], kind or qualifier
                 break
     text = text.removeprefix("约").replace("%", "")
-    numbers = tuple(_number(p) for p in text.split("、"))  # '21.2、20.3、15、15' lists several
+    numbers = tuple(_number(sign + p) for p in text.split("、"))  # '21.2、20.3、15、15' lists several
     return ParsedValue(printed, numbers[0] if len(numbers) == 1 else None, qualifier, form, year,
                        percent, starred, numbers)
 
@@ -621,6 +633,9 @@ class _TableReader:
             parent = _split_unit(parent)[0]
 
         values = {c.slot: v for c, v in fields["values"]}
+        growth = values.get("growth")
+        if self.kind == "targets" and growth_is_end_level(unit, values.get("baseline"), values.get("target"), growth):
+            growth.form = "level"
         indicator = ParsedIndicator(
             line=row.line, where=row.where, category=self.category, seq=seq, name=name,
             parent_name=parent, unit=unit, attribute=fields.get("attribute", ""), is_new=is_new,
@@ -664,6 +679,22 @@ class _TableReader:
                 for value in _values_of(ind):
                     if value.starred:
                         value.year = star_year
+
+
+def is_percent_unit(unit) -> bool:
+    return squeeze(str(unit or "")).replace(" ", "") in PERCENT_UNITS
+
+
+def growth_is_end_level(unit, baseline, target, growth) -> bool:
+    """A bare number (no %) in the 年均/累计 column of a row measured in a unit other than %, that
+    prints neither a baseline nor an end-year value, is that end-year level, not a rate:
+    每万名就业人员中研发人员 (人年): 未有统计, 未有统计, 120. Cells are anything with `form`,
+    `number` and `printed` (parsed values, or the stored columns)."""
+    return (growth is not None and growth.form == "growth" and growth.number is not None
+            and "%" not in halfwidth(growth.printed or "").replace("％", "%")
+            and bool(squeeze(str(unit or ""))) and not is_percent_unit(unit)
+            and (target is None or target.form == "missing")
+            and (baseline is None or baseline.form == "missing"))
 
 
 def _with_fallback(value, growth):

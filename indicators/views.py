@@ -15,7 +15,7 @@ from django.http import FileResponse, HttpResponse
 from django.shortcuts import render
 from django.utils.html import format_html
 
-from indicators.models import Attribute, Indicator, IndicatorTable, TableKind, ValueForm
+from indicators.models import Attribute, Indicator, IndicatorTable, TableKind, ValueForm, ValueMeaning
 from projects.models import Plan, Role, role_of
 
 from projects.versions import figures_date
@@ -24,8 +24,9 @@ from projects.exports import (
 )
 from projects.widgets import SELECT, LongSelect
 from indicators.evaluation import (
-    STATUS_CHOICES, default_year, end_slot, indicator_rows, midterm_year, promised, status_counts, with_status,
+    STATUS_CHOICES, baseline_of, default_year, indicator_rows, midterm_year, status_counts, target_of, with_status,
 )
+from indicators.status import path_values
 from projects.params import BadParameter, bad_request, format_param
 
 ATTRIBUTES = dict(Attribute.choices)
@@ -168,15 +169,11 @@ def trend_of(row, plan):
     end = table.target_year or plan.end_year
     years = list(range(start, max([end] + list(values)) + 1))
     path = []
-    # the promise, as the evaluation reads it (indicators/promise.py)
-    form, target, _, _, _ = promised(ind, end_slot(table))
-    base = ind.baseline_number
-    b_year = ind.baseline_year or start
-    if form == ValueForm.LEVEL and target is not None and base is not None and end > b_year:
-        path = [float(base + (target - base) * (y - b_year) / (end - b_year)) if b_year <= y <= end else None
-                for y in years]
-    elif form == ValueForm.GROWTH and target is not None and base is not None and ind.value_meaning == "level":
-        path = [float(base * (1 + target / 100) ** (y - b_year)) if b_year <= y <= end else None for y in years]
+    if table.kind == TableKind.TARGETS and ind.value_meaning == ValueMeaning.LEVEL:
+        # the path the evaluation compares with (indicators/status.py path_values)
+        target = target_of(ind, plan, table)
+        path = [None if v is None else float(v)
+                for v in path_values(target, baseline_of(ind, target), years, ind.direction)]
     return {"years": [str(y) for y in years],
             "actual": [float(values[y]) if y in values else None for y in years], "path": path}
 

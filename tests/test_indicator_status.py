@@ -69,7 +69,7 @@ def row(name, title_start, indicator_name):
 def real(name, title_start, indicator_name):
     """(Target, Baseline) of a real row, with the plan period of its document."""
     d, ind = doc(name), row(name, title_start, indicator_name)
-    target = target_from_parsed(ind.target, ind.growth, d.start_year, d.end_year)
+    target = target_from_parsed(ind.target, ind.growth, d.start_year, d.end_year, ind.unit)
     return target, baseline_from_parsed(ind.baseline, d.start_year - 1)
 
 
@@ -273,9 +273,9 @@ def test_growth_downward_rate():
     assert status(T("growth", "-3"), B("100"), A(y2023="95"), 2023, direction="down") == "lagging"
 
 
-def test_growth_needs_a_baseline():
+def test_growth_needs_a_baseline_and_a_value_is_never_no_data():
     ev = evaluate_indicator(T("growth", "10"), B(None), A(y2023="133"), 2023)
-    assert (ev.status, ev.label) == ("no_data", "无数据") and "基期值" in ev.rule
+    assert (ev.status, ev.label) == ("not_evaluated", "不评价") and "缺少基期值" in ev.rule
 
 
 def test_growth_needs_the_actual_and_names_both_missing():
@@ -307,9 +307,12 @@ def test_cumulative_counts_only_the_plan_years():
     assert (ev.status, ev.expected, ev.actual) == ("lagging", D("15"), D("14"))
 
 
-def test_cumulative_missing_year_is_no_data():
+def test_cumulative_missing_year_says_which():
+    # the year's own value is there: not 无数据, but the gap is named
     ev = evaluate_indicator(T("cumulative", "15"), B(None), A(y2021="3", y2023="30"), 2023)
-    assert ev.status == "no_data" and "2022" in ev.rule
+    assert ev.status == "not_evaluated" and "缺少 2022 年实际值" in ev.rule
+    ev = evaluate_indicator(T("cumulative", "15"), B(None), A(y2021="3", y2022="3"), 2023)
+    assert ev.status == "no_data" and "2023" in ev.rule
 
 
 @pytest.mark.parametrize("direction, qualifier", [("up", ""), ("down", ""), ("up", "le")])
@@ -370,7 +373,9 @@ def test_level_without_a_baseline():
     ev = evaluate_indicator(target, B(None), A(y2023="72"), 2023)
     assert (ev.status, ev.expected, ev.actual) == ("achieved", None, D("72"))  # needs no path
     ev = evaluate_indicator(target, B(None), A(y2023="65"), 2023)
-    assert ev.status == "no_data" and "基期值" in ev.rule
+    assert ev.status == "not_evaluated" and "缺少基期值" in ev.rule and "尚未达到目标" in ev.rule
+    ev = evaluate_indicator(target, B(None), A(y2025="65"), 2025)  # the end year missed
+    assert ev.status == "lagging"
 
 
 def test_year_before_the_plan_is_not_evaluated():
@@ -392,7 +397,7 @@ def test_baseline_without_year_is_the_year_before_the_plan():
 def test_target_prefers_the_end_year_level_over_the_growth_column():
     target = target_from_parsed(parse_value("462.6", year=2025),
                                 parse_value("10%", year=2025, growth_column=True), 2021, 2025)
-    assert target == Target("level", D("462.6"), "", "462.6", 2021, 2025)
+    assert target == Target("level", D("462.6"), "", "462.6", 2021, 2025, rate=D("10"))
 
 
 def test_target_takes_the_growth_column_when_the_level_is_missing():
@@ -416,10 +421,12 @@ def test_real_oujiangkou_fiscal_revenue_level_and_its_growth_rate():
     target, base = real(OJK, "瓯江口", "财政总收入")
     assert (target.form, target.value, base) == ("level", D("58"), Baseline(D("7.3"), 2020))
     year = mid_term_year(target.start_year, target.end_year)
-    # path 7.3 + 50.7 * 3/5 = 37.72
-    ev = evaluate_indicator(target, base, {year: D("40")}, year)
-    assert (ev.status, ev.expected) == ("on_track", D("37.72"))
-    assert evaluate_indicator(target, base, {year: D("37.71")}, year).status == "lagging"
+    # the printed 51% leads from 7.3 to 58 (7.3 * 1.51^5 = 57.31, within 5 %): the plan's own
+    # path, 7.3 * 1.51^3 = 25.1335 in 2023 (a straight line would ask 37.72)
+    ev = evaluate_indicator(target, base, {year: D("26")}, year)
+    assert (ev.status, ev.expected) == ("on_track", D("25.13"))
+    assert "按规划年均增长 51% 推进" in ev.rule
+    assert evaluate_indicator(target, base, {year: D("25.12")}, year).status == "lagging"
     # the 51% of the growth column on its own: 7.3 * 1.51^3 = 25.1335;
     # (26 / 7.3)^(1/3) - 1 = 52.72 %, (24 / 7.3)^(1/3) - 1 = 48.69 %
     ind = row(OJK, "瓯江口", "财政总收入")
@@ -469,7 +476,20 @@ def test_real_kfq_high_tech_share_70_percent_or_more():
     assert base.value is None
     assert evaluate_indicator(target, base, {2023: D("70")}, 2023).status == "achieved"
     ev = evaluate_indicator(target, base, {2023: D("69.9")}, 2023)
-    assert ev.status == "no_data" and "基期值" in ev.rule
+    assert ev.status == "not_evaluated" and "缺少基期值，无法推算 2023 年应达值" in ev.rule
+
+
+def test_real_kfq_rnd_share_3_5_percent_or_more_without_a_baseline():
+    # 000 开发区 #5 R&D 经费支出占 GDP 比重*: 2020 “/”, 2025 “3.5%以上” — a floor, no baseline
+    target, base = real(KFQ, "表 2-1", "R&D经费支出占GDP比重")
+    assert (target.form, target.value, target.qualifier, base.value) == ("level", D("3.5"), "ge", None)
+    ev = evaluate_indicator(target, base, {2023: D("3.2")}, 2023)
+    # never 无数据: not met, and why its progress cannot be judged
+    assert (ev.status, ev.actual) == ("not_evaluated", D("3.2"))
+    assert "尚未达到目标" in ev.rule and "缺少基期值" in ev.rule
+    ev = evaluate_indicator(target, base, {2025: D("3.2")}, 2025)
+    assert (ev.status, ev.expected) == ("lagging", D("3.5"))  # the end year missed
+    assert evaluate_indicator(target, base, {2023: D("3.6")}, 2023).status == "achieved"  # a floor met
 
 
 def test_real_city_urbanisation_60_or_more():
@@ -511,19 +531,26 @@ def test_real_city_culture_baseline_from_2019():
     assert evaluate_indicator(target, base, {2023: D("49.39")}, 2023).status == "lagging"
 
 
-def test_real_city_work_safety_minus_50_percent():
-    # 002 亿元GDP生产安全事故死亡率: “[-50%]” — a five-year decrease, summed year by year
-    target, _ = real(CITY, "表二", "亿元GDP生产安全事故死亡率")
-    assert (target.form, target.value) == ("cumulative", D("-50"))
-    base = Baseline(None, 2020)
-    steps = A(y2021="-12", y2022="-9", y2023="-10", y2024="-11")
-    # -31 by 2023 against -30
-    assert evaluate_indicator(target, base, steps, 2023).status == "on_track"
-    # -42 by 2024 against -40
-    assert evaluate_indicator(target, base, steps, 2024).status == "on_track"
-    assert evaluate_indicator(target, base, {**steps, 2025: D("-7")}, 2025).status == "lagging"
-    assert evaluate_indicator(target, base, {**steps, 2025: D("-8")}, 2025).status == "achieved"
-    assert evaluate_indicator(target, base, A(y2021="-5", y2022="-9", y2023="-10"), 2023).status == "lagging"
+def test_real_city_work_safety_minus_50_percent_is_the_rate_against_its_baseline():
+    # 002 #32 亿元GDP生产安全事故死亡率 (人/亿元): 2020 0.016, “[-50%]” — the 2025 rate at half the
+    # 2020 rate, 0.008; the path 0.016 → 0.008: 0.0144, 0.0128, 0.0112, 0.0096 (2021—2024)
+    target, base = real(CITY, "表二", "亿元GDP生产安全事故死亡率")
+    assert (target.form, target.value, base) == ("relative", D("-50"), Baseline(D("0.016"), 2020))
+    rates = A(y2021="0.014", y2022="0.012", y2023="0.010")
+    for year, expected in ((2021, "0.0144"), (2022, "0.0128"), (2023, "0.0112")):
+        ev = evaluate_indicator(target, base, rates, year)  # ahead of the path, not 滞后
+        assert (ev.status, ev.expected, ev.actual) == ("on_track", D(expected), rates[year]), ev.rule
+    assert "2025 年较 2020 年 0.016 降低 50%，即 0.008" in ev.rule
+    assert evaluate_indicator(target, base, A(y2023="0.0113"), 2023).status == "lagging"
+    assert evaluate_indicator(target, base, A(y2025="0.008"), 2025).status == "achieved"
+    assert evaluate_indicator(target, base, A(y2025="0.0081"), 2025).status == "lagging"
+    # without a baseline the change cannot be turned into a level: said, not 无数据
+    ev = evaluate_indicator(target, Baseline(None, 2020), rates, 2023)
+    assert ev.status == "not_evaluated" and "缺少基期值" in ev.rule
+    # '降低 50%' printed in words reads the same
+    words = target_from_parsed(parse_value("降低50%", year=2025), None, 2021, 2025, "人/亿元")
+    same = evaluate_indicator(words, base, rates, 2023), evaluate_indicator(target, base, rates, 2023)
+    assert [(e.status, e.expected, e.actual) for e in same] == [("on_track", D("0.0112"), D("0.010"))] * 2
 
 
 def test_real_oujiangkou_work_safety_rate_downward_level():
@@ -539,10 +566,36 @@ def test_real_oujiangkou_work_safety_rate_downward_level():
 def test_real_oujiangkou_bad_loans_under_1_5():
     # 004 银行金融机构不良贷款率: baseline “保持省平均水平” (text), 2025 “<1.5”
     target, base = real(OJK, "瓯江口", "银行金融机构不良贷款率")
-    assert (target.form, target.value, target.qualifier) == ("level", D("1.5"), "le")
+    assert (target.form, target.value, target.qualifier) == ("level", D("1.5"), "lt")
     assert base.value is None
-    assert evaluate_indicator(target, base, {2023: D("1.5")}, 2023).status == "achieved"
-    assert evaluate_indicator(target, base, {2023: D("1.51")}, 2023).status == "no_data"
+    # no baseline: a ceiling exceeded is 滞后 in any year, kept is 已达成; '<' is strict
+    ev = evaluate_indicator(target, base, {2023: D("1.8")}, 2023)
+    assert (ev.status, ev.actual) == ("lagging", D("1.8")) and "超出上限" in ev.rule
+    assert evaluate_indicator(target, base, {2023: D("1.5")}, 2023).status == "lagging"
+    assert evaluate_indicator(target, base, {2023: D("1.49")}, 2023).status == "achieved"
+
+
+def test_real_oujiangkou_primary_care_over_80_is_strict():
+    # 004 基层就诊率: 2020 “>65”, 2025 “>80” — 80 is not over 80
+    target, base = real(OJK, "瓯江口", "基层就诊率")
+    assert (target.value, target.qualifier, base.value) == (D("80"), "gt", D("65"))
+    assert evaluate_indicator(target, base, {2025: D("80")}, 2025).status == "lagging"
+    assert evaluate_indicator(target, base, {2025: D("80.1")}, 2025).status == "achieved"
+    assert evaluate_indicator(target, base, {2023: D("80")}, 2023).status == "on_track"  # path 74
+
+
+def test_real_oujiangkou_researchers_per_10000_is_a_2025_level_not_a_rate():
+    # 004 每万名就业人员中研发人员 (人年): “未有统计”, “未有统计”, “120” in the 年均增长 column
+    ind = row(OJK, "瓯江口", "每万名就业人员中研发人员")
+    assert (ind.growth.form, ind.growth.number) == ("level", D("120"))
+    target, base = real(OJK, "瓯江口", "每万名就业人员中研发人员")
+    assert (target.form, target.value, base.value) == ("level", D("120"), None)
+    assert evaluate_indicator(target, base, {2023: D("125")}, 2023).status == "achieved"
+    ev = evaluate_indicator(target, base, {2023: D("100")}, 2023)
+    assert ev.status == "not_evaluated" and "120" in ev.rule and "%" not in ev.rule
+    # the 常住人口 row's bare “4.85” beside 5.15 → 10 is no rate either: the straight line
+    target, base = real(OJK, "瓯江口", "常住人口")
+    assert evaluate_indicator(target, base, {2023: D("8.12")}, 2023).expected == D("8.06")
 
 
 def test_real_kechuang_mid_term_is_2024():
@@ -557,11 +610,19 @@ def test_real_kechuang_mid_term_is_2024():
     assert evaluate_indicator(target, base, {2021: D("2.15")}, 2021).status == "not_evaluated"
 
 
-def test_real_kfq_output_uses_the_level_not_the_rate():
-    # 000 规上工业总产值: 2020 287.2, 2025 462.6, 年均 10%: 287.2 + 175.4 * 3/5 = 392.44
+def test_real_kfq_output_follows_the_plans_own_10_percent_path():
+    # 000 #1 规上工业总产值: 2020 287.2, 2025 462.6, 年均 10% (287.2 * 1.1^5 = 462.54): the plan's
+    # path asks 287.2 * 1.1 = 315.92 in 2021 (a straight line would ask 322.28)
     target, base = real(KFQ, "表 2-1", "规上工业总产值")
-    ev = evaluate_indicator(target, base, {2023: D("392.44")}, 2023)
-    assert (target.form, ev.status, ev.expected) == ("level", "on_track", D("392.44"))
+    assert (target.form, target.value, target.rate) == ("level", D("462.6"), D("10"))
+    ev = evaluate_indicator(target, base, {2021: D("320")}, 2021)
+    assert (ev.status, ev.expected) == ("on_track", D("315.92"))
+    assert "由 2020 年 287.2 按规划年均增长 10% 推进至 2025 年 462.6，2021 年应达 315.92，实际 320" in ev.rule
+    assert evaluate_indicator(target, base, {2021: D("315.91")}, 2021).status == "lagging"
+    # 2023: 287.2 * 1.331 = 382.2632; 2025 asks the target itself
+    assert evaluate_indicator(target, base, {2023: D("382.26")}, 2023).expected == D("382.26")
+    assert evaluate_indicator(target, base, {2025: D("462.55")}, 2025).status == "lagging"
+    assert evaluate_indicator(target, base, {2025: D("462.6")}, 2025).status == "achieved"
 
 
 def test_every_real_target_row_evaluates_without_error():
@@ -573,17 +634,18 @@ def test_every_real_target_row_evaluates_without_error():
             if table.kind != "targets":
                 continue
             for ind in table.indicators:
-                target = target_from_parsed(ind.target, ind.growth, d.start_year, d.end_year)
+                target = target_from_parsed(ind.target, ind.growth, d.start_year, d.end_year, ind.unit)
                 base = baseline_from_parsed(ind.baseline, table.baseline_year)
                 ev = evaluate_indicator(target, base, made_up, mid_term_year(d.start_year, d.end_year))
                 assert ev.label == STATUS_LABELS[ev.status] and ev.rule
                 seen.add(ev.status)
-    assert {"achieved", "lagging", "not_evaluated", "no_data"} <= seen
+    # every row has a value for the year: none is 无数据
+    assert {"achieved", "lagging", "not_evaluated"} <= seen and "no_data" not in seen
 
 
 def test_baseline_not_before_the_target_year_gives_no_path():
     ev = evaluate_indicator(T("level", "50"), B("40", 2025), A(y2023="45"), 2023)
-    assert (ev.status, ev.expected) == ("no_data", None)
+    assert (ev.status, ev.expected) == ("not_evaluated", None) and "基期年份 2025 年不早于目标年份" in ev.rule
     assert evaluate_indicator(T("level", "50"), B("40", 2025), A(y2023="50"), 2023).status == "achieved"
 
 

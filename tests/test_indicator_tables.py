@@ -207,14 +207,18 @@ def test_form_le_sign():
     v = indicator(table(CITY, "表一"), "细颗粒物(PM2.5)浓度").planned
     assert value(v) == ("≤35", Decimal("35"), "le", "level", 2020, False)
     v = indicator(table(OJK, "瓯江口"), "银行金融机构不良贷款率").target
-    assert value(v) == ("<1.5", Decimal("1.5"), "le", "level", 2025, False)
+    assert value(v) == ("<1.5", Decimal("1.5"), "lt", "level", 2025, False)  # '<' is strict
 
 
 def test_form_yi_xia_and_words():
     assert value(parse_value("5以下", year=2025)) == ("5以下", Decimal("5"), "le", "level", 2025, False)
     assert parse_value("不低于 90%").qualifier == "ge"
     assert parse_value("不超过3").qualifier == "le"
-    assert parse_value(">65").qualifier == "ge"
+    assert parse_value(">65").qualifier == "gt"  # '>' is strict: 65 is not over 65
+    assert parse_value("≥65").qualifier == "ge"
+    assert parse_value("超过3").qualifier == "gt"
+    assert parse_value("低于3").qualifier == "lt" and parse_value("不低于3").qualifier == "ge"
+    assert (parse_value("降低15%").number, parse_value("降低15%").form) == (Decimal("-15"), "cumulative")
 
 
 def test_form_baseline_from_another_year():

@@ -243,7 +243,7 @@ def test_evaluation_kinds_on_real_rows(real_plan, django_capture_on_commit_callb
     energy = ind(city, "单位GDP能源消耗降低")        # 按上级任务
     assert status(output, 2023).status == "no_data"
     with django_capture_on_commit_callbacks(execute=True):
-        enter(output, 2023, "150")
+        enter(output, 2023, "130")
         enter(pm25, 2023, "23")
         enter(urban, 2023, "61")
         for year, rate in ((2021, "8.0"), (2022, "6.0"), (2023, "7.0")):
@@ -251,15 +251,19 @@ def test_evaluation_kinds_on_real_rows(real_plan, django_capture_on_commit_callb
         for year, n in ((2021, "2.1"), (2022, "2.0"), (2023, "2.2")):
             enter(jobs, year, n)
     s = status(output, 2023)
-    assert (s.status, s.light, s.expected) == ("lagging", "yellow", Decimal("172.84"))
-    assert "由 2020 年 57.1 直线推进至 2025 年 250，2023 年应达 172.84，实际 150" in s.rule
+    assert (s.status, s.light, s.expected) == ("lagging", "yellow", Decimal("137.39"))
+    # the printed 34% leads from 57.1 to 250 (57.1 × 1.34^5 = 246.7): the plan's path, 57.1 × 1.34^3
+    assert "由 2020 年 57.1 按规划年均增长 34% 推进至 2025 年 250，2023 年应达 137.39，实际 130" in s.rule
     s = status(pm25, 2023)
     assert (s.status, s.light) == ("lagging", "red")  # 约束性 lagging is red
     assert "越低越好" in s.rule
     assert (status(urban, 2023).status, status(urban, 2023).light) == ("achieved", "green")
     s = status(gdp, 2023)
     assert s.status == "on_track" and s.actual == Decimal("7.00"), s.rule  # (1.08 × 1.06 × 1.07)^(1/3) − 1 = 6.997%
-    assert "2023 年水平应达 121.82，实际 122.4936" in s.rule
+    # rates beside rates: the target rate is the 应达值, never an index (114.06) beside 6.7
+    assert s.expected == Decimal("6.8")
+    assert "2021—2023 年增速 8%、6%、7%，3 年年均增长 7.00%，不低于目标增速 6.8%" in s.rule
+    assert not re.search(r"\d\.\d{5,}", s.rule)  # no 140.386007662400
     assert s.rule.startswith("年度值为当年增速")
     s = status(jobs, 2023)
     assert (s.status, s.expected, s.actual) == ("on_track", Decimal("6.00"), Decimal("6.3"))
@@ -271,7 +275,8 @@ def test_evaluation_kinds_on_real_rows(real_plan, django_capture_on_commit_callb
     assert (status(output, 2023).status, status(output, 2023).light) == ("on_track", "green")
     with django_capture_on_commit_callbacks(execute=True):
         IndicatorValue.objects.filter(indicator=gdp, year=2022).delete()
-    assert status(gdp, 2023).status == "no_data" and "2022" in status(gdp, 2023).rule
+    # 2023 has its value: not 无数据, but the missing 2022 is named
+    assert status(gdp, 2023).status == "not_evaluated" and "缺少 2022 年增速" in status(gdp, 2023).rule
 
 
 @pytest.mark.django_db
@@ -350,18 +355,18 @@ def test_unit_user_enters_a_value_by_form_and_the_status_and_light_change(
     assert set(n for n in names if n != "数据来源说明") == {"规上工业总产值", "固定资产投资"}
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(f"/indicators/values/?plan={PLAN_CODE}&year=2023",
-                               {f"v{output.pk}": "150", f"n{output.pk}": "统计年鉴"})
+                               {f"v{output.pk}": "130", f"n{output.pk}": "统计年鉴"})
     assert response.status_code == 302
     value = IndicatorValue.objects.get(indicator=output, year=2023)
-    assert (value.value, value.source, value.entered_by, value.note) == (Decimal("150"), "form", unit_a_user, "统计年鉴")
+    assert (value.value, value.source, value.entered_by, value.note) == (Decimal("130"), "form", unit_a_user, "统计年鉴")
     assert (status(output, 2023).status, status(output, 2023).light) == ("lagging", "yellow")
     page = client.get("/indicators/", {"plan": PLAN_CODE, "year": 2023}).content.decode()
     assert re.search(r'data-status="lagging" data-light="yellow">滞后', page)
-    assert "2023 年应达 172.84，实际 150" in page
+    assert "2023 年应达 137.39，实际 130" in page
     # a bad value is a field error, nothing saved
     response = client.post(f"/indicators/values/?plan={PLAN_CODE}&year=2023", {f"v{output.pk}": "abc"})
     assert response.status_code == 200 and "实际值应为数字" in response.content.decode()
-    assert IndicatorValue.objects.get(indicator=output, year=2023).value == Decimal("150")
+    assert IndicatorValue.objects.get(indicator=output, year=2023).value == Decimal("130")
 
 
 @pytest.mark.django_db
@@ -461,7 +466,7 @@ def test_page_filters_and_gets_write_nothing(assigned, leader, client):
 def test_dashboard_card_counts_by_status(assigned, leader, client, django_capture_on_commit_callbacks):
     output = next(i for i in assigned if i.name == "规上工业总产值")
     with django_capture_on_commit_callbacks(execute=True):
-        enter(output, 2023, "150")
+        enter(output, 2023, "130")
     client.force_login(leader)
     page = client.get("/", {"plan": PLAN_CODE}).content.decode()
     card = page[page.index('id="indicator-card"'):]
@@ -487,7 +492,7 @@ def test_midterm_view_is_the_third_year_against_the_path(assigned, leader, clien
 @pytest.mark.django_db
 def test_export_command_writes_the_monitoring_table_with_page_setup(assigned, tmp_path):
     output = next(i for i in assigned if i.name == "规上工业总产值")
-    enter(output, 2023, "150")
+    enter(output, 2023, "130")
     evaluate_indicators()
     target = tmp_path / "m.xlsx"
     out = io.StringIO()
@@ -502,7 +507,7 @@ def test_export_command_writes_the_monitoring_table_with_page_setup(assigned, tm
     header = [c.value for c in sheet[2]]
     assert header[:3] == ["类别", "指标", "单位"] and "2023 年实际值" in header and "状态" in header
     row = next(r for r in sheet.iter_rows(min_row=3, values_only=True) if r[1] == "规上工业总产值")
-    assert row[header.index("2023 年实际值")] == "150" and row[header.index("状态")] == "滞后"
+    assert row[header.index("2023 年实际值")] == "130" and row[header.index("状态")] == "滞后"
     assert all(c.data_type == "s" for r in sheet.iter_rows(min_row=3) for c in r if c.value is not None)
     csv_path = tmp_path / "m.csv"
     call_command("export_indicators", "--plan", PLAN_CODE, "--year", "2023", "--format", "csv",
