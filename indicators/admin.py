@@ -18,6 +18,15 @@ class IndicatorAdmin(SimpleHistoryAdmin):
     list_editable = ("responsible_unit", "direction")
     search_fields = ("name", "parent_name", "category")
     list_select_related = ("table", "responsible_unit")
+    readonly_fields = ("direction_fixed",)
+
+    def save_model(self, request, obj, form, change):
+        """A direction changed here is the planner's: kept on re-import, its reason in the history."""
+        if "direction" in form.changed_data:
+            obj.direction_fixed = True
+            reason = form.cleaned_data.get("direction_reason") or obj.direction_reason
+            obj._change_reason = f"方向改为{obj.get_direction_display()}" + (f"：{reason}" if reason else "")
+        super().save_model(request, obj, form, change)
 
 
 @admin.register(IndicatorValue)

@@ -13,6 +13,7 @@ import django_tables2 as tables
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils.html import format_html
 
 from indicators.models import Attribute, Indicator, IndicatorTable, TableKind, ValueForm, ValueMeaning
@@ -24,7 +25,7 @@ from projects.exports import (
 )
 from projects.widgets import SELECT, LongSelect
 from indicators.evaluation import (
-    STATUS_CHOICES, baseline_of, default_year, indicator_rows, midterm_year, status_counts, target_of, with_status,
+    STATUS_CHOICES, baseline_of, default_year, indicator_rows, midterm_year, target_of, with_status,
 )
 from indicators.status import path_values
 from projects.params import BadParameter, bad_request, format_param
@@ -91,6 +92,7 @@ class IndicatorRowsTable(tables.Table):
     growth = tables.Column("年均/累计", orderable=False)
     planned = tables.Column("规划值", orderable=False)
     actual_printed = tables.Column("完成值", orderable=False)
+    actual_growth = tables.Column("完成·年均/累计", orderable=False)
     attribute = tables.Column("属性", orderable=False)
     responsible = tables.Column("责任单位", orderable=False, attrs={"td": {"class": "indicator-unit"}})
     value = tables.Column("实际值", orderable=False, attrs={"td": {"class": "text-end"}})
@@ -104,13 +106,13 @@ class IndicatorRowsTable(tables.Table):
         attrs = {"class": "table table-sm table-bordered align-middle indicator-table"}
         orderable = False
 
-    def __init__(self, data, *, table: IndicatorTable, year: int, **kwargs):
+    def __init__(self, data, *, table: IndicatorTable, year: int, planner: bool = False, **kwargs):
         kind = table.kind
         exclude = {
-            TableKind.TARGETS: ("planned", "actual_printed"),
+            TableKind.TARGETS: ("planned", "actual_printed", "actual_growth"),
             TableKind.COMPLETION: ("target", "value", "expected"),  # its printed 完成值 is the year's value
-            TableKind.HISTORY: ("baseline", "target", "growth", "planned", "actual_printed", "attribute",
-                                "expected", "status", "rule"),
+            TableKind.HISTORY: ("baseline", "target", "growth", "planned", "actual_printed", "actual_growth",
+                                "attribute", "expected", "status", "rule"),
         }[kind]
         if not any(r["category"] for r in data):
             exclude += ("category",)
@@ -118,13 +120,16 @@ class IndicatorRowsTable(tables.Table):
             exclude += ("seq",)
         if kind != TableKind.TARGETS:
             exclude += ("responsible",)
+        if kind == TableKind.COMPLETION and not any(r["actual_growth"] for r in data):
+            exclude += ("actual_growth",)
         super().__init__(data, exclude=exclude, **kwargs)
-        self.kind, self.year = kind, year
+        self.kind, self.year, self.planner = kind, year, planner
         base, end = table.baseline_year, table.target_year
         labels = {"baseline": f"{base} 年（基期）" if base else "基期值",
                   "target": f"{end} 年目标" if end else "目标值",
                   "planned": f"{end} 年规划值" if end else "规划值",
                   "actual_printed": f"{end} 年完成值" if end else "完成值",
+                  "actual_growth": "完成·年均/累计",
                   "value": f"{year} 年实际值", "expected": f"{year} 年应达值"}
         if kind == TableKind.COMPLETION:
             labels["status"] = "完成评价"
@@ -142,6 +147,20 @@ class IndicatorRowsTable(tables.Table):
 
     def render_status(self, record):
         return status_badge(record)
+
+    def render_rule(self, record, value):
+        """The rule; beside it the direction read, and for planners the link to change it."""
+        if self.kind == TableKind.HISTORY:
+            return value
+        how = "规划人员设定" if record["direction_fixed"] else "按指标含义"
+        if not self.planner:
+            return format_html('{}<div class="text-muted">方向：{}（{}）</div>', value, record["direction"], how)
+        return format_html('{}<div class="text-muted">方向：{}（{}） <a href="{}" class="no-print">调整方向</a></div>',
+                           value, record["direction"], how,
+                           reverse("admin:indicators_indicator_change", args=[record["pk"]]))
+
+    def value_rule(self, record):
+        return record["rule"]
 
     def render_trend(self, record):
         return format_html('<div class="indicator-trend" data-trend="{}"></div>', json.dumps(record["trend"]))
@@ -188,9 +207,10 @@ def records_of(rows, plan):
             "is_new": ind.is_new, "unit": ind.unit,
             "baseline": _printed(ind.baseline_printed), "target": _printed(ind.target_printed),
             "growth": _printed(ind.growth_printed), "planned": _printed(ind.planned_printed),
-            "actual_printed": _printed(ind.actual_printed),
+            "actual_printed": _printed(ind.actual_printed), "actual_growth": _printed(ind.actual_growth_printed),
             "attribute": ATTRIBUTES.get(ind.attribute, ""),
             "responsible": ind.responsible_unit.name if ind.responsible_unit else "",
+            "direction": ind.get_direction_display(), "direction_fixed": ind.direction_fixed,
             "value": _number(row.value),
             "expected": _number(ev.expected) if ev else "",
             "evaluation": ev, "light": row.light, "rule": ev.rule if ev else "",
@@ -232,8 +252,39 @@ def indicator_sections(user, plan, year, data=None):
     for table in plan.indicator_tables.order_by("order"):
         mine = [r for r in rows if r.table.pk == table.pk]
         if mine:
-            sections.append((table, IndicatorRowsTable(records_of(mine, plan), table=table, year=year)))
+            records = records_of(mine, plan)
+            rows_table = IndicatorRowsTable(records, table=table, year=year, planner=role_of(user) == Role.PLANNER)
+            rows_table.summary = summary_of(records)
+            sections.append((table, rows_table))
     return f, sections
+
+
+def summary_of(records) -> dict:
+    """Counts of the rows shown: per status, red and yellow, how many rows and how many have the
+    year's value — so the page's summary agrees with its tables."""
+    counts = {code: 0 for code, _ in STATUS_CHOICES}
+    counts.update(red=0, yellow=0, total=0, with_value=0)
+    for r in records:
+        if r["evaluation"] is None:
+            continue
+        counts[r["evaluation"].status] += 1
+        counts["total"] += 1
+        counts["with_value"] += r["value"] != ""
+        if r["light"] in ("red", "yellow"):
+            counts[r["light"]] += 1
+    counts["labelled"] = [(code, label, counts[code]) for code, label in STATUS_CHOICES if counts[code]]
+    return counts
+
+
+def targets_summary(sections) -> dict:
+    """The page's summary: the sum of its targets tables' counts."""
+    total = summary_of([])
+    for table, rows_table in sections:
+        if table.kind == TableKind.TARGETS:
+            for key, n in rows_table.summary.items():
+                if key != "labelled":
+                    total[key] += n
+    return total
 
 
 def _page(request, midterm=False):
@@ -256,7 +307,7 @@ def _page(request, midterm=False):
     params.pop("_export", None)
     return render(request, "indicators/indicator_list.html", {
         "plan": plan, "plans": plans, "year": year, "years": range(plan.start_year, plan.end_year + 1),
-        "filter": f, "sections": sections, "counts": status_counts(visible, year), "midterm": midterm,
+        "filter": f, "sections": sections, "counts": targets_summary(sections), "midterm": midterm,
         "midterm_year": midterm_year(plan), "can_enter": can_enter, "query": params.urlencode(),
         "status_choices": STATUS_CHOICES,
     })

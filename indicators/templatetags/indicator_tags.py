@@ -2,7 +2,7 @@
 like the dashboard's own figures (portfolio/summary.py `cached`: scope, plan, data version)."""
 from django import template
 
-from indicators.models import Indicator
+from indicators.models import Indicator, IndicatorValue, TableKind
 from projects.models import Plan
 
 from indicators.evaluation import STATUS_CHOICES, default_year, status_counts
@@ -23,7 +23,10 @@ def compute_card(user, plan, as_of):
         counts = status_counts(visible, year)
         out.append({"code": p.code, "name": p.name, "year": year,
                     "counts": [(code, label, counts[code]) for code, label in STATUS_CHOICES],
-                    "red": counts["red"], "yellow": counts["yellow"]})
+                    "red": counts["red"], "yellow": counts["yellow"],
+                    # no value entered for the year: said, instead of 滞后 0
+                    "no_values": not IndicatorValue.objects.filter(
+                        indicator__in=visible.filter(table__kind=TableKind.TARGETS), year=year).exists()})
     return out
 
 
