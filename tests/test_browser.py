@@ -360,7 +360,7 @@ def test_unit_user_enters_an_indicator_value_and_sees_status_light_and_trend(pag
     assert rows.count() == 12  # 经济发展's twelve rows, the unit's own only
     page.locator("#enter-values").click()
     page.wait_for_url(re.compile(r"/indicators/values/"))
-    page.get_by_label("规上工业总产值", exact=True).fill("150")
+    page.get_by_label("规上工业总产值", exact=True).fill("130")
     indicator_shot(page, "values_form")
     page.locator("#save-values").click()
     page.wait_for_url(re.compile(r"/indicators/\?"))
@@ -368,7 +368,7 @@ def test_unit_user_enters_an_indicator_value_and_sees_status_light_and_trend(pag
     row = page.locator(".indicator-section tbody tr", has_text="规上工业总产值")
     badge = row.locator("[data-status]")
     assert badge.inner_text() == "滞后" and badge.get_attribute("data-light") == "yellow"
-    assert "2023 年应达 172.84，实际 150" in row.inner_text()
+    assert "2023 年应达 137.39，实际 130" in row.inner_text()  # the plan's 34% path
     page.wait_for_selector(".indicator-trend[data-ready='1']")
     assert row.locator(".indicator-trend svg").count() == 1
     assert IndicatorValue.objects.get(indicator=output, year=2023).entered_by.username == "stat_unit"
@@ -399,4 +399,47 @@ def test_unit_user_enters_an_indicator_value_and_sees_status_light_and_trend(pag
     page.goto(live_server.url + "/indicators/?plan=linhai-14&year=2023")
     page.wait_for_selector(".indicator-trend[data-ready='1']")
     indicator_shot(page, "linhai_city_2023")
+    assert not page.js_errors, page.js_errors
+
+
+def test_leader_reads_relative_and_rate_path_targets_and_a_year_without_values(page, live_server, real_plan):
+    """Issue 24 on the page: lh-14 #32 [-50%] judged on the rate against its baseline, the
+    十三五 table's like-with-like comparison, lhkfq-14 #1 on its 10% path, 2025 without values."""
+    from decimal import Decimal
+
+    from indicators.importer import import_indicators
+    from indicators.models import Indicator, IndicatorValue
+
+    import_indicators(INDICATOR_PLANS / "002_linhai_city_14th.txt", "linhai-14")
+    import_indicators(INDICATOR_PLANS / "000_linhai_kfq_14th.txt", "lhkfq-14")
+    safety = Indicator.objects.get(plan__code="linhai-14", table__kind="targets", name="亿元GDP生产安全事故死亡率")
+    for year, rate in ((2021, "0.014"), (2022, "0.012"), (2023, "0.010")):
+        IndicatorValue.objects.create(indicator=safety, year=year, value=Decimal(rate), source="form")
+    output = Indicator.objects.get(plan__code="lhkfq-14", table__kind="targets", name="规上工业总产值")
+    IndicatorValue.objects.create(indicator=output, year=2021, value=Decimal("320"), source="form")
+    make_user("leader_rel", Role.LEADER)
+    login(page, live_server, "leader_rel", "pw-leader_rel")
+
+    page.goto(live_server.url + "/indicators/?plan=linhai-14&year=2023")
+    row = page.locator(".indicator-section[data-kind='targets'] tbody tr", has_text="亿元GDP生产安全事故死亡率")
+    assert row.locator("[data-status]").inner_text() == "进度正常"
+    assert "2023 年应达 0.0112，实际 0.01，" in row.inner_text()
+    completion = page.locator(".indicator-section[data-kind='completion']")
+    assert "[-20.47]" in completion.locator("tbody tr", has_text="万元生产总值耗地量").inner_text()
+    assert "口径不同" in completion.locator("tbody tr", has_text="单位生产总值二氧化碳排放降低").inner_text()
+    page.wait_for_selector(".indicator-trend[data-ready='1']")
+    assert_no_raw_none(page)
+    indicator_shot(page, "issue24_linhai_2023")
+
+    page.goto(live_server.url + "/indicators/?plan=linhai-14&year=2025")
+    assert "2025 年尚无填报值" in page.locator("#indicator-no-values").inner_text()
+    assert page.locator("#indicator-counts").count() == 0
+    indicator_shot(page, "issue24_linhai_2025")
+
+    page.goto(live_server.url + "/indicators/?plan=lhkfq-14&year=2021")
+    row = page.locator(".indicator-section[data-kind='targets'] tbody tr", has_text="规上工业总产值")
+    assert row.locator("[data-status]").inner_text() == "进度正常"
+    assert "按规划年均增长 10% 推进" in row.inner_text() and "2021 年应达 315.92，实际 320" in row.inner_text()
+    page.wait_for_selector(".indicator-trend[data-ready='1']")
+    indicator_shot(page, "issue24_lhkfq_2021")
     assert not page.js_errors, page.js_errors
