@@ -4,7 +4,9 @@ For each size it tops the synthetic data up to the target number of entries, the
 (medians over several runs): the login page (the machine-speed reference), the filtered 重大项目
 list page, the dashboard for a leader and for a unit user (warm: from Django's cache), the
 leader's dashboard right after a unit's report and right after an admin-style edit commits,
-evaluate_flags (first run, a repeat, the next night with no data changes, and the boundary nights that move every entry), export_rollup of
+the problem and 督办 order lists (filtered, 50 rows, as planner and as unit user), evaluate_flags
+(first run, a repeat, the next night with no data changes, and the boundary nights that move every
+entry), the nightly run with the 催办 reminders, export_rollup of
 one plan, a streamed CSV export of every entry (time and peak memory), import_plan of the real
 plan, and the list page under load (gunicorn, 2 workers, wrk on loopback). For each page it also
 times its SQL alone (the floor), for information.
@@ -60,11 +62,13 @@ def users():
     groups = ensure_role_groups()
     leader, _ = User.objects.get_or_create(username="bench_leader")
     leader.groups.set([groups[Role.LEADER]])
+    planner, _ = User.objects.get_or_create(username="bench_planner")
+    planner.groups.set([groups[Role.PLANNER]])
     unit_user, _ = User.objects.get_or_create(username="bench_unit")
     unit_user.groups.set([groups[Role.UNIT]])
     busiest = (Unit.objects.filter(name__startswith="（合成）").order_by("pk").first())
     busiest.members.add(unit_user)
-    return leader, unit_user
+    return planner, leader, unit_user
 
 
 def measure_page(user, url):
@@ -194,7 +198,7 @@ def stage(entries):
     if need_plans:
         call_command("generate_synthetic", plans=need_plans, seed=entries)
     generated_s = round(time.perf_counter() - t, 1)
-    leader, unit_user = users()
+    planner, leader, unit_user = users()
     total = Item.objects.count()
     print(f"== {total} entries ({Item.objects.filter(plan__is_synthetic=True).count()} synthetic); "
           f"generated {need_plans} plans in {generated_s} s", flush=True)
@@ -218,6 +222,7 @@ def stage(entries):
     result["dashboard_leader_after_report"] = measure_dashboard_after_change(leader, f"/?as_of={AS_OF}", file_report)
     result["dashboard_leader_after_edit"] = measure_dashboard_after_change(leader, f"/?as_of={AS_OF}", edit_total)
     result["dashboard_unit_user"] = measure_page(unit_user, f"/?as_of={AS_OF}")
+    result.update(loop_pages(planner, unit_user))
 
     with tempfile.NamedTemporaryFile(suffix=".xlsx") as fh:
         result["export_rollup_xlsx_ms"] = median_ms(lambda: call_command(
@@ -234,8 +239,45 @@ def stage(entries):
     call_command("evaluate_flags", as_of=(AS_OF + datetime.timedelta(days=1)).isoformat(), stdout=out)
     result["evaluate_flags_next_night_s"] = round(time.perf_counter() - t, 2)
     result["evaluate_flags_next_night_output"] = out.getvalue().strip().splitlines()[-1]
+    result["nightly_with_reminders_s"] = nightly_with_reminders(AS_OF + datetime.timedelta(days=2))
     result["evaluate_flags_boundary_nights_s"] = boundary_nights()
     return result
+
+
+# The loop's lists: a filtered page of 50 rows, as the planning office and as a unit user.
+PROBLEM_LIST = "/problems/?state=coordinating&per_page=50"
+ORDER_LIST = "/orders/?colour=red&per_page=50"
+
+
+def loop_pages(planner, unit_user):
+    from supervision.models import Order, Problem
+
+    print(f"   loop: {Problem.objects.count()} problems, {Order.objects.count()} orders", flush=True)
+    return {
+        "problem_list": measure_page(planner, PROBLEM_LIST),
+        "problem_list_unit_user": measure_page(unit_user, "/problems/?per_page=50"),
+        "order_list": measure_page(planner, ORDER_LIST),
+        "order_list_unit_user": measure_page(unit_user, "/orders/?per_page=50"),
+        "problems": Problem.objects.count(), "orders": Order.objects.count(),
+    }
+
+
+def nightly_with_reminders(night):
+    """An ordinary night as beat runs it: the nightly evaluation (portfolio.outbox.nightly, with
+    its record and alerts) and the 催办 run (supervision.reminders) for the same date; seconds."""
+    from portfolio.outbox import nightly
+    from supervision.reminders import send_order_reminders
+
+    from django.test.utils import override_settings
+
+    with override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend"):
+        t = time.perf_counter()
+        nightly(night)
+        evaluation = time.perf_counter() - t
+        sent = send_order_reminders(night)
+        total = time.perf_counter() - t
+    return {"total": round(total, 2), "evaluation": round(evaluation, 2), "reminders": round(total - evaluation, 2),
+            "reminders_sent": sent}
 
 
 # The nights that move every entry: a new month (the month asked for moves), the night after the
@@ -257,9 +299,10 @@ def boundary_nights():
 
 
 def table(results):
-    head = ["entries", "login ms", "list ms (queries)", "dash leader warm ms", "dash unit warm ms",
+    head = ["entries", "login ms", "list ms (queries)", "problems list planner / unit ms",
+            "orders list planner / unit ms", "dash leader warm ms", "dash unit warm ms",
             "dash leader after report / edit ms", "evaluate_flags first / repeat / next night s",
-            "boundary nights 1 Dec / 6 Dec / 1 Jan / 6 Jan s",
+            "night with 催办 s (sent)", "boundary nights 1 Dec / 6 Dec / 1 Jan / 6 Jan s",
             "csv all: rows, s, peak MB", "rollup xlsx ms", "import ms", "load req/s (errors)"]
     lines = [" | ".join(head), " | ".join("---" for _ in head)]
     for r in results:
@@ -267,9 +310,12 @@ def table(results):
         lines.append(" | ".join(str(x) for x in [
             r["entries"], r["login_page"]["median_ms"],
             f'{r["list_page"]["median_ms"]} ({r["list_page"]["queries"]})',
+            f'{r["problem_list"]["median_ms"]} / {r["problem_list_unit_user"]["median_ms"]}',
+            f'{r["order_list"]["median_ms"]} / {r["order_list_unit_user"]["median_ms"]}',
             r["dashboard_leader"]["median_ms"], r["dashboard_unit_user"]["median_ms"],
             f'{r["dashboard_leader_after_report"]["median_ms"]} / {r["dashboard_leader_after_edit"]["median_ms"]}',
             f'{e["first"]} / {e["repeat"]} / {r["evaluate_flags_next_night_s"]}',
+            f'{r["nightly_with_reminders_s"]["total"]} ({r["nightly_with_reminders_s"]["reminders_sent"]})',
             " / ".join(str(v) for v in r["evaluate_flags_boundary_nights_s"].values()),
             f'{r["csv_export_all"]["rows"]}, {r["csv_export_all"]["ms"] / 1000:.1f}, {r["csv_export_all"]["peak_rss_mb"]}',
             r["export_rollup_xlsx_ms"], r["import_plan_real_ms"],

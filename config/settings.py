@@ -276,6 +276,14 @@ TRACKER_START_LATE_RED_MONTHS = env.int("TRACKER_START_LATE_RED_MONTHS", default
 # days away and no answer stands; yellow when not signed this many days after issue.
 TRACKER_ORDER_BLUE_DAYS = env.int("TRACKER_ORDER_BLUE_DAYS", default=3)
 TRACKER_ORDER_SIGN_DAYS = env.int("TRACKER_ORDER_SIGN_DAYS", default=2)
+# The unit ranking (portfolio/summary.py compute_ranking, its formula shown on /ranking/): the
+# weight of each component (a unit without a component is scored over the others' weights) and
+# the points taken off per red entry.
+TRACKER_RANKING_WEIGHT_PACE = Decimal(env("TRACKER_RANKING_WEIGHT_PACE", default="0.6"))
+TRACKER_RANKING_WEIGHT_REPORTING = Decimal(env("TRACKER_RANKING_WEIGHT_REPORTING", default="0.4"))
+TRACKER_RANKING_WEIGHT_PROBLEMS = Decimal(env("TRACKER_RANKING_WEIGHT_PROBLEMS", default="0.2"))
+TRACKER_RANKING_WEIGHT_ORDERS = Decimal(env("TRACKER_RANKING_WEIGHT_ORDERS", default="0.2"))
+TRACKER_RANKING_RED_PENALTY = Decimal(env("TRACKER_RANKING_RED_PENALTY", default="5"))
 # A problem's 销号 evidence (kept under MEDIA_ROOT/problems/, served only to those who see the problem).
 TRACKER_PROBLEM_FILE_MAX_BYTES = env.int("TRACKER_PROBLEM_FILE_MAX_BYTES", default=10 * 1024 * 1024)
 # Dashboards and the ranking are cached under keys naming the data version (docs/architecture.md);

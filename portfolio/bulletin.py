@@ -39,7 +39,8 @@ LIGHT_LABEL = {Light.RED.value: "红灯", Light.YELLOW.value: "黄灯"}
 PROGRESS_HEADER = ["类别", "项目数", "总投资（亿元）", "累计完成（亿元）", "序时应完成（亿元）", "红灯", "黄灯", "绿灯", "已完成"]
 FLAGGED_HEADER = ["序号", "清单", "事项", "灯号", "原因"]
 FILING_HEADER = ["责任单位", "应报", "已报", "其中逾期报送", "未报"]
-RANKING_HEADER = ["名次", "责任单位", "重大项目数", "投资序时完成度（%）", "按时填报率（%）", "红灯事项", "得分"]
+RANKING_HEADER = ["名次", "责任单位", "重大项目数", "投资序时完成度（%）", "按时填报率（%）", "问题按期办结率（%）",
+                  "督办按期反馈率（%）", "红灯事项", "得分"]
 SUPERVISION_HEADER = ["事项", "类型", "责任单位", "状态", "期限"]
 
 
@@ -221,8 +222,13 @@ def _filing(document, c):
 
 def _ranking(document, c):
     _heading(document, "五、单位排名")
-    _table(document, RANKING_HEADER, [[r["rank"], r["unit"]["name"], r["projects"], _pct(r["pace_pct"]),
-                                       _pct(r["report_pct"]), r["red"], r["score"]] for r in c["ranking"]])
+    _table(document, RANKING_HEADER, [ranking_row(r) for r in c["ranking"]])
+
+
+def ranking_row(r) -> list:
+    """One unit's row of the 通报's ranking table (the dashboard's ranking, unit_ranking)."""
+    return [r["rank"], r["unit"]["name"], r["projects"], _pct(r["pace_pct"]), _pct(r["report_pct"]),
+            _pct(r["problem_pct"]), _pct(r["order_pct"]), r["red"], r["score"]]
 
 
 def _supervision(document, c):

@@ -16,8 +16,8 @@ from .models import Flag
 from projects.params import BadParameter, as_of_param, bad_request, format_param, plan_bar, plan_param
 from .rollup import rollup_response
 from .summary import (
-    RANKING_FORMULA, RANKING_SHOWN, dashboard as dashboard_figures, in_force_entries, overview, overview_sentences,
-    stored_date, unit_ranking as ranking_rows,
+    RANKING_SHOWN, dashboard as dashboard_figures, in_force_entries, overview, overview_sentences,
+    ranking_formula, stored_date, unit_ranking as ranking_rows,
 )
 
 LIGHT_ORDER = ["red", "yellow", "green", "done"]
@@ -41,7 +41,7 @@ def charts_of(s, ranking, period_label):
                   "completed": [_number(r["completed"]) for r in s["by_year"]]},
         "lights": {"names": names, "series": {light: [s["lights_by_category"].get(n, {}).get(light, 0) for n in names]
                                               for light in LIGHT_ORDER}},
-        "ranking": {"names": [r["unit"]["name"] for r in top][::-1], "score": [float(r["score"]) for r in top][::-1]},
+        "ranking": {"names": [f'{r["rank"]}. {r["unit"]["name"]}' for r in top][::-1], "score": [float(r["score"]) for r in top][::-1]},
     }
 
 
@@ -71,6 +71,7 @@ def dashboard(request):
         # the loop's counts (one grouped query each, cached under the data version)
         "loop": loop_counts(request.user, today, row),
         "as_of": as_of, "plan": plan, "s": s, "charts": charts_of(s, ranking, label), "period_label": label,
+        "ranking": ranking,
         "overview": general, "overview_sentences": overview_sentences(general),
         "bulletin_plan": plan or Plan.objects.in_force().order_by("pk").first(),
         "evaluation_row": row,  # read once: the indicator card's cache key needs no query of its own
@@ -95,8 +96,19 @@ def flag_list(request):
 
 
 RANKING_HEADER = ["名次", "责任单位", "重大项目数", "序时应完成投资（亿元）", "实际累计完成投资（亿元）",
-                  "投资序时完成度（%）", "应报月报", "按期月报", "按时填报率（%）", "红灯事项", "得分"]
-RANKING_MONEY = [False, False, False, True, True, False, False, False, False, False, False]
+                  "投资序时完成度（%）", "应报月报", "按期月报", "按时填报率（%）",
+                  "到期问题", "按期办结问题", "问题按期办结率（%）", "到期督办单", "按期反馈督办单", "督办按期反馈率（%）",
+                  "近期未报送月报", "红灯事项", "得分"]
+RANKING_MONEY = [False, False, False, True, True] + [False] * 13
+
+
+def ranking_cells(r) -> list:
+    """One unit's row of the ranking export, in RANKING_HEADER's order."""
+    return [r["rank"], r["unit"]["name"], r["projects"], r["expected"], r["actual"], r["pace_pct"],
+            r["reports_due"], r["reports_on_time"], r["report_pct"],
+            r["problems_due"], r["problems_on_time"], r["problem_pct"],
+            r["orders_due"], r["orders_on_time"], r["order_pct"],
+            "是" if r["filed_nothing"] else "", r["red"], r["score"]]
 
 
 @login_required
@@ -110,17 +122,15 @@ def unit_ranking(request):
         return bad_request(request, error)
     rows = ranking_rows(request.user, as_of, plan, row)
     if fmt:
-        data = (([r["rank"], r["unit"]["name"], r["projects"], r["expected"], r["actual"], r["pace_pct"],
-                  r["reports_due"], r["reports_on_time"], r["report_pct"], r["red"], r["score"]], RANKING_MONEY)
-                for r in rows)
+        data = ((ranking_cells(r), RANKING_MONEY) for r in rows)
         name = f"单位赛马排名_{as_of:%Y%m%d}.{fmt}"
         if fmt == "csv":
             return stream_csv(RANKING_HEADER, data, name)
-        return xlsx_response("单位赛马排名", RANKING_HEADER, data, name, note=RANKING_FORMULA)
+        return xlsx_response("单位赛马排名", RANKING_HEADER, data, name, note=ranking_formula())
     params = request.GET.copy()
     params.pop("_export", None)
     return render(request, "portfolio/unit_ranking.html", {
-        "rows": rows, "as_of": as_of, "plan": plan, "formula": RANKING_FORMULA, "query": params.urlencode()})
+        "rows": rows, "as_of": as_of, "plan": plan, "formula": ranking_formula(), "query": params.urlencode()})
 
 
 @login_required

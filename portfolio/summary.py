@@ -10,6 +10,7 @@ per unit it belongs to and once in totals.
 import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.conf import settings
 from django.db.models import Case, CharField, Count, Exists, F, IntegerField, Max, Min, OuterRef, Q, Sum, Value, When
 from django.db.models.functions import Coalesce, ExtractYear
 
@@ -19,6 +20,7 @@ from reporting.calendar import late_month, month_asked
 from reporting.models import AnnualTarget, StatusReport
 from reporting.owing import owes_report, reported_for
 
+from .facts import ON_TIME_MONTHS, on_time_months
 from .models import Flag, ItemYearFigures
 from .rules import RULES, Light, Severity, findings, with_findings
 
@@ -27,15 +29,6 @@ DUE_SHOWN = 100  # entries owing the month's report listed on a unit's dashboard
 RANKING_SHOWN = 15
 LIGHTS = [Light.RED, Light.YELLOW, Light.GREEN, Light.DONE]
 MONEY = ("total", "plan", "completed", "expected")
-
-RANKING_FORMULA = (
-    "得分 = 100 × (0.6 × min(投资序时完成度, 1) + 0.4 × 按时填报率) − 5 × 红灯事项数"
-    "（单位没有某项指标时，按其余指标的权重折算）；"
-    "投资序时完成度 = 实际累计完成投资 ÷ 按序时进度应完成投资（该单位牵头或配合的重大项目）；"
-    "按时填报率 = 近 6 个月按期（次月报送日前）提交的月报数 ÷ 应报月报数（推进中的事项）。"
-    "同分按单位名称排序。"
-)
-
 
 def rate(part, whole):
     if not whole:
@@ -276,54 +269,136 @@ def dashboard(user, as_of: datetime.date, plan=None, row=None, asked_on=None) ->
 
 # ---------------------------------------------------------------- unit ranking (赛马)
 
-def compute_ranking(as_of: datetime.date, plan=None, stored_as_of=None, months=6) -> list:
-    """Every unit ranked over its own entries (lead or support): investment pace, on-time
-    reporting and red lights; sorted by score, then name."""
+RANKING_COMPONENTS = [  # (key, label, setting of its weight)
+    ("pace", "投资序时完成度", "TRACKER_RANKING_WEIGHT_PACE"),
+    ("reporting", "按时填报率", "TRACKER_RANKING_WEIGHT_REPORTING"),
+    ("problems", "问题按期办结率", "TRACKER_RANKING_WEIGHT_PROBLEMS"),
+    ("orders", "督办按期反馈率", "TRACKER_RANKING_WEIGHT_ORDERS"),
+]
+
+
+def ranking_weights() -> dict:
+    return {key: Decimal(getattr(settings, name)) for key, _, name in RANKING_COMPONENTS}
+
+
+def ranking_settings_key() -> str:
+    """The ranking's settings as part of its cache key (a deploy with new weights recomputes it)."""
+    return ",".join(map(str, [*ranking_weights().values(), settings.TRACKER_RANKING_RED_PENALTY]))
+
+
+def ranking_formula() -> str:
+    """The formula in words, with the weights of the settings (the ranking page and its export)."""
+    weights = ranking_weights()
+    terms = " + ".join(f"{_plain(weights[key])} × {label}" for key, label, _ in RANKING_COMPONENTS)
+    return (
+        f"得分 = 100 × （{terms}）÷ 计入分项的权重之和 − {_plain(settings.TRACKER_RANKING_RED_PENALTY)} × 红灯事项数。"
+        "单位没有某一分项时（无序时应完成投资、无应报月报、无到期问题、无到期督办单），该分项及其权重不计入；"
+        "有应报月报的单位，按时填报率总是计入，一份未报即为 0。"
+        "投资序时完成度 = min(实际累计完成投资 ÷ 按序时进度应完成投资, 1)（该单位牵头或配合的重大项目）；"
+        f"按时填报率 = 近 {ON_TIME_MONTHS} 个月按期（次月 {settings.TRACKER_REPORTING_DAY} 日前）报送的月报数 ÷ 应报月报数"
+        "（该单位牵头或配合、推进中的事项，每项每月一份）；"
+        "问题按期办结率 = 在办理期限内销号的问题数 ÷ 到期问题数（该单位协调的问题；到期：已过办理期限或已销号，不含退回、合并的问题）；"
+        "督办按期反馈率 = 在办理期限内反馈且反馈未被退回的督办单数 ÷ 到期督办单数"
+        "（发给该单位的督办单；到期：已过办理期限或已反馈；再次反馈以最后一次为准）。"
+        f"近 {ON_TIME_MONTHS} 个月有应报月报、却一份月报也未报送的单位，排在所有报送了月报的单位之后（不论得分）。"
+        "得分相同的单位名次相同（如 1、2、2、4），同名次按单位名称排序。"
+    )
+
+
+def _plain(value) -> str:
+    """A weight as printed: 0.6, 5 (no trailing zeros)."""
+    return format(Decimal(value).normalize(), "f")
+
+
+def _share(part, whole):
+    return min(Decimal(part) / Decimal(whole), Decimal(1)) if whole else None
+
+
+def _pct(value):
+    return (value * 100).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP) if value is not None else None
+
+
+def compute_ranking(as_of: datetime.date, plan=None, stored_as_of=None) -> list:
+    """Every unit responsible for entries (lead or support), scored over its own entries
+    (`ranking_formula` says how): investment pace, on-time reporting (due months by
+    `reporting.owing.owes_report`), problems it coordinates closed on time, orders addressed to
+    it answered on time (`supervision.summary.unit_timeliness`), red lights. Three grouped queries;
+    units that owed reports and filed none come after every unit that filed; equal scores share
+    a rank (1, 2, 2, 4), sorted by name."""
+    from supervision.summary import unit_timeliness
+
     items = in_force_entries(Item.objects.all()) if plan is None else Item.objects.filter(plan=plan)
     figures, _ = entry_figures(items, as_of, stored_as_of)
+    months = on_time_months(as_of)
     project = Q(list_kind=ListKind.PROJECT)
     in_progress = Q(status=ItemStatus.IN_PROGRESS)
+    # Months whose condition is the same (owes_report depends on the month's year and the reporting
+    # start) are counted once and weighted by how many they are: half the work of six counts.
+    conditions = []
+    for month in months:
+        q = owes_report(month)
+        same = next((c for c in conditions if c[0] == q), None)
+        if same:
+            same[1] += 1
+        else:
+            conditions.append([q, 1])
+    due = {f"due_{i}": Count("pk", filter=q) for i, (q, _) in enumerate(conditions)}
+    weight_of = {f"due_{i}": n for i, (_, n) in enumerate(conditions)}
     rows = figures.order_by().values(unit_id=F("unit_links__unit_id")).annotate(
         projects=Count("pk", filter=project), expected=Sum("expected_amount", filter=project),
-        actual=Sum("cumulative", filter=project), in_progress=Count("pk", filter=in_progress),
-        on_time=Sum("reports_on_time", filter=in_progress), red=Count("pk", filter=Q(light=Light.RED)),
+        actual=Sum("cumulative", filter=project), on_time=Sum("reports_on_time", filter=in_progress),
+        filed=Count("pk", filter=Q(last_month__gte=months[-1])), red=Count("pk", filter=Q(light=Light.RED)), **due,
     ).filter(unit_id__isnull=False)
+    timeliness = unit_timeliness(as_of, items)
     names = dict(Unit.objects.values_list("pk", "name"))
+    weights = ranking_weights()
+    penalty = Decimal(settings.TRACKER_RANKING_RED_PENALTY)
     ranking = []
     for r in rows:
         expected, actual = r["expected"] or Decimal(0), r["actual"] or Decimal(0)
-        due = r["in_progress"] * months
-        pace = actual / expected if expected else None
-        report_rate = Decimal(r["on_time"] or 0) / due if due else None
-        terms = ([(Decimal("0.6"), min(pace, Decimal(1)))] if pace is not None else []) + \
-                ([(Decimal("0.4"), report_rate)] if report_rate is not None else [])
-        weight = sum(w for w, _ in terms)
-        base = 100 * sum(w * v for w, v in terms) / weight if weight else Decimal(0)
+        reports_due = sum(r[key] * weight_of[key] for key in due)
+        reports_on_time = min(r["on_time"] or 0, reports_due)
+        t = timeliness.get(r["unit_id"], {})
+        shares = {
+            "pace": _share(actual, expected) if expected else None,
+            "reporting": _share(reports_on_time, reports_due),
+            "problems": _share(t.get("problems_on_time", 0), t.get("problems_due", 0)),
+            "orders": _share(t.get("orders_on_time", 0), t.get("orders_due", 0)),
+        }
+        counted = [(weights[key], value) for key, value in shares.items() if value is not None]
+        weight = sum(w for w, _ in counted)
+        base = 100 * sum(w * v for w, v in counted) / weight if weight else Decimal(0)
         ranking.append({
             "unit": {"pk": r["unit_id"], "name": names.get(r["unit_id"], "")},
             "projects": r["projects"], "expected": expected, "actual": actual,
-            "pace_pct": (pace * 100).quantize(Decimal("0.1")) if pace is not None else None,
-            "reports_due": due, "reports_on_time": r["on_time"] or 0,
-            "report_pct": (report_rate * 100).quantize(Decimal("0.1")) if report_rate is not None else None,
-            "red": r["red"], "score": (base - 5 * r["red"]).quantize(Decimal("0.1")),
+            "pace_pct": (actual / expected * 100).quantize(Decimal("0.1")) if expected else None,
+            "reports_due": reports_due, "reports_on_time": reports_on_time, "report_pct": _pct(shares["reporting"]),
+            "filed_nothing": reports_due > 0 and r["filed"] == 0,
+            "problems_due": t.get("problems_due", 0), "problems_on_time": t.get("problems_on_time", 0),
+            "problem_pct": _pct(shares["problems"]),
+            "orders_due": t.get("orders_due", 0), "orders_on_time": t.get("orders_on_time", 0),
+            "order_pct": _pct(shares["orders"]),
+            "red": r["red"], "score": (base - penalty * r["red"]).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP),
         })
-    ranking.sort(key=lambda r: (-r["score"], r["unit"]["name"]))
+    ranking.sort(key=lambda r: (r["filed_nothing"], -r["score"], r["unit"]["name"]))
+    place = None
     for position, r in enumerate(ranking, start=1):
-        r["rank"] = position
+        if place is None or (r["filed_nothing"], r["score"]) != (place[1]["filed_nothing"], place[1]["score"]):
+            place = (position, r)
+        r["rank"] = place[0]
+        r["of"] = len(ranking)
     return ranking
 
 
 def unit_ranking(user, as_of: datetime.date, plan=None, row=None) -> list:
     """The ranking as the user may see it: every unit for planners and leaders; for a unit user
-    only its own units' rows, with their places among all units."""
-    rows = cached("ranking", "all", plan, as_of,
+    only its own units' rows, with their places among all units (`rank` of `of`)."""
+    rows = cached(f"ranking-{ranking_settings_key()}", "all", plan, as_of,
                   lambda stored_as_of: compute_ranking(as_of, plan, stored_date(plan, stored_as_of)), row)
     if role_of(user) in (Role.PLANNER, Role.LEADER):
         return rows
     mine = set(Unit.objects.filter(members=user).values_list("pk", flat=True))
     return [r for r in rows if r["unit"]["pk"] in mine]
-
-
 
 
 # ---------------------------------------------------------------- 总体情况 (the dashboard card and the 通报)

@@ -2,7 +2,10 @@
 
 Each plan mirrors the real 瓯江口 attachment: its categories, the mix of lists and 项目类型,
 units shared across plans, periods and investments, 24 monthly reports per entry running
-ahead of or behind pace (some missing), 3 milestones and 5 annual targets per major project.
+ahead of or behind pace (some missing), 3 milestones and 5 annual targets per major project;
+and the closed loop at the issue's scale (50,000 problems and 20,000 督办 orders per 200,000
+entries: 50 and 20 per plan), raised and issued over the last two years, in a mix of states by
+age (most of the old ones closed, some overdue, the recent ones under way).
 On PostgreSQL rows go in with COPY; elsewhere with batched bulk_create.
 """
 import csv
@@ -10,13 +13,15 @@ import datetime
 import io
 import random
 from decimal import Decimal
+from types import SimpleNamespace
 
 from django.db import connection, transaction
 from django.db.models import Max
 
+from projects.changes import entries_changed
 from projects.models import Category, Item, ItemStatus, ItemUnit, ListKind, Plan, ProjectType, Unit
 from reporting.models import AnnualTarget, Milestone, StatusReport
-from projects.changes import entries_changed
+from supervision.models import Order, OrderState, Problem, ProblemKind, ProblemLevel, ProblemState, colour_of
 
 # Entries per plan by list (200 in all), in the proportions of the real attachment.
 LIST_MIX = [
@@ -40,6 +45,13 @@ NAME_WORDS = ["综合开发", "市政道路", "产业园", "污水处理厂", "�
               "安置房", "生态修复", "港区码头", "轨道交通站点", "会展中心", "人才公寓", "科创中心"]
 REPORT_MONTHS = 24
 FIRST_REPORT_MONTH = datetime.date(2024, 11, 1)
+PROBLEMS_PER_PLAN = 50  # 50,000 per 200,000 entries
+ORDERS_PER_PLAN = 20  # 20,000 per 200,000 entries
+LOOP_FROM = datetime.date(2025, 1, 1)  # problems raised and orders issued from here ...
+LOOP_TO = datetime.date(2026, 11, 20)  # ... to here
+REMINDED_ON = datetime.date(2026, 11, 22)  # the colour the last 催办 run announced (notified_colour)
+PROBLEM_TEXTS = ["征地拆迁进度滞后，影响开工", "建设资金缺口待落实", "施工许可审批未完成", "政策处理涉及村民安置",
+                 "用能指标不足", "电力接入方案未确定", "规划调整待批复"]
 
 
 def _months(start: datetime.date, n: int):
@@ -111,7 +123,7 @@ def _reset_sequences(*models):
 def generate(plans: int, seed: int = 1, units: int = 600, log=lambda s: None):
     """Write `plans` synthetic plans of 200 entries each; returns counts per table."""
     rng = random.Random(seed)
-    counts = dict.fromkeys(["plans", "items", "reports", "milestones", "targets", "units"], 0)
+    counts = dict.fromkeys(["plans", "items", "reports", "milestones", "targets", "units", "problems", "orders"], 0)
     with transaction.atomic():
         first_plan = Plan.objects.filter(code__startswith="syn-").count()
         unit_ids = []
@@ -123,6 +135,8 @@ def generate(plans: int, seed: int = 1, units: int = 600, log=lambda s: None):
         item_id, cat_id = _next_id(Item), _next_id(Category)
         link_id, report_id = _next_id(ItemUnit), _next_id(StatusReport)
         ms_id, target_id = _next_id(Milestone), _next_id(AnnualTarget)
+        problem_id, order_id = _next_id(Problem), _next_id(Order)
+        issuer = _issuer()
         now = datetime.datetime(2026, 11, 1, 9, 0, tzinfo=datetime.timezone.utc)
         item_fields = ["id", "plan", "list_kind", "category", "seq", "name", "content", "domain", "project_type",
                        "start_year", "end_year", "total_investment", "total_investment_approx", "plan_investment",
@@ -134,6 +148,7 @@ def generate(plans: int, seed: int = 1, units: int = 600, log=lambda s: None):
                                        issuer="合成数据", is_synthetic=True)
             counts["plans"] += 1
             home_units = rng.sample(unit_ids, 12)
+            plan_entries = []  # (entry id, lead unit id or None)
             for kind, n_items in LIST_MIX:
                 cats = []
                 for order, (label, weight) in enumerate(CATEGORIES.get(kind, []), start=1):
@@ -204,14 +219,120 @@ def generate(plans: int, seed: int = 1, units: int = 600, log=lambda s: None):
                                        [target_id, item_id, year, share, f"{year} 年度推进目标（合成）"])
                             target_id += 1
                             counts["targets"] += 1
+                    plan_entries.append((item_id, lead))
                     item_id += 1
                     counts["items"] += 1
+            problem_id, order_id = _loop(copier, rng, plan_entries, home_units, issuer, problem_id, order_id, counts)
             if (p - first_plan + 1) % 100 == 0:
                 log(f"  {p - first_plan + 1} 个规划，{counts['items']} 项，{counts['reports']} 条填报")
         copier.flush()
-        _reset_sequences(Category, Item, ItemUnit, StatusReport, Milestone, AnnualTarget)
+        _reset_sequences(Category, Item, ItemUnit, StatusReport, Milestone, AnnualTarget, Problem, Order)
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
     entries_changed()  # COPY sends no signals; `evaluate_flags` gives the new entries their figures
     return counts
+
+
+# ---------------------------------------------------------------- the closed loop at scale
+
+PROBLEM_FIELDS = ["id", "item", "report", "description", "kind", "level", "coordinating_unit", "leader",
+                  "leader_name", "deadline", "state", "raised_by", "raised_at", "raised_on", "merged_into",
+                  "return_reason", "answer", "answered_at", "close_note", "close_file", "close_file_name",
+                  "closed_at", "updated_at"]
+ORDER_FIELDS = ["id", "item", "problem", "unit", "requirement", "deadline", "state", "issued_by", "issued_at",
+                "issued_on", "signed_at", "answer", "answered_at", "closed_at", "notified_colour", "updated_at"]
+
+
+def _issuer():
+    """The synthetic planner every synthetic order is issued by (orders need an issuer)."""
+    from django.contrib.auth import get_user_model
+
+    user, _ = get_user_model().objects.get_or_create(username="syn_issuer", defaults={"first_name": "合成督办人"})
+    return user.pk
+
+
+def _when(day: datetime.date, hour=10):
+    return datetime.datetime.combine(day, datetime.time(hour), tzinfo=datetime.timezone(datetime.timedelta(hours=8)))
+
+
+def _day_between(rng, start: datetime.date, end: datetime.date) -> datetime.date:
+    return start + datetime.timedelta(days=rng.randint(0, (end - start).days))
+
+
+def _answered(rng, raised, deadline, on_time_share):
+    """A day of answer or closing: within the deadline with the given chance, else up to a month late."""
+    if rng.random() < on_time_share:
+        return _day_between(rng, raised, max(raised, min(deadline, LOOP_TO)))
+    return min(LOOP_TO, deadline + datetime.timedelta(days=rng.randint(1, 30)))
+
+
+def _loop(copier, rng, entries, home_units, issuer, problem_id, order_id, counts):
+    """A plan's problems and orders; returns the next free ids."""
+    with_units = [(item, lead) for item, lead in entries if lead]
+    problems = []  # (id, coordinating unit) of open problems, for orders on them
+    first_problem = problem_id
+    for _ in range(PROBLEMS_PER_PLAN):
+        item, lead = rng.choice(with_units)
+        unit = lead if rng.random() < 0.7 else rng.choice(home_units)
+        raised = _day_between(rng, LOOP_FROM, LOOP_TO)
+        deadline = raised + datetime.timedelta(days=rng.randint(15, 90))
+        past = deadline < LOOP_TO
+        x = rng.random()
+        if past:
+            state = (ProblemState.CLOSED if x < 0.65 else ProblemState.RETURNED if x < 0.73
+                     else ProblemState.MERGED if x < 0.78 and problem_id > first_problem
+                     else ProblemState.ANSWERED if x < 0.86 else ProblemState.COORDINATING)
+        else:
+            state = (ProblemState.PENDING if x < 0.2 else ProblemState.COORDINATING if x < 0.6
+                     else ProblemState.ANSWERED if x < 0.9 else ProblemState.CLOSED)
+        answered = _answered(rng, raised, deadline, 0.75) if state in (ProblemState.ANSWERED, ProblemState.CLOSED) else None
+        closed = min(LOOP_TO, answered + datetime.timedelta(days=rng.randint(0, 10))) \
+            if state == ProblemState.CLOSED else None
+        copier.add(Problem, PROBLEM_FIELDS, [
+            problem_id, item, None, f"（合成）{PROBLEM_TEXTS[rng.randrange(len(PROBLEM_TEXTS))]}",
+            rng.choice(ProblemKind.values), rng.choice(ProblemLevel.values), unit, None, "合成分管领导", deadline, state,
+            None, _when(raised), raised,
+            rng.randint(first_problem, problem_id - 1) if state == ProblemState.MERGED else None,
+            "不属于协调范围（合成）" if state == ProblemState.RETURNED else "",
+            "已协调落实（合成）" if answered else "", _when(answered, 15) if answered else None,
+            "已销号（合成）" if closed else "", "", "", _when(closed, 16) if closed else None,
+            _when(closed or answered or raised, 17),
+        ])
+        if state in (ProblemState.PENDING, ProblemState.COORDINATING, ProblemState.ANSWERED):
+            problems.append((problem_id, unit))
+        problem_id += 1
+        counts["problems"] += 1
+    for _ in range(ORDERS_PER_PLAN):
+        x = rng.random()
+        item = problem = None
+        if x < 0.3 and problems:
+            problem, unit = rng.choice(problems)
+        elif x < 0.8:
+            item, unit = rng.choice(with_units)
+        else:
+            unit = rng.choice(home_units)
+        issued = _day_between(rng, LOOP_FROM, LOOP_TO)
+        deadline = issued + datetime.timedelta(days=rng.randint(7, 45))
+        x = rng.random()
+        if deadline < LOOP_TO:
+            state = (OrderState.CLOSED if x < 0.7 else OrderState.ANSWERED if x < 0.8
+                     else OrderState.RETURNED if x < 0.85 else OrderState.SIGNED if x < 0.93 else OrderState.ISSUED)
+        else:
+            state = (OrderState.ISSUED if x < 0.3 else OrderState.SIGNED if x < 0.65
+                     else OrderState.ANSWERED if x < 0.9 else OrderState.CLOSED)
+        signed = None if state == OrderState.ISSUED else min(LOOP_TO, issued + datetime.timedelta(days=rng.randint(0, 3)))
+        answered = _answered(rng, signed, deadline, 0.8) \
+            if state in (OrderState.ANSWERED, OrderState.CLOSED, OrderState.RETURNED) else None
+        closed = min(LOOP_TO, answered + datetime.timedelta(days=rng.randint(0, 7))) \
+            if state == OrderState.CLOSED else None
+        row = SimpleNamespace(state=state, deadline=deadline, issued_on=issued)
+        copier.add(Order, ORDER_FIELDS, [
+            order_id, item, problem, unit, "（合成）请按期完成并反馈", deadline, state, issuer, _when(issued), issued,
+            _when(signed, 11) if signed else None, "已按要求办理（合成）" if answered else "",
+            _when(answered, 15) if answered else None, _when(closed, 16) if closed else None,
+            colour_of(row, REMINDED_ON), _when(closed or answered or signed or issued, 17),
+        ])
+        order_id += 1
+        counts["orders"] += 1
+    return problem_id, order_id

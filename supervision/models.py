@@ -7,7 +7,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Case, Exists, OuterRef, Q, Value, When
+from django.db.models import Case, Exists, F, OuterRef, Q, Value, When
 from django.utils import timezone
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 from django_fsm_log.decorators import fsm_log_by, fsm_log_description
@@ -77,6 +77,19 @@ class ProblemQuerySet(models.QuerySet):
 
     def overdue(self, today):
         return self.filter(state__in=OWING_PROBLEM_STATES, deadline__lt=today)
+
+    def due_by(self, as_of: datetime.date):
+        """The problems the unit ranking counts on a date (问题按期办结, docs/architecture.md "Ranking"):
+        raised by then, neither sent back nor merged, and either past their deadline or closed
+        (销号) by then. Closed in time: `solved_on_time(as_of)`."""
+        return self.filter(raised_on__lte=as_of).exclude(
+            state__in=(ProblemState.RETURNED, ProblemState.MERGED)).filter(
+            Q(deadline__lt=as_of) | Q(state=ProblemState.CLOSED, closed_at__date__lte=as_of))
+
+
+def solved_on_time(as_of: datetime.date) -> Q:
+    """A problem closed (销号) on or before its deadline and by `as_of` (Asia/Shanghai days)."""
+    return Q(state=ProblemState.CLOSED, closed_at__date__lte=F("deadline")) & Q(closed_at__date__lte=as_of)
 
 
 def problem_file_path(instance, filename):
@@ -202,6 +215,9 @@ class Colour(models.TextChoices):
     DONE = "done", "已办结"
 
 
+# An answer stands while the order is 已反馈 or 已办结 (sent back, 已退回, it no longer does).
+ANSWER_STANDS = (OrderState.ANSWERED, OrderState.CLOSED)
+
 COLOUR_RANK = {Colour.DONE: 0, Colour.NONE: 0, Colour.BLUE: 1, Colour.YELLOW: 2, Colour.RED: 3}
 
 
@@ -258,9 +274,23 @@ class OrderQuerySet(models.QuerySet):
             return self.none()
         return self.filter(unit__in=unit_ids(user))
 
+    def due_by(self, as_of: datetime.date):
+        """The orders the unit ranking counts on a date (督办按期反馈, docs/architecture.md "Ranking"):
+        issued by then and either past their deadline or answered by then with the answer standing
+        (已反馈 / 已办结). Answered in time: `answered_on_time(as_of)`."""
+        return self.filter(issued_on__lte=as_of).filter(
+            Q(deadline__lt=as_of) | Q(state__in=ANSWER_STANDS, answered_at__date__lte=as_of))
+
     def with_colour(self, as_of: datetime.date):
         return self.annotate(colour=Case(*[When(q, then=Value(c.value)) for q, c in colour_conditions(as_of)],
                                          default=Value(Colour.NONE.value), output_field=models.CharField()))
+
+
+def answered_on_time(as_of: datetime.date) -> Q:
+    """An order whose standing answer (已反馈 / 已办结; one sent back does not stand) was given on or
+    before its deadline and by `as_of` (Asia/Shanghai days). A later answer replaces the earlier one
+    (`answered_at` is the latest), so an answer given again after the deadline is late."""
+    return Q(state__in=ANSWER_STANDS, answered_at__date__lte=F("deadline")) & Q(answered_at__date__lte=as_of)
 
 
 def is_issuer(instance, user):

@@ -7,6 +7,7 @@ from projects.versions import cached, scope_key
 
 from .models import (
     COLOUR_RANK, OPEN_PROBLEM_STATES, OWING_PROBLEM_STATES, Colour, Order, OrderState, Problem, ProblemState,
+    answered_on_time, solved_on_time,
 )
 
 
@@ -47,3 +48,27 @@ def loop_counts(user, today: datetime.date, row=None):
     tracks both), and the key names the date (overdue and colours move with it)."""
     return cached("supervision", scope_key(user), None, today,
                   lambda _: {"problems": problem_counts(user, today), "orders": order_counts(user, today)}, row)
+
+
+def unit_timeliness(as_of: datetime.date, items) -> dict:
+    """{unit id: {problems_due, problems_on_time, orders_due, orders_on_time}} for the unit ranking:
+    two grouped queries. Problems of `items` by their coordinating unit (`Problem.objects.due_by`,
+    `solved_on_time`); orders by the unit they are addressed to, those on `items`, on their
+    problems, or on the unit alone (`Order.objects.due_by`, `answered_on_time`)."""
+    ids = items.order_by().values("pk")
+    result = {}
+    problems = (Problem.objects.due_by(as_of).filter(item__in=ids).order_by().values("coordinating_unit_id")
+                .annotate(due=Count("pk"), on_time=Count("pk", filter=solved_on_time(as_of))))
+    for r in problems:
+        result.setdefault(r["coordinating_unit_id"], _no_timeliness()).update(
+            problems_due=r["due"], problems_on_time=r["on_time"])
+    subject = Q(item__in=ids) | Q(problem__item__in=ids) | Q(item__isnull=True, problem__isnull=True)
+    orders = (Order.objects.due_by(as_of).filter(subject).order_by().values("unit_id")
+              .annotate(due=Count("pk"), on_time=Count("pk", filter=answered_on_time(as_of))))
+    for r in orders:
+        result.setdefault(r["unit_id"], _no_timeliness()).update(orders_due=r["due"], orders_on_time=r["on_time"])
+    return result
+
+
+def _no_timeliness():
+    return {"problems_due": 0, "problems_on_time": 0, "orders_due": 0, "orders_on_time": 0}

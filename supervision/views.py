@@ -17,6 +17,7 @@ from projects.exports import export_table
 from projects.models import Item, Role, Unit, role_of
 from projects.params import BadParameter, bad_request, format_param
 from projects.validation import parse_id
+from projects.versions import options_key
 from reporting.models import StatusReport
 
 from .filters import OrderFilter, ProblemFilter
@@ -75,8 +76,11 @@ def list_page(request, queryset, filter_class, table, template, filename, title,
     params = request.GET.copy()
     params.pop("page", None)
     params.pop("_export", None)
+    # the unit select (a province's hundreds of units) is rendered once per data version and scope
+    # (templates/shared/filter_fields.html), as on the entry lists
     return render(request, template, {"filter": f, "table": t, "page_sizes": PAGE_SIZES, "per_page": per_page,
-                                      "query_without_page": params.urlencode()})
+                                      "query_without_page": params.urlencode(),
+                                      "long_fields": ("unit",), "options_key": options_key(request.user)})
 
 
 # ---------------------------------------------------------------- problems

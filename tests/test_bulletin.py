@@ -131,8 +131,10 @@ def test_export_bulletin_writes_the_dashboards_figures(real_plan, planner, month
     assert [[r[1], r[2]] for r in table_with(tables, FILING_HEADER)[1:]] == [
         [str(r["due"]), str(r["reported"])] for r in filing]
     ranking = unit_ranking(planner, AS_OF, real_plan)
-    assert [(r[0], r[1], r[6]) for r in table_with(tables, RANKING_HEADER)[1:]] == [
-        (str(r["rank"]), r["unit"]["name"], str(r["score"])) for r in ranking]
+    dash = lambda v: "—" if v is None else str(v)  # noqa: E731
+    assert table_with(tables, RANKING_HEADER)[1:] == [
+        [str(r["rank"]), r["unit"]["name"], str(r["projects"]), dash(r["pace_pct"]), dash(r["report_pct"]),
+         dash(r["problem_pct"]), dash(r["order_pct"]), str(r["red"]), str(r["score"])] for r in ranking]
 
     # 问题与督办: nothing raised or issued in this month
     assert "六、问题与督办" in paragraphs

@@ -22,7 +22,7 @@ from openpyxl import load_workbook
 
 from portfolio.evaluation import evaluate_changed_entries
 from portfolio.models import Flag, ItemFigures
-from portfolio.summary import RANKING_FORMULA
+from portfolio.summary import ranking_formula
 from projects.models import Category, Item, ItemStatus, ItemUnit, ListKind, Unit
 from reporting.models import StatusReport
 
@@ -1024,11 +1024,14 @@ def test_unit_ranking_shows_formula_and_exports(client, leader, real_plan, djang
     response = page(client, "/ranking/")
     doc = _Page(response.content.decode())
     formula = doc.ids["ranking-formula"]["text"]
-    assert formula == " ".join(RANKING_FORMULA.split())
+    assert formula == " ".join(ranking_formula().split())
     assert formula.startswith("得分 =") and "按时填报率" in formula and "投资序时完成度" in formula
+    assert "问题按期办结率" in formula and "督办按期反馈率" in formula and "一份月报也未报送" in formula
     shown = _ranking_table(response)
     assert len(shown) == Unit.objects.filter(item_links__isnull=False).distinct().count()
-    assert [int(r[0]) for r in shown] == list(range(1, len(shown) + 1))
+    ranks = [int(r[0]) for r in shown]  # standard competition ranking: 1, 2, 2, 4
+    assert ranks[0] == 1 and ranks == sorted(ranks)
+    assert all(rank == position or rank == ranks[position - 2] for position, rank in enumerate(ranks, start=1))
     ojk_row = next(r for r in shown if r[1] == UNIT_A)
     assert D(ojk_row[4]) == D("6.25")
 

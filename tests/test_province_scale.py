@@ -1,4 +1,5 @@
 """Several plans in one database: synthetic data, and list filters that stay usable."""
+import datetime
 import re
 
 import pytest
@@ -6,6 +7,7 @@ import pytest
 from projects.models import Category, Item, Plan
 from reporting.models import StatusReport
 from portfolio.synthetic import generate
+from supervision.models import Order, OrderState, Problem, ProblemState
 
 pytestmark = pytest.mark.django_db
 
@@ -22,6 +24,15 @@ def test_synthetic_plans_are_marked_and_shaped_like_the_real_one(real_plan):
     per_item = StatusReport.objects.filter(item__in=items).count() / 400
     assert 20 < per_item <= 24  # 24 months, a few missing
     assert Item.objects.filter(plan=real_plan).count() == 280  # the real plan is untouched
+    # the closed loop at the issue's scale: 50 problems and 20 orders per 200 entries, in a mix of states
+    problems, orders = Problem.objects.filter(item__plan__in=synthetic), Order.objects.filter(unit__name__contains="合成")
+    assert (counts["problems"], counts["orders"]) == (problems.count(), orders.count()) == (100, 40)
+    states = set(problems.values_list("state", flat=True))
+    assert {ProblemState.CLOSED, ProblemState.COORDINATING} <= states
+    assert problems.overdue(datetime.date(2026, 11, 23)).exists() and problems.filter(state=ProblemState.CLOSED,
+                                                                                        closed_at__isnull=False).exists()
+    assert {OrderState.CLOSED, OrderState.SIGNED} <= set(orders.values_list("state", flat=True))
+    assert not orders.filter(state=OrderState.CLOSED, answered_at__isnull=True).exists()
 
 
 def test_list_offers_the_categories_of_one_plan(client, leader, real_plan):

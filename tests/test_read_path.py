@@ -313,11 +313,15 @@ def test_dashboard_is_served_from_the_cache_until_a_change_commits(client, real_
 
 # ---------------------------------------------------------------- the ranking
 
-def test_ranking_is_sorted_by_score_then_name(real_plan, leader):
+def test_ranking_is_sorted_by_score_then_name_and_equal_scores_share_a_rank(real_plan, leader):
     rows = unit_ranking(leader, REAL_AS_OF)
     assert len(rows) > 20
-    assert [(-r["score"], r["unit"]["name"]) for r in rows] == sorted((-r["score"], r["unit"]["name"]) for r in rows)
-    assert [r["rank"] for r in rows] == list(range(1, len(rows) + 1))
+    key = [(r["filed_nothing"], -r["score"], r["unit"]["name"]) for r in rows]
+    assert key == sorted(key)
+    for position, r in enumerate(rows, start=1):  # 1, 2, 2, 4: the place of the first with that score
+        first = next(i for i, o in enumerate(rows, start=1)
+                     if (o["filed_nothing"], o["score"]) == (r["filed_nothing"], r["score"]))
+        assert r["rank"] == first and r["of"] == len(rows)
 
 
 def test_a_unit_user_sees_only_its_own_units_with_their_places_among_all(client, real_plan, leader, unit_a_user):
