@@ -1,18 +1,20 @@
 """Leaders' pages: dashboard, flags, unit ranking and rollup downloads (all scoped to the user)."""
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django_tables2 import RequestConfig
 
 from projects.models import Item, Plan, Role, role_of
 from supervision.summary import loop_counts
 
-from projects.exports import stream_csv, xlsx_response
+from projects.exports import export_table, stream_csv, xlsx_response
+from projects.versions import options_key
 from .evaluation import state
 from .filters import FlagFilter
 from .models import Flag
+from .tables import FlagTable, flag_records
 from projects.params import BadParameter, as_of_param, bad_request, format_param, plan_bar, plan_param
 from .rollup import rollup_response
 from .summary import (
@@ -81,17 +83,33 @@ def dashboard(request):
 
 @login_required
 def flag_list(request):
-    # the plans in force; a closed plan's flags, as they stood at closing, are on its pages
-    base = Flag.objects.filter(resolved_on__isnull=True,
-                               item__in=in_force_entries(Item.objects.visible_to(request.user))) \
-        .select_related("item__figures").order_by("-severity", "item__list_kind", "item__seq")
-    f = FlagFilter(request.GET or None, queryset=base, user=request.user)
-    flags = f.qs if f.is_bound else base
-    page = Paginator(flags, 100).get_page(request.GET.get("page"))
+    """未解除的预警 as a Table and a FilterSet like the other lists: red first, then the longest
+    open; ?plan=CODE one plan's flags (a closed plan's as they stood at closing), by default
+    the plans in force; ?_export=csv|xlsx the filtered rows; a unit user its units' entries only."""
+    try:
+        fmt = format_param(request, "_export") if "_export" in request.GET else None
+    except BadParameter as error:
+        return bad_request(request, error)
+    visible = Item.objects.visible_to(request.user)
+    flags = Flag.objects.filter(resolved_on__isnull=True)
+    in_force = None
+    if not request.GET.get("plan"):
+        flags = flags.filter(item__in=in_force_entries(visible))
+        in_force = Plan.objects.in_force()
+    else:
+        flags = flags.filter(item__in=visible)
+    f = FlagFilter(request.GET or None, queryset=flags, user=request.user, plans=in_force)
+    as_of = timezone.localdate()
+    table = FlagTable(flag_records(f.qs if f.is_bound else flags), as_of=as_of)
+    if fmt:
+        RequestConfig(request, paginate=False).configure(table)
+        return export_table(table, fmt, "预警", f"预警_{as_of:%Y%m%d}.{fmt}")
+    RequestConfig(request, paginate={"per_page": 100}).configure(table)
     params = request.GET.copy()
     params.pop("page", None)
     return render(request, "portfolio/flag_list.html", {
-        "filter": f, "page": page, "count": page.paginator.count, "query_without_page": params.urlencode()})
+        "filter": f, "table": table, "count": table.paginator.count, "query_without_page": params.urlencode(),
+        "long_fields": ("unit",), "options_key": options_key(request.user)})
 
 
 RANKING_HEADER = ["名次", "责任单位", "重大项目数", "序时应完成投资（亿元）", "实际累计完成投资（亿元）",
