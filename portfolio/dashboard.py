@@ -1,8 +1,14 @@
 """Leaders' pages: dashboard, flags, unit ranking and rollup downloads (all scoped to the user)."""
+from urllib.parse import quote
+
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
 from django.utils import timezone
 from django_tables2 import RequestConfig
 
@@ -15,6 +21,7 @@ from .evaluation import state
 from .filters import FlagFilter
 from .models import Flag
 from .tables import FlagTable, flag_records
+from .trends import trends
 from projects.params import BadParameter, as_of_param, bad_request, format_param, plan_bar, plan_param
 from .rollup import rollup_response
 from .summary import (
@@ -66,7 +73,8 @@ def dashboard(request):
     if role_of(request.user) == Role.PLANNER:  # what planners must know about the machinery
         from .outbox import nightly_problem, pending_count
 
-        operations = {"pending_work": pending_count(), "nightly_problem": nightly_problem()}
+        operations = {"pending_work": pending_count(), "nightly_problem": nightly_problem(),
+                      "trend_plan": plan or Plan.objects.in_force().order_by("pk").first()}
     today = timezone.localdate()
     return render(request, "portfolio/dashboard.html", {
         **operations,
@@ -78,7 +86,25 @@ def dashboard(request):
         "evaluation_row": row,  # read once: the indicator card's cache key needs no query of its own
         **plan_bar(request, plan),
         "reporting_day": settings.TRACKER_REPORTING_DAY,
+        # month by month, from the stored month-end figures (portfolio/trends.py)
+        "trends": trends(request.user, plan, as_of, row),
     })
+
+
+@login_required
+@require_POST
+def trends_backfill(request):
+    """A planner's 补算趋势: queue the plan's month-end figures written from the reports."""
+    if role_of(request.user) != Role.PLANNER:
+        raise PermissionDenied("只有规划人员可以补算趋势数据。")
+    plan = Plan.objects.filter(code=request.POST.get("plan", "")[:40]).first()
+    if plan is None:
+        return bad_request(request, BadParameter("请选择要补算的规划。"))
+    from .tasks import backfill_trends_task
+
+    backfill_trends_task.delay(plan.pk, timezone.localdate().isoformat())
+    messages.success(request, f"已安排按月报补算“{plan.name}”各月末数据，完成后刷新本页即可看到趋势。")
+    return redirect(reverse("home") + f"?plan={quote(plan.code)}")
 
 
 @login_required
@@ -175,7 +201,5 @@ def bulletin_download(request):
     month = month_of_bulletin(as_of)
     response = HttpResponse(content_type=DOCX_TYPE)
     build_bulletin(plan, request.user, month, as_of).save(response)
-    from urllib.parse import quote
-
     response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename(plan, month))}"
     return response
