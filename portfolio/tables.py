@@ -264,7 +264,8 @@ class FlagTable(tables.Table):
     """未解除的预警: sorted by severity (red first), then by how long each has been open."""
 
     severity = tables.Column("严重程度", order_by=("severity_rank",), attrs={"td": {"class": "text-nowrap"}})
-    days_open = tables.Column("已持续（天）", accessor="opened_on", order_by=("-opened_on", "item_seq"),
+    # by default reversed: opened first (longest open), then 序号
+    days_open = tables.Column("已持续（天）", accessor="opened_on", order_by=("-opened_on", "-item_seq"),
                               attrs={"th": {"class": "text-end"}, "td": {"class": "text-end"}})
     kind = tables.Column("预警规则", attrs={"td": {"class": "text-nowrap"}})
     list_kind = tables.Column("清单", attrs={"td": {"class": "text-nowrap"}})

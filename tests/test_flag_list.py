@@ -41,6 +41,8 @@ def test_red_flags_come_before_yellow_and_the_longest_open_first(client, leader)
     assert header[:2] == ["严重程度", "已持续（天）"]
     keys = [(SEVERITY_RANK[r["严重程度"]], -int(r["已持续（天）"])) for r in rows]
     assert keys == sorted(keys)
+    same = [r for r in rows if r["严重程度"] == "红" and r["发现日期"] == rows[3]["发现日期"]]
+    assert len(same) > 1 and same == sorted(same, key=lambda r: int(r["事项"].split(".")[0]))  # then by 序号
     assert rows[0]["事项"].endswith(reds[1].item.name) and rows[1]["事项"].endswith(reds[2].item.name)
     first_yellow = next(r for r in rows if r["严重程度"] == "黄")
     assert first_yellow["事项"].endswith(yellows[0].item.name)

@@ -3,11 +3,14 @@
   const data = JSON.parse(document.getElementById('trends-data').textContent);
   if (typeof echarts === 'undefined') return;
   const charts = {};
-  const base = { tooltip: { trigger: 'axis' }, grid: { left: 50, right: 50, bottom: 50, top: 40 } };
+  // no animation: the figures are a record, and a printed or captured page shows them whole
+  const base = { animation: false, tooltip: { trigger: 'axis' }, legend: { top: 0 },
+                 grid: { left: 50, right: 50, bottom: 30, top: 60 } };
+  const legend = names => ({ top: 0, data: names });
   const colors = { red: '#dc3545', yellow: '#ffc107', green: '#198754', done: '#6c757d' };
   const options = {
     'trend-investment': s => ({
-      legend: { data: ['年内累计完成', '年度计划投资', '完成率%', '时间进度%'] },
+      legend: legend(['年内累计完成', '年度计划投资', '完成率%', '时间进度%']),
       xAxis: { type: 'category', data: s.labels },
       yAxis: [{ type: 'value', name: '亿元' }, { type: 'value', name: '%', max: v => Math.max(100, Math.ceil(v.max / 10) * 10) }],
       series: [
@@ -18,17 +21,17 @@
       ],
     }),
     'trend-lights': s => ({
-      legend: { data: ['红灯', '黄灯', '绿灯', '已完成'] },
+      legend: legend(['红灯', '黄灯', '绿灯', '已完成']),
       xAxis: { type: 'category', data: s.labels },
-      yAxis: { type: 'value', name: '项' },
+      yAxis: { type: 'value', name: '项', minInterval: 1 },
       series: [['红灯', 'red'], ['黄灯', 'yellow'], ['绿灯', 'green'], ['已完成', 'done']].map(([name, key]) => ({
         name, type: 'bar', stack: 'lights', data: s[key], itemStyle: { color: colors[key] },
       })),
     }),
     'trend-reports': s => ({
-      legend: { data: ['应报', '按期报送', '按期率%'] },
+      legend: legend(['应报', '按期报送', '按期率%']),
       xAxis: { type: 'category', data: s.labels },
-      yAxis: [{ type: 'value', name: '份' }, { type: 'value', name: '%', max: 100 }],
+      yAxis: [{ type: 'value', name: '份', minInterval: 1 }, { type: 'value', name: '%', max: 100 }],
       series: [
         { name: '应报', type: 'bar', data: s.reports_due, itemStyle: { color: '#adb5bd' } },
         { name: '按期报送', type: 'bar', data: s.reports_on_time, itemStyle: { color: '#198754' } },
