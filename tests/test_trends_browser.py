@@ -31,7 +31,7 @@ def test_the_dashboard_draws_the_stored_month_end_trends(page, live_server, zone
     assert page.js_errors == []
 
 
-def test_the_flag_list_sorts_and_exports_in_the_browser(page, live_server, real_plan):
+def test_the_flag_list_sorts_and_exports_in_the_browser(page, live_server, real_plan):  # noqa: F811
     make_user("flag_leader", Role.LEADER)
     login(page, live_server, "flag_leader", "pw-flag_leader")
     page.goto(live_server.url + "/flags/")
