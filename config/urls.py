@@ -27,6 +27,7 @@ urlpatterns = [
     path("reports/status/remind/", reporting_views.remind_missing, name="reporting_remind"),
     path("my/", portfolio_views.my_items, name="my_items"),
     path("flags/", dashboard.flag_list, name="flag_list"),
+    path("trends/backfill/", dashboard.trends_backfill, name="trends_backfill"),
     path("ranking/", dashboard.unit_ranking, name="unit_ranking"),
     path("rollup/", dashboard.rollup_download, name="rollup_download"),
     path("bulletin/", dashboard.bulletin_download, name="bulletin_download"),

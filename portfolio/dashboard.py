@@ -1,18 +1,27 @@
 """Leaders' pages: dashboard, flags, unit ranking and rollup downloads (all scoped to the user)."""
+from urllib.parse import quote
+
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
 from django.utils import timezone
+from django_tables2 import RequestConfig
 
 from projects.models import Item, Plan, Role, role_of
 from supervision.summary import loop_counts
 
-from projects.exports import stream_csv, xlsx_response
+from projects.exports import export_table, stream_csv, xlsx_response
+from projects.versions import options_key
 from .evaluation import state
 from .filters import FlagFilter
 from .models import Flag
+from .tables import FlagTable, flag_records
+from .trends import trends
 from projects.params import BadParameter, as_of_param, bad_request, format_param, plan_bar, plan_param
 from .rollup import rollup_response
 from .summary import (
@@ -64,7 +73,8 @@ def dashboard(request):
     if role_of(request.user) == Role.PLANNER:  # what planners must know about the machinery
         from .outbox import nightly_problem, pending_count
 
-        operations = {"pending_work": pending_count(), "nightly_problem": nightly_problem()}
+        operations = {"pending_work": pending_count(), "nightly_problem": nightly_problem(),
+                      "trend_plan": plan or Plan.objects.in_force().order_by("pk").first()}
     today = timezone.localdate()
     return render(request, "portfolio/dashboard.html", {
         **operations,
@@ -77,22 +87,56 @@ def dashboard(request):
         "evaluation_row": row,  # read once: the indicator card's cache key needs no query of its own
         **plan_bar(request, plan),
         "reporting_day": settings.TRACKER_REPORTING_DAY,
+        # month by month, from the stored month-end figures (portfolio/trends.py)
+        "trends": trends(request.user, plan, as_of, row),
     })
 
 
 @login_required
+@require_POST
+def trends_backfill(request):
+    """A planner's 补算趋势: queue the plan's month-end figures written from the reports."""
+    if role_of(request.user) != Role.PLANNER:
+        raise PermissionDenied("只有规划人员可以补算趋势数据。")
+    plan = Plan.objects.filter(code=request.POST.get("plan", "")[:40]).first()
+    if plan is None:
+        return bad_request(request, BadParameter("请选择要补算的规划。"))
+    from .tasks import backfill_trends_task
+
+    backfill_trends_task.delay(plan.pk, timezone.localdate().isoformat())
+    messages.success(request, f"已安排按月报补算“{plan.name}”各月末数据，完成后刷新本页即可看到趋势。")
+    return redirect(reverse("home") + f"?plan={quote(plan.code)}")
+
+
+@login_required
 def flag_list(request):
-    # the plans in force; a closed plan's flags, as they stood at closing, are on its pages
-    base = Flag.objects.filter(resolved_on__isnull=True,
-                               item__in=in_force_entries(Item.objects.visible_to(request.user))) \
-        .select_related("item__figures").order_by("-severity", "item__list_kind", "item__seq")
-    f = FlagFilter(request.GET or None, queryset=base, user=request.user)
-    flags = f.qs if f.is_bound else base
-    page = Paginator(flags, 100).get_page(request.GET.get("page"))
+    """未解除的预警 as a Table and a FilterSet like the other lists: red first, then the longest
+    open; ?plan=CODE one plan's flags (a closed plan's as they stood at closing), by default
+    the plans in force; ?_export=csv|xlsx the filtered rows; a unit user its units' entries only."""
+    try:
+        fmt = format_param(request, "_export") if "_export" in request.GET else None
+    except BadParameter as error:
+        return bad_request(request, error)
+    visible = Item.objects.visible_to(request.user)
+    flags = Flag.objects.filter(resolved_on__isnull=True)
+    in_force = None
+    if not request.GET.get("plan"):
+        flags = flags.filter(item__in=in_force_entries(visible))
+        in_force = Plan.objects.in_force()
+    else:
+        flags = flags.filter(item__in=visible)
+    f = FlagFilter(request.GET or None, queryset=flags, user=request.user, plans=in_force)
+    as_of = timezone.localdate()
+    table = FlagTable(flag_records(f.qs if f.is_bound else flags), as_of=as_of)
+    if fmt:
+        RequestConfig(request, paginate=False).configure(table)
+        return export_table(table, fmt, "预警", f"预警_{as_of:%Y%m%d}.{fmt}")
+    RequestConfig(request, paginate={"per_page": 100}).configure(table)
     params = request.GET.copy()
     params.pop("page", None)
     return render(request, "portfolio/flag_list.html", {
-        "filter": f, "page": page, "count": page.paginator.count, "query_without_page": params.urlencode()})
+        "filter": f, "table": table, "count": table.paginator.count, "query_without_page": params.urlencode(),
+        "long_fields": ("unit",), "options_key": options_key(request.user)})
 
 
 RANKING_HEADER = ["名次", "责任单位", "重大项目数", "序时应完成投资（亿元）", "实际累计完成投资（亿元）",
@@ -167,7 +211,5 @@ def bulletin_download(request):
     month = month_of_bulletin(as_of)
     response = HttpResponse(content_type=DOCX_TYPE)
     build_bulletin(plan, request.user, month, as_of).save(response)
-    from urllib.parse import quote
-
     response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename(plan, month))}"
     return response

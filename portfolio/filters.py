@@ -83,11 +83,18 @@ class ItemFilter(df.FilterSet):
 
 
 class FlagFilter(df.FilterSet):
-    kind = df.ChoiceFilter(label="类型", choices=rule_choices, empty_label="全部", widget=LongSelect(attrs=SELECT))
+    """The flag list's filters. `plan` takes the plan's code (?plan=ojk-14, as the plan switcher
+    and the dashboard link); without it the list shows the plans in force (the view)."""
+
+    plan = df.ModelChoiceFilter(label="规划", queryset=Plan.objects.none(), field_name="item__plan",
+                                to_field_name="code", empty_label="执行中的规划", widget=LongSelect(attrs=SELECT))
+    kind = df.ChoiceFilter(label="预警规则", choices=rule_choices, empty_label="全部", widget=LongSelect(attrs=SELECT))
     severity = df.ChoiceFilter(label="严重程度", choices=[("red", "红"), ("yellow", "黄"), ("info", "提示")],
                                empty_label="全部", widget=LongSelect(attrs=SELECT))
     list_kind = df.ChoiceFilter(label="清单", choices=ListKind.choices, field_name="item__list_kind",
                                 empty_label="全部", widget=LongSelect(attrs=SELECT))
+    category = df.ModelChoiceFilter(label="类别", queryset=Category.objects.none(), field_name="item__category",
+                                    empty_label="全部", widget=LongSelect(attrs=SELECT))
     unit = UnitChoiceFilter(label="责任单位", queryset=Unit.objects.none(), method="by_unit", empty_label="全部",
                                 widget=LongSelect(attrs=SELECT))
     opened_after = df.DateFilter(label="发现日期起", field_name="opened_on", lookup_expr="gte",
@@ -95,9 +102,16 @@ class FlagFilter(df.FilterSet):
     opened_before = df.DateFilter(label="发现日期止", field_name="opened_on", lookup_expr="lte",
                                   widget=forms.DateInput(attrs={**INPUT, "type": "date"}))
 
-    def __init__(self, *args, user=None, **kwargs):
+    def __init__(self, *args, user=None, plans=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.filters["unit"].queryset = filter_units(user).order_by("name")
+        self.filters["plan"].queryset = Plan.objects.order_by("-start_year", "code")
+        # the categories of the chosen plan, else of the plans shown (those in force)
+        code = (self.data or {}).get("plan")
+        chosen = Plan.objects.filter(code=code) if code else plans
+        self.filters["category"].queryset = Category.objects.filter(plan__in=chosen) \
+            .order_by("plan_id", "list_kind", "order") if chosen is not None else Category.objects.none()
+        self.form.fields["category"].label_from_instance = lambda c: f"{c.get_list_kind_display()}·{c.name}"
 
     def by_unit(self, queryset, name, value):
         return queryset.filter(Exists(ItemUnit.objects.filter(item=OuterRef("item"), unit=value)))

@@ -7,11 +7,12 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from projects.models import Item
+from projects.models import Item, Plan, Unit
 
 from .rules import RULES_BY_CODE, Light, Severity, rule_choices
 
-__all__ = ["Flag", "ItemFigures", "ItemYearFigures", "NightlyRun", "SentMail", "Light", "Severity"]
+__all__ = ["Flag", "ItemFigures", "ItemYearFigures", "MonthEndFigures", "NightlyRun", "SentMail", "Light",
+           "Severity"]
 
 FIGURES = dict(max_digits=24, decimal_places=8, null=True)
 
@@ -126,3 +127,33 @@ class SentMail(models.Model):
     class Meta:
         verbose_name = verbose_name_plural = "已发送的定期邮件"
         constraints = [models.UniqueConstraint(fields=["kind", "key", "recipient"], name="sent_mail_once")]
+
+
+class MonthEndFigures(models.Model):
+    """A plan's figures at one month's end, for the whole plan (unit NULL) and per responsible
+    unit (an entry counts for each of its units): the trends on the dashboard read these rows and
+    never recompute them. Written by the nightly run and by `backfill_trends`
+    (portfolio/trends.py; docs/architecture.md, "Trends")."""
+
+    plan = models.ForeignKey(Plan, verbose_name="规划", on_delete=models.CASCADE, related_name="month_end_figures")
+    unit = models.ForeignKey(Unit, verbose_name="责任单位", null=True, on_delete=models.CASCADE,
+                             related_name="month_end_figures")
+    month = models.DateField("月份")  # the month's first day; lights are as of its last day
+    red = models.PositiveIntegerField("红灯", default=0)
+    yellow = models.PositiveIntegerField("黄灯", default=0)
+    green = models.PositiveIntegerField("绿灯", default=0)
+    done = models.PositiveIntegerField("已完成", default=0)
+    year_planned = models.DecimalField("年度计划投资（亿元）", max_digits=16, decimal_places=4, null=True)
+    year_completed = models.DecimalField("年内累计完成投资（亿元）", max_digits=16, decimal_places=4, default=0)
+    reports_due = models.PositiveIntegerField("应报月报", default=0)
+    reports_on_time = models.PositiveIntegerField("按期月报", default=0)
+    written_on = models.DateField("写入日期")  # final once written after the month's reporting deadline
+
+    class Meta:
+        verbose_name = verbose_name_plural = "月末数据"
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "month"], condition=Q(unit__isnull=True),
+                                    name="month_end_plan_once"),
+            models.UniqueConstraint(fields=["plan", "unit", "month"], condition=Q(unit__isnull=False),
+                                    name="month_end_unit_once"),
+        ]

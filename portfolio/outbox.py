@@ -89,9 +89,11 @@ def send_owed_alerts() -> int:
 
 def nightly(as_of: datetime.date) -> dict:
     """The nightly run, recorded in NightlyRun: drain the outbox, evaluate every entry (reading
-    again the facts of entries changed since they were read), the plan indicators, and send
-    every alert owed. Safe to run twice (a redelivered task)."""
+    again the facts of entries changed since they were read), the plan indicators, send every
+    alert owed, and store the month-end figures of the months ended (portfolio/trends.py). Safe
+    to run twice (a redelivered task)."""
     from .evaluation import evaluate
+    from .trends import write_month_ends
     from indicators.evaluation import evaluate_indicators
 
     run = NightlyRun.objects.create(as_of=as_of)
@@ -100,6 +102,7 @@ def nightly(as_of: datetime.date) -> dict:
         result = evaluate(as_of)
         evaluate_indicators(as_of=as_of)
         sent = send_owed_alerts()
+        month_ends = write_month_ends(as_of)
     except Exception as exc:
         try:
             NightlyRun.objects.filter(pk=run.pk).update(
@@ -109,7 +112,7 @@ def nightly(as_of: datetime.date) -> dict:
             pass
         raise
     NightlyRun.objects.filter(pk=run.pk).update(ok=True, finished_at=timezone.now())
-    return {**result.as_dict(), "drained": drained, "alerts": sent}
+    return {**result.as_dict(), "drained": drained, "alerts": sent, "month_end_rows": month_ends}
 
 
 def nightly_problem(now=None) -> str:

@@ -1,15 +1,18 @@
 """List columns, defined once: django-tables2 renders them on the page (shared/table.html) and
 the exports read the same columns through `export_rows` (projects/exports.py)."""
+import datetime
+from types import SimpleNamespace
+
 import django_tables2 as tables
 from django.db import models
-from django.db.models import F
+from django.db.models import Case, F, IntegerField, Value, When
 from django.urls import reverse
 from django.utils.html import format_html
 
 from projects.models import Item, ItemStatus, ItemUnit, ListKind, ProjectType, Unit, period_text
 
 from projects.formatting import PENDING, money
-from .rules import Light
+from .rules import RULES_BY_CODE, SEVERITY_RANK, Light, Severity
 
 LIGHT_BADGES = {
     Light.RED.value: ("bg-danger", "红灯"),
@@ -35,8 +38,9 @@ class UnitNames(models.Func):
 
     output_field = models.CharField()
 
-    def __init__(self):
-        super().__init__(F("pk"))
+    def __init__(self, entry="pk"):
+        """entry: the field naming the entry in the outer query ("pk" over entries, "item_id" over flags)."""
+        super().__init__(F(entry))
 
     def _parts(self, compiler):
         item_sql, params = compiler.compile(self.source_expressions[0])
@@ -217,5 +221,130 @@ class ItemTable(tables.Table):
         return light_label(value)
 
 
-__all__ = ["ItemTable", "MoneyColumn", "list_records", "light_badge", "light_label", "UnitNames", "LIGHT_BADGES",
+# ---------------------------------------------------------------- the flag list (预警)
+
+SEVERITY_BADGES = {
+    Severity.RED.value: ("bg-danger", "红"),
+    Severity.YELLOW.value: ("bg-warning text-dark", "黄"),
+    Severity.INFO.value: ("bg-info text-dark", "提示"),
+}
+LIST_LABELS = dict(ListKind.choices)
+# the figures 投资滞后 is put in words from (Flag.describe reads them from the entry's figures)
+FLAG_FIGURES = ("expected_pct", "actual_pct", "points_behind", "year_expected_pct", "year_actual_pct")
+FLAG_FIELDS = ("pk", "item_id", "kind", "severity", "opened_on", "detail", "item_seq", "item_name", "list_kind",
+               "category_name", "plan_code", "plan_name", "units_text", *FLAG_FIGURES)
+
+
+def severity_order():
+    """Red first, then yellow, then 提示 (projects.lights.SEVERITY_RANK), for ORDER BY."""
+    return Case(*[When(severity=s.value, then=Value(-SEVERITY_RANK[s])) for s in Severity],
+                default=Value(0), output_field=IntegerField())
+
+
+def flag_records(flags):
+    """The flag list's rows as plain dicts: the flag, its entry, plan, category and units, and
+    the entry's figures its sentence needs (one query for the page and the exports)."""
+    return flags.annotate(
+        severity_rank=severity_order(), item_seq=F("item__seq"), item_name=F("item__name"), list_kind=F("item__list_kind"),
+        category_name=F("item__category__name"), plan_code=F("item__plan__code"), plan_name=F("item__plan__name"),
+        units_text=UnitNames("item_id"), **{name: F(f"item__figures__{name}") for name in FLAG_FIGURES},
+    ).values(*FLAG_FIELDS)
+
+
+def flag_description(record, as_of):
+    """The flag's sentence as of the date (Flag.describe, from the record's fields)."""
+    rule = RULES_BY_CODE.get(record["kind"])
+    if rule is None:
+        return ""
+    figures = SimpleNamespace(**{k: record[k] for k in FLAG_FIGURES}) if rule.code == "underfunded" else None
+    return rule.describe(record["detail"] or {}, as_of, figures)
+
+
+class FlagTable(tables.Table):
+    """未解除的预警: sorted by severity (red first), then by how long each has been open."""
+
+    severity = tables.Column("严重程度", order_by=("severity_rank",), attrs={"td": {"class": "text-nowrap"}})
+    # by default reversed: opened first (longest open), then 序号
+    days_open = tables.Column("已持续（天）", accessor="opened_on", order_by=("-opened_on", "-item_seq"),
+                              attrs={"th": {"class": "text-end"}, "td": {"class": "text-end"}})
+    kind = tables.Column("预警规则", attrs={"td": {"class": "text-nowrap"}})
+    list_kind = tables.Column("清单", attrs={"td": {"class": "text-nowrap"}})
+    category = tables.Column("类别", accessor="category_name", default="—")
+    item = tables.Column("事项", accessor="item_name", order_by=("list_kind", "item_seq"))
+    units = tables.Column("责任单位", accessor="units_text", orderable=False, default=PENDING,
+                          attrs={"td": {"class": "units"}})
+    plan = tables.Column("规划", accessor="plan_name", order_by=("plan_code",), attrs={"td": {"class": "text-nowrap"}})
+    description = tables.Column("说明", accessor="detail", orderable=False, empty_values=(),
+                                attrs={"td": {"class": "small"}})
+    opened_on = tables.Column("发现日期", attrs={"td": {"class": "text-nowrap"}})
+
+    class Meta:
+        template_name = "shared/table.html"
+        attrs = {"class": "table table-sm table-hover align-middle mb-0", "id": "flag-table"}
+        order_by = ("severity", "-days_open")
+        per_page_field = "_per_page"
+        empty_text = "没有符合条件的预警"
+
+    def __init__(self, data, *, as_of: datetime.date, **kwargs):
+        super().__init__(data, **kwargs)
+        self.as_of = as_of
+
+    def order_list_kind(self, queryset, is_descending):
+        """The six lists in the plan's order (重大项目 first)."""
+        order = Case(*[When(list_kind=k.value, then=Value(i)) for i, k in enumerate(ListKind)],
+                     output_field=IntegerField())
+        return queryset.order_by(order.desc() if is_descending else order.asc(), "item_seq"), True
+
+    # -- cells on the page -----------------------------------------------------------------
+    def render_severity(self, value):
+        css, label = SEVERITY_BADGES.get(value, ("bg-light text-dark", value))
+        return format_html('<span class="badge {}" data-severity="{}">{}</span>', css, value, label)
+
+    def render_days_open(self, value):
+        return (self.as_of - value).days
+
+    def render_kind(self, value):
+        rule = RULES_BY_CODE.get(value)
+        return rule.label if rule else value
+
+    def render_list_kind(self, value):
+        return LIST_LABELS.get(value, value)
+
+    def render_item(self, record):
+        return format_html('<a href="{}">{}. {}</a>', reverse("item_detail", args=[record["item_id"]]),
+                           record["item_seq"], record["item_name"])
+
+    def render_description(self, record):
+        return flag_description(record, self.as_of)
+
+    def render_opened_on(self, value):
+        return value.strftime("%Y-%m-%d")
+
+    # -- values in exports ---------------------------------------------------------------------
+    def value_severity(self, value):
+        return SEVERITY_BADGES.get(value, ("", value))[1]
+
+    def value_days_open(self, value):
+        return (self.as_of - value).days
+
+    def value_kind(self, value):
+        return self.render_kind(value)
+
+    def value_list_kind(self, value):
+        return LIST_LABELS.get(value, value)
+
+    def value_item(self, record):
+        return f"{record['item_seq']}. {record['item_name']}"
+
+    def value_units(self, value):
+        return value or PENDING
+
+    def value_description(self, record):
+        return flag_description(record, self.as_of)
+
+    def value_opened_on(self, value):
+        return value.strftime("%Y-%m-%d")
+
+
+__all__ = ["ItemTable", "FlagTable", "flag_records", "severity_order", "MoneyColumn", "list_records", "light_badge", "light_label", "UnitNames", "LIGHT_BADGES",
            "Item"]

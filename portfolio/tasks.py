@@ -56,3 +56,14 @@ def send_leader_digest_task(as_of=None):
 @shared_task(**RELIABLE)
 def notify_flags_task(flag_ids):
     return notify_flag_changes(flag_ids)
+
+
+@shared_task(**RELIABLE)
+def backfill_trends_task(plan_id, as_of=None):
+    """A planner's 补算趋势 button: every month-end row of the plan, from the reports (idempotent)."""
+    from projects.models import Plan
+
+    from .trends import backfill
+
+    plan = Plan.objects.filter(pk=plan_id).first()
+    return backfill(plan, _date(as_of)) if plan is not None else 0
