@@ -83,7 +83,7 @@ def dashboard(request):
 def flag_list(request):
     # the plans in force; a closed plan's flags, as they stood at closing, are on its pages
     base = Flag.objects.filter(resolved_on__isnull=True,
-                               item__in=in_force_entries(Item.objects.visible_to(request.user))) \
+                               item__in=in_force_entries(Item.objects.visible_to(request.user), timezone.localdate())) \
         .select_related("item__figures").order_by("-severity", "item__list_kind", "item__seq")
     f = FlagFilter(request.GET or None, queryset=base, user=request.user)
     flags = f.qs if f.is_bound else base
