@@ -117,7 +117,7 @@ def plan_import(request):
 
 class ConfirmForm(forms.Form):
     adjusted_on = forms.DateField(label="调整日期", required=False,
-                                  widget=forms.DateInput(attrs={"type": "date", "class": "form-control"}))
+                                  widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date", "class": "form-control"}))
     document_no = forms.CharField(label="文号", max_length=100, required=False,
                                   widget=forms.TextInput(attrs={"class": "form-control", "placeholder": "例如 瓯管〔2027〕3号"}))
 

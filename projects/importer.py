@@ -473,9 +473,10 @@ class ImportReport:
         if self.links is not None:
             links = {"predecessor": f"{self.links.predecessor.code}（{self.links.predecessor.name}）",
                      "linked": len(self.links.linked), "kept": self.links.kept,
-                     "ambiguous": [{**entry(e), "candidates": "、".join(str(c.seq) for c in cands)}
+                     # new entries' ids differ from run to run: the links name entries by list and 序号
+                     "ambiguous": [{**entry(e), "pk": None, "candidates": "、".join(str(c.seq) for c in cands)}
                                    for e, cands in self.links.ambiguous],
-                     "unlinked_continuing": [entry(e) for e in self.links.unlinked_continuing],
+                     "unlinked_continuing": [{**entry(e), "pk": None} for e in self.links.unlinked_continuing],
                      "without_successor": len(self.links.without_successor)}
         return {
             "plan": {"code": self.plan.code, "name": self.plan.name, "period": self.plan.period_name,

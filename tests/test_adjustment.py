@@ -7,8 +7,8 @@ import io
 from decimal import Decimal
 
 import pytest
-from django.core.management import call_command
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
 
 from portfolio.rules import findings, findings_in_python
 from portfolio.summary import compute_dashboard

@@ -1,11 +1,11 @@
 import datetime
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
 from projects.changes import check_follow_up, follow_up_failures
 from projects.importer import ImportFailed, import_plan
 from projects.validation import parse_period
-from django.utils import timezone
 
 
 class Command(BaseCommand):
