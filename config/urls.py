@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from indicators import entry_views as indicator_entry, views as indicator_views
-from portfolio import dashboard, health, plan_views, views as portfolio_views
+from portfolio import dashboard, health, plan_import, plan_views, views as portfolio_views
 from reporting import status_views as reporting_views, views as report_views
 from supervision import views as supervision_views
 
@@ -37,6 +37,10 @@ urlpatterns = [
     path("indicators/values/template/", indicator_entry.indicator_values_template, name="indicator_values_template"),
     path("indicators/values/upload/", indicator_entry.indicator_values_upload, name="indicator_values_upload"),
     path("plans/", plan_views.plan_list, name="plan_list"),
+    path("plans/import/", plan_import.plan_import, name="plan_import"),
+    path("plans/import/<str:token>/", plan_import.plan_import_preview, name="plan_import_preview"),
+    path("plans/import/<str:token>/confirm/", plan_import.plan_import_confirm, name="plan_import_confirm"),
+    path("plans/import/<str:token>/cancel/", plan_import.plan_import_cancel, name="plan_import_cancel"),
     path("plans/<slug:code>/review/", plan_views.plan_review, name="plan_review"),
     path("plans/<slug:code>/close/", plan_views.plan_close, name="plan_close"),
     path("plans/<slug:code>/reopen/", plan_views.plan_reopen, name="plan_reopen"),

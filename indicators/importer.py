@@ -139,8 +139,12 @@ class TableResult:
     values: int = 0
     absent: list = field(default_factory=list)
 
+    @property
+    def kind_label(self) -> str:
+        return TableKind(self.kind).label
+
     def line(self):
-        return (f"{self.title}｜{TableKind(self.kind).label}｜{self.count} 项指标｜"
+        return (f"{self.title}｜{self.kind_label}｜{self.count} 项指标｜"
                 f"预期性 {self.expected}，约束性 {self.binding}｜"
                 f"新建 {self.created}，更新 {self.updated}，未变 {self.unchanged}"
                 + (f"｜文本中的实际值 {self.values} 个" if self.values else ""))

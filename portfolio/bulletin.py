@@ -66,7 +66,7 @@ def bulletin_context(plan, user, month: datetime.date, as_of: datetime.date) -> 
 
     row = state()
     stored_as_of = stored_date(plan, row.as_of)
-    figures, stored = entry_figures(scoped_items(user, plan), as_of, stored_as_of)
+    figures, stored = entry_figures(scoped_items(user, plan, as_of), as_of, stored_as_of)
     filing = unit_status(month, as_of, plan)
     if role_of(user) not in (Role.PLANNER, Role.LEADER) and not getattr(user, "is_superuser", False):
         mine = set(Unit.objects.filter(members=user).values_list("pk", flat=True))

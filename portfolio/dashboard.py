@@ -121,7 +121,7 @@ def flag_list(request):
     flags = Flag.objects.filter(resolved_on__isnull=True)
     in_force = None
     if not request.GET.get("plan"):
-        flags = flags.filter(item__in=in_force_entries(visible))
+        flags = flags.filter(item__in=in_force_entries(visible, timezone.localdate()))
         in_force = Plan.objects.in_force()
     else:
         flags = flags.filter(item__in=visible)

@@ -283,6 +283,8 @@ class Facts:
     start_due_index: int | None = None
     start_months_late: int | None = None
     carried_year: int | None = None
+    added_on: datetime.date | None = None  # the lists' dates (projects.models.listed_q)
+    withdrawn_on: datetime.date | None = None
 
     def get(self, name):
         return getattr(self, name)
@@ -354,6 +356,7 @@ def facts_for(item, as_of: datetime.date) -> Facts:
         start_months_late=(None if start_due_index is None
                            else _month_index(as_of.year, as_of.month) - start_due_index),
         carried_year=successor.plan.start_year if (successor := getattr(item, "successor", None)) else None,
+        added_on=item.added_on, withdrawn_on=item.withdrawn_on,
     )
 
 

@@ -56,7 +56,7 @@ def entry_rows(plan, user, as_of) -> list:
     within = (ItemYearFigures.objects.filter(item=OuterRef("pk"), year__gte=plan.start_year, year__lte=plan.end_year)
               .order_by().values("item").annotate(s=Sum("completed")).values("s"))
     successor = Item.objects.filter(predecessor=OuterRef("pk"))
-    items, _ = entry_figures(scoped_items(user, plan), as_of, stored_date(plan, state().as_of))
+    items, _ = entry_figures(scoped_items(user, plan, as_of), as_of, stored_date(plan, state().as_of))
     rows = (items.order_by()
             .annotate(lead=Coalesce(Subquery(lead), Value(NO_LEAD), output_field=CharField()),
                       completed_in_period=Subquery(within), carried=Exists(successor),

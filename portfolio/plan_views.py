@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from projects.continuation import set_predecessor
-from projects.models import Item, Plan, PlanState, Role, role_of
+from projects.models import Item, Plan, PlanImport, PlanState, Role, role_of
 
 from projects.exports import XLSX_TYPE
 from .lifecycle import close_plan, reopen_plan
@@ -46,7 +46,8 @@ class CloseForm(forms.Form):
 def plan_list(request):
     """Every plan with its period and state; the visible entries' count; what one can do with it."""
     plans = Plan.objects.filter(is_synthetic=False).order_by("-start_year", "code")
-    visible = Item.objects.visible_to(request.user)
+    today = timezone.localdate()
+    visible = Item.objects.visible_to(request.user).listed(today)
     counts = dict(visible.filter(plan__in=plans).order_by().values("plan").annotate(n=Count("pk"))
                   .values_list("plan", "n"))
     carried = dict(visible.filter(plan__in=plans, successor__isnull=False).order_by().values("plan")
@@ -54,8 +55,15 @@ def plan_list(request):
     rows = [{"plan": p, "entries": counts.get(p.pk, 0), "carried": carried.get(p.pk, 0),
              "close_form": CloseForm(plan=p, initial={"as_of": min(datetime.date(p.end_year, 12, 31), timezone.localdate())})}
             for p in plans]
+    imports = []
+    if role_of(request.user) in (Role.PLANNER, Role.LEADER):
+        imports = list(PlanImport.objects.filter(state=PlanImport.State.APPLIED, plan__in=plans)
+                       .select_related("plan", "uploaded_by").defer("data", "preview")[:200])
+        for record in imports:  # the dashboard the day before and on the day of an adjustment
+            if record.adjusted_on:
+                record.before = record.adjusted_on - datetime.timedelta(days=1)
     return render(request, "portfolio/plan_list.html", {
-        "rows": rows, "is_planner": role_of(request.user) == Role.PLANNER,
+        "rows": rows, "is_planner": role_of(request.user) == Role.PLANNER, "imports": imports,
         "in_force": list(Plan.objects.in_force().values_list("pk", flat=True)),
     })
 

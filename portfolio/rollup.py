@@ -137,7 +137,7 @@ def record_category(record):
 def build_rollup(plan, user, as_of: datetime.date):
     """Sheets as (title, rows, money columns, percent columns); rows are (kind, values) with kind
     head, category, item, subtotal or total."""
-    items = scoped_items(user, plan)
+    items = scoped_items(user, plan, as_of)
     label = plan.period_name
     sheets = [_list_sheet("重大项目", items, ListKind.PROJECT, label, True, as_of)]
     sheets.append(programme_sheet(plan, user))
@@ -193,7 +193,7 @@ def summary_sheet(plan, user, as_of):
 
 def unit_groups(user, plan, as_of):
     """[(unit name, sums)] of the projects each unit leads or supports, within the user's scope."""
-    figures, _ = entry_figures(scoped_items(user, plan).filter(list_kind=ListKind.PROJECT), as_of)
+    figures, _ = entry_figures(scoped_items(user, plan, as_of).filter(list_kind=ListKind.PROJECT), as_of)
     rows = figures.order_by().values(unit=F("unit_links__unit__name")).annotate(
         count=Count("pk"), total=Sum("total_investment"), plan=Sum("plan_investment"),
         completed=Sum("cumulative"), expected=Sum("expected_amount")).filter(unit__isnull=False)

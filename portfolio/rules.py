@@ -17,7 +17,7 @@ from django.db import models
 from django.db.models import Case, Q, Value, When
 
 from projects.lights import SEVERITY_RANK, Light, Severity  # noqa: F401  (part of the rules' API)
-from projects.models import ItemStatus, ListKind, ProjectType
+from projects.models import ItemStatus, ListKind, ProjectType, is_listed, listed_q
 from reporting.calendar import late_month, months_between
 
 from .facts import facts_for, month_of_index, with_facts
@@ -63,7 +63,8 @@ class Rule:
     # -- derived: both forms read the same bands --------------------------------------------
 
     def severity_expression(self, as_of):
-        condition = self.condition(as_of) & (Q(carried_year__isnull=True) | Q(carried_year__gt=as_of.year))
+        condition = (self.condition(as_of) & (Q(carried_year__isnull=True) | Q(carried_year__gt=as_of.year))
+                     & listed_q(as_of))
         bands = self.bands()
         if not bands:
             return Case(When(condition, then=Value(self.severity.value)), default=None,
@@ -73,7 +74,8 @@ class Rule:
 
     def severity_of(self, facts, as_of):
         """The severity of this rule's finding for one entry, or None when it does not hold."""
-        if carried_on(facts, as_of) or not self.holds(facts, as_of):
+        if carried_on(facts, as_of) or not is_listed(facts.added_on, facts.withdrawn_on, as_of) \
+                or not self.holds(facts, as_of):
             return None
         bands = self.bands()
         if not bands:

@@ -51,17 +51,21 @@ def entry_figures(items, as_of: datetime.date, stored_as_of=None):
     return with_findings(items, as_of, source="live"), False
 
 
-def scoped_items(user, plan=None):
-    """The user's entries of one plan, or of every plan in force; an entry carried into another
-    plan in force is counted there only (one project, not two)."""
+def scoped_items(user, plan, as_of: datetime.date):
+    """The user's entries on the lists on `as_of` (Item.objects.listed) of one plan, or of every
+    plan in force; an entry carried into another plan in force is counted there only (one
+    project, not two)."""
     items = Item.objects.visible_to(user)
-    return items.filter(plan=plan) if plan is not None else in_force_entries(items)
+    return items.filter(plan=plan).listed(as_of) if plan is not None else in_force_entries(items, as_of)
 
 
-def in_force_entries(items):
-    """Entries of the plans in force. The filters cost time on every grouped query over many
-    entries, so each is added only when it changes the result: the plan filter when some plan
-    with lists is not in force, the anti-join when two plans in force share a project."""
+def in_force_entries(items, as_of: datetime.date):
+    """Entries of the plans in force that are on the lists on `as_of` (an entry taken out by an
+    adjustment, 调出, leaves from its date: Item.objects.listed). The other filters cost time on
+    every grouped query over many entries, so each is added only when it changes the result: the
+    plan filter when some plan with lists is not in force, the anti-join when two plans in force
+    share a project."""
+    items = items.listed(as_of)
     plans = Plan.objects.in_force()
     if Plan.objects.filter(Exists(Item.objects.filter(plan=OuterRef("pk")))).exclude(pk__in=plans).exists():
         items = items.filter(plan__in=plans)
@@ -89,7 +93,7 @@ def _plan_years(plan, items):
 
 def compute_dashboard(user, as_of: datetime.date, plan=None, stored_as_of=None, asked_on=None) -> dict:
     """asked_on: the day whose month asked for the reporting card shows (default as_of)."""
-    items = scoped_items(user, plan)
+    items = scoped_items(user, plan, as_of)
     figures, stored = entry_figures(items, as_of, stored_as_of)
 
     per_list = {kind.value: {"value": kind.value, "label": kind.label, "n": 0, "lights": dict.fromkeys(LIGHTS, 0)}
@@ -327,7 +331,7 @@ def compute_ranking(as_of: datetime.date, plan=None, stored_as_of=None) -> list:
     a rank (1, 2, 2, 4), sorted by name."""
     from supervision.summary import unit_timeliness
 
-    items = in_force_entries(Item.objects.all()) if plan is None else Item.objects.filter(plan=plan)
+    items = in_force_entries(Item.objects.all(), as_of) if plan is None else Item.objects.filter(plan=plan).listed(as_of)
     figures, _ = entry_figures(items, as_of, stored_as_of)
     months = on_time_months(as_of)
     project = Q(list_kind=ListKind.PROJECT)
@@ -424,7 +428,7 @@ def compute_overview(user, as_of: datetime.date, plan=None, month=None) -> dict:
 
     month = month or late_month(as_of)
     year, n = month.year, month.month
-    projects = scoped_items(user, plan).filter(list_kind=ListKind.PROJECT).exclude(status=ItemStatus.CANCELLED)
+    projects = scoped_items(user, plan, as_of).filter(list_kind=ListKind.PROJECT).exclude(status=ItemStatus.CANCELLED)
     ids = projects.values("pk")
     completed = StatusReport.objects.filter(item__in=ids, month__gte=datetime.date(year, 1, 1), month__lte=month) \
         .aggregate(s=Sum("month_investment"))["s"] or Decimal(0)

@@ -57,8 +57,11 @@ def period_label(plan=None):
 def list_table(request, list_kind):
     """The user's visible entries of one list, filtered (django-filter) into a Table (django-tables2)."""
     items = Item.objects.visible_to(request.user).filter(list_kind=list_kind)
+    today = timezone.localdate()
     if not request.GET.get("plan"):  # by default the plans in force; the 规划 filter reaches any
-        items = in_force_entries(items)
+        items = in_force_entries(items, today)
+    else:  # entries taken out by an adjustment (调出) leave the lists from its date
+        items = items.listed(today)
     items = with_list_figures(items)
     plans = Plan.objects.all()
     item_filter = ItemFilter(request.GET or None, queryset=items, list_kind=list_kind, user=request.user,
@@ -227,7 +230,7 @@ def my_items(request):
     except BadParameter as error:
         return bad_request(request, error)
     items = Item.objects.visible_to(request.user) if is_unit else Item.objects.none()
-    items = items.filter(plan=plan) if plan is not None else in_force_entries(items)
+    items = items.filter(plan=plan).listed(today) if plan is not None else in_force_entries(items, today)
     items = list(items.select_related("figures").prefetch_related("milestones").order_by(list_order, "seq"))
     owing_ids = set(owing(Item.objects.filter(pk__in=[i.pk for i in items]), due_month).values_list("pk", flat=True))
     month_end = (today.replace(day=28) + timezone.timedelta(days=4)).replace(day=1) - timezone.timedelta(days=1)

@@ -6,13 +6,18 @@ every row and collects every error; only a clean parse is written, in one transa
 """
 from __future__ import annotations
 
+import datetime
+import hashlib
+import io
 import re
+import secrets
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
 from django.db import transaction
+from django.utils import timezone
 
 from .changes import entries_changed
 from .models import (
@@ -22,16 +27,20 @@ from .models import (
     ItemUnit,
     ListKind,
     Plan,
+    PlanImport,
     PlanState,
     ProjectType,
     Programme,
     Unit,
     UnitAlias,
+    frozen_reason,
     period_name,
+    period_text,
     period_of_name,
 )
 from .validation import (  # noqa: F401  (ImportFailed, Row and the parsers are part of this module's API)
-    ImportFailed, Row, cell_error, cell_text, check_length, halfwidth, parse_money, parse_period, parse_seq, read_rows,
+    ImportFailed, Row, cell_error, cell_text, check_length, halfwidth, parse_money, parse_period, parse_seq, read_bytes,
+    read_rows,
     split_unit_cell,
 )
 
@@ -378,8 +387,15 @@ class ImportReport:
     parsed: ParsedPlan
     counts: dict  # list kind -> {"created": n, "updated": n, "unchanged": n}
     dry_run: bool
-    absent: list = field(default_factory=list)
+    absent: list = field(default_factory=list)  # entries of the plan missing from the file (not withdrawn before)
     links: object = None  # continuation.LinkReport when linked to a predecessor plan
+    added: list = field(default_factory=list)  # entries created by this import
+    changed: list = field(default_factory=list)  # (entry, [(field label, old, new)]): row position alone is no change
+    withdrawn: list = field(default_factory=list)  # (entry, reason): taken out of the lists (调出)
+    is_adjustment: bool = False  # the plan had entries before: a 动态调整
+    adjusted_on: object = None
+    document_no: str = ""
+    record: object = None  # the PlanImport row that keeps the file and the adjustment
 
     def mismatches(self):
         """Every printed 小计/合计 that differs from the sum of its rows."""
@@ -418,37 +434,99 @@ class ImportReport:
             f"{self.period_column} {money2(_sum(i.plan_investment for i in rows))} 亿元"
         )
 
+    def list_rows(self):
+        """Per list: its label, rows, money (projects only) and counts, and per category the same."""
+        out = []
+        for kind, label in ListKind.choices:
+            rows = [i for i in self.parsed.items if i.list_kind == kind]
+            if rows:
+                cats = [(cat.label, [i for i in rows if i.category is cat])
+                        for cat in self.parsed.categories if cat.list_kind == kind]
+                out.append((kind, label, rows, self.counts.get(kind, {}), cats))
+        if self.parsed.programmes:
+            out.append((PROGRAMME, "十大（类）百亿工程", self.parsed.programmes, self.counts.get(PROGRAMME, {}), []))
+        return out
+
+    def adjustment_counts(self) -> dict:
+        return {"added": len(self.added), "changed": len(self.changed), "withdrawn": len(self.withdrawn),
+                "missing_kept": len(self.absent) - len(self.withdrawn)}
+
+    def preview(self) -> dict:
+        """What the dry run found, as plain data (stored with a staged upload and shown before the
+        confirm): sums per list and category, printed totals that differ, links, and the
+        adjustment's entries added, changed and missing."""
+        def money(kind, rows):
+            if kind not in (ListKind.PROJECT, PROGRAMME):
+                return None
+            return {"total": money2(_sum(i.total for i in rows)),
+                    "plan": money2(_sum(i.plan_investment for i in rows)) if kind == ListKind.PROJECT else None}
+
+        def entry(item):
+            return {"pk": item.pk, "kind": item.list_kind, "list": ListKind(item.list_kind).label, "seq": item.seq,
+                    "name": item.name}
+
+        lists = [{"kind": kind, "label": label, "count": len(rows), "money": money(kind, rows),
+                  "created": c.get("created", 0), "updated": c.get("updated", 0), "unchanged": c.get("unchanged", 0),
+                  "categories": [{"label": cl, "count": len(cr), "money": money(kind, cr)} for cl, cr in cats]}
+                 for kind, label, rows, c, cats in self.list_rows()]
+        links = None
+        if self.links is not None:
+            links = {"predecessor": f"{self.links.predecessor.code}（{self.links.predecessor.name}）",
+                     "linked": len(self.links.linked), "kept": self.links.kept,
+                     # new entries' ids differ from run to run: the links name entries by list and 序号
+                     "ambiguous": [{**entry(e), "pk": None, "candidates": "、".join(str(c.seq) for c in cands)}
+                                   for e, cands in self.links.ambiguous],
+                     "unlinked_continuing": [{**entry(e), "pk": None} for e in self.links.unlinked_continuing],
+                     "without_successor": len(self.links.without_successor)}
+        return {
+            "plan": {"code": self.plan.code, "name": self.plan.name, "period": self.plan.period_name,
+                     "years": f"{self.plan.start_year}–{self.plan.end_year}", "is_new": not self.is_adjustment and not
+                     any(c.get("unchanged") or c.get("updated") for c in self.counts.values())},
+            "period_column": self.period_column,
+            "lists": lists,
+            "mismatches": [{"where": w, "label": label, "printed": p if isinstance(p, str) else money2(p),
+                            "computed": money2(c)} for w, label, p, c in self.mismatches()],
+            "links": links,
+            "is_adjustment": self.is_adjustment,
+            "added": [{"list": ListKind(i.list_kind).label, "seq": i.seq, "name": i.name} for i in self.added],
+            "changed": [{**entry(i), "changes": [list(c) for c in changes]} for i, changes in self.changed],
+            "missing": [entry(i) for i in self.absent],
+            "lines": self.lines(),
+        }
+
     def lines(self):
         out = []
         head = "试运行（未写入）" if self.dry_run else "导入完成"
         out.append(f"{head}：{self.parsed.file_label} → 规划 {self.plan.code if self.plan else ''} {self.parsed.name}")
         out.append(f"规划期：{self.plan.start_year}–{self.plan.end_year}（{self.plan.period_name}），"
                    f"状态：{self.plan.get_state_display()}")
-        kinds = [k for k, _ in ListKind.choices]
-        for kind in kinds:
-            rows = [i for i in self.parsed.items if i.list_kind == kind]
-            if not rows:
+        for kind, label, rows, c, cats in self.list_rows():
+            counts = f"新建 {c.get('created', 0)}，更新 {c.get('updated', 0)}，未变 {c.get('unchanged', 0)}"
+            if kind == PROGRAMME:
+                out.append(f"{label}：{len(rows)} 项，总投资 {money2(_sum(i.total for i in rows))} 亿元；{counts}")
                 continue
-            c = self.counts.get(kind, {})
-            out.append(
-                f"{ListKind(kind).label}：{len(rows)} 项{self._money(kind, rows)}；"
-                f"新建 {c.get('created', 0)}，更新 {c.get('updated', 0)}，未变 {c.get('unchanged', 0)}"
-            )
-            for cat in (x for x in self.parsed.categories if x.list_kind == kind):
-                crow = [i for i in rows if i.category is cat]
-                out.append(f"  {cat.label}：{len(crow)} 项{self._money(kind, crow)}")
-        if self.parsed.programmes:
-            c = self.counts.get(PROGRAMME, {})
-            out.append(
-                f"十大（类）百亿工程：{len(self.parsed.programmes)} 项，总投资 "
-                f"{money2(_sum(i.total for i in self.parsed.programmes))} 亿元；"
-                f"新建 {c.get('created', 0)}，更新 {c.get('updated', 0)}，未变 {c.get('unchanged', 0)}"
-            )
+            out.append(f"{label}：{len(rows)} 项{self._money(kind, rows)}；{counts}")
+            for cat_label, crow in cats:
+                out.append(f"  {cat_label}：{len(crow)} 项{self._money(kind, crow)}")
         for where, label, printed, computed in self.mismatches():
             printed = printed if isinstance(printed, str) else money2(printed)
             out.append(f"警告：{where} {label} 印刷 {printed} ≠ 逐行合计 {money2(computed)}")
+        if self.is_adjustment:
+            c = self.adjustment_counts()
+            out.append(f"动态调整（{self.adjusted_on:%Y-%m-%d}{'，' + self.document_no if self.document_no else ''}）："
+                       f"新增 {c['added']} 项，变更 {c['changed']} 项，调出 {c['withdrawn']} 项，"
+                       f"文件中缺少而保留 {c['missing_kept']} 项")
+        for item, changes in self.changed:
+            what = "；".join(f"{label}：{old} → {new}" for label, old, new in changes)
+            out.append(f"变更：{item.get_list_kind_display()} 序号 {item.seq}「{item.name}」{what}")
+        withdrawn = {i.pk: r for i, r in self.withdrawn}
         for item in self.absent:
-            out.append(f"提示：{item.get_list_kind_display()} 序号 {item.seq}「{item.name}」在库中但不在本文件中，未作改动")
+            if item.pk in withdrawn:
+                out.append(f"调出：{item.get_list_kind_display()} 序号 {item.seq}「{item.name}」（{withdrawn[item.pk]}），"
+                           f"自 {self.adjusted_on:%Y-%m-%d} 起不再计入")
+            else:
+                out.append(f"提示：{item.get_list_kind_display()} 序号 {item.seq}「{item.name}」在库中但不在本文件中，"
+                           f"保留未改动（调出须用 --withdraw-missing 原因）")
         if self.links is not None:
             out.extend(self.links.lines())
         return out
@@ -491,6 +569,62 @@ def _changed(obj, values):
     return any(getattr(obj, k) != v for k, v in values.items())
 
 
+def _number(value, approx=False) -> str:
+    if value is None:
+        return "待定"
+    return ("约" if approx else "") + format(Decimal(value).normalize(), "f")
+
+
+def _shown(row, category_label, period_column) -> dict:
+    """An entry's imported fields as a reader compares them, from an Item or a values dict; the
+    row's position in the file (source_line) is not among them."""
+    get = row.get if isinstance(row, dict) else (lambda k: getattr(row, k))
+    return {
+        "类别": category_label(get("category_id")),
+        "名称": get("name"), "建设规模和内容": get("content"), "领域": get("domain"),
+        "项目类型": PROJECT_LABELS.get(get("project_type"), ""),
+        "建设期限": period_text(get("start_year"), get("end_year")) if get("start_year") else "",
+        "总投资": _number(get("total_investment"), get("total_investment_approx")),
+        period_column: _number(get("plan_investment"), get("plan_investment_approx")),
+        "责任单位": get("units_as_printed"),
+    }
+
+
+PROJECT_LABELS = {value: label for value, label in ProjectType.choices}
+
+
+def _differences(item, values, category_label, period_column) -> list:
+    """[(field label, old, new)] of the fields that differ; position alone is no change."""
+    old, new = _shown(item, category_label, period_column), _shown(values, category_label, period_column)
+    return [(label, old[label] or "（空）", new[label] or "（空）") for label in old if old[label] != new[label]]
+
+
+def _withdrawals(withdraw, absent, label) -> dict:
+    """{entry pk: reason} of the missing entries chosen for 调出: `withdraw` is one reason for every
+    missing entry, or {(list kind, 序号): reason}; refusals name the entry."""
+    if not withdraw:
+        return {}
+    if isinstance(withdraw, str):
+        withdraw = {(i.list_kind, i.seq): withdraw for i in absent}
+    by_key = {(i.list_kind, i.seq): i for i in absent}
+    chosen, problems = {}, []
+    for (kind, seq), reason in withdraw.items():
+        reason = (reason or "").strip()
+        item = by_key.get((kind, seq))
+        where = f"{ListKind(kind).label if kind in ListKind.values else kind} 序号 {seq}"
+        if item is None:
+            problems.append(f"{label}: {where} 不在“文件中缺少的事项”之中，不能调出")
+        elif not reason:
+            problems.append(f"{label}: {where}「{item.name}」调出须写明原因")
+        elif len(reason) > Item._meta.get_field("withdrawal_reason").max_length:
+            problems.append(f"{label}: {where} 调出原因超过 {Item._meta.get_field('withdrawal_reason').max_length} 字")
+        else:
+            chosen[item.pk] = reason
+    if problems:
+        raise ImportFailed(problems)
+    return chosen
+
+
 def _plan_for(parsed: ParsedPlan, code: str, name, period, predecessor_code):
     """The plan the file goes into, its period (from --period, the period column or the title),
     and the predecessor plan to link to; refusals name the file."""
@@ -524,19 +658,39 @@ def _plan_for(parsed: ParsedPlan, code: str, name, period, predecessor_code):
 
 
 def write_plan(parsed: ParsedPlan, code: str, name: str | None = None, dry_run: bool = False,
-               period: tuple | None = None, predecessor: str | None = None) -> ImportReport:
+               period: tuple | None = None, predecessor: str | None = None, *, adjusted_on=None,
+               withdraw=None, document_no: str = "", user=None, record=None) -> ImportReport:
+    """Write (or, dry_run, only try) the parsed lists into plan `code`, all or nothing. Into a plan
+    that already has entries this is an adjustment (动态调整) dated `adjusted_on`: entries added
+    are listed from that day; the missing entries named in `withdraw` (see `_withdrawals`) are
+    taken out (调出) from that day, keeping their history and reports. `record` (a PlanImport
+    holding the file) is saved as applied with the counts, unless dry_run."""
     counts = defaultdict(lambda: {"created": 0, "updated": 0, "unchanged": 0})
+    try:
+        check_length(document_no, PlanImport, "document_no", "文号")
+    except ValueError as exc:
+        raise ImportFailed([f"{parsed.file_label}: {exc}"]) from None
     with transaction.atomic():
         plan, predecessor_plan = _plan_for(parsed, code, name, period, predecessor)
+        is_adjustment = plan.pk is not None and plan.items.exists()
+        if is_adjustment and adjusted_on is None:  # the day it is made (the command's default too)
+            adjusted_on = timezone.localdate()
+        if is_adjustment and adjusted_on < datetime.date(plan.start_year, 1, 1):
+            raise ImportFailed([f"{parsed.file_label}: 调整日期 {adjusted_on:%Y-%m-%d} 早于规划期开始"])
         entries_changed()  # rows also change through update(), which sends no signal
         wanted_name = name or parsed.name
         if wanted_name and plan.name != wanted_name:
             plan.name = wanted_name
         plan.printed_totals = parsed.printed_totals
         plan.save()
+        if record is not None and not dry_run:
+            record.plan = plan
+            record.save()
+        period_column = f"“{plan.period_name}”投资"
 
         cat_rows = {}
         existing_cats = {(c.list_kind, c.order): c for c in plan.categories.all()}
+        old_labels = {c.pk: c.printed_label or c.name for c in existing_cats.values()}
         for pc in parsed.categories:
             values = {
                 "name": pc.name, "printed_label": pc.label,
@@ -551,11 +705,15 @@ def write_plan(parsed: ParsedPlan, code: str, name: str | None = None, dry_run: 
                 cat.save()
             cat_rows[id(pc)] = cat
 
+        def category_label(pk):
+            return old_labels.get(pk) or next((c.printed_label for c in cat_rows.values() if c.pk == pk), "")
+
         resolve = UnitResolver()
         existing = {
             (i.list_kind, i.seq): i
-            for i in plan.items.prefetch_related("unit_links")
+            for i in plan.items.prefetch_related("unit_links__unit")
         }
+        added, changed = [], []
         for p in parsed.items:
             values = {
                 "category_id": cat_rows[id(p.category)].pk if p.category else None,
@@ -563,26 +721,41 @@ def write_plan(parsed: ParsedPlan, code: str, name: str | None = None, dry_run: 
                 "start_year": p.start_year, "end_year": p.end_year,
                 "total_investment": p.total, "total_investment_approx": p.total_approx,
                 "plan_investment": p.plan_investment, "plan_investment_approx": p.plan_approx,
-                "units_as_printed": p.units_as_printed, "source_line": p.line,
+                "units_as_printed": p.units_as_printed,
             }
             links = [
                 (resolve(n).pk, ItemUnit.Role.LEAD if i == 0 else ItemUnit.Role.SUPPORT)
                 for i, n in enumerate(p.units)
             ]
             item = existing.pop((p.list_kind, p.seq), None)
+            differences = []
             if item is None:
                 status = initial_status(p)
-                item = Item.objects.create(plan=plan, list_kind=p.list_kind, seq=p.seq, status=status, **values)
+                item = Item.objects.create(plan=plan, list_kind=p.list_kind, seq=p.seq, status=status,
+                                           source_line=p.line, added_on=adjusted_on if is_adjustment else None,
+                                           **values)
                 outcome = "created"
+                added.append(item)
                 current_links = set()
             else:
-                current_links = {(l.unit_id, l.role) for l in item.unit_links.all()}
+                current_links = {(link.unit_id, link.role) for link in item.unit_links.all()}
+                current_names = [link.unit.name for link in item.unit_links.all()]
                 outcome = "unchanged"
-                if _changed(item, values):
+                differences = _differences(item, values, category_label, period_column)
+                if item.withdrawn_on is not None:  # back in the file: listed again
+                    differences.append(("调出", f"{item.withdrawn_on:%Y-%m-%d}（{item.withdrawal_reason}）", "重新列入"))
+                    values.update(withdrawn_on=None, withdrawal_reason="", adjustment=None)
+                if differences:
                     for k, v in values.items():
                         setattr(item, k, v)
+                    item.source_line = p.line
+                    item._change_reason = "动态调整" if is_adjustment else "导入"
+                    if user is not None:
+                        item._history_user = user
                     item.save()
                     outcome = "updated"
+                elif item.source_line != p.line:  # its position only: no change
+                    Item.objects.filter(pk=item.pk).update(source_line=p.line)
             wanted_links = dict(links)  # a unit named twice keeps its first role
             if current_links != set(wanted_links.items()):
                 ItemUnit.objects.filter(item=item).exclude(unit_id__in=wanted_links).delete()
@@ -593,40 +766,102 @@ def write_plan(parsed: ParsedPlan, code: str, name: str | None = None, dry_run: 
                     elif kept[uid] != role:
                         ItemUnit.objects.filter(item=item, unit_id=uid).update(role=role)
                         entries_changed([item.pk])
+                if outcome != "created":
+                    names = {u.pk: u.name for u in resolve.by_name.values()}
+                    differences.append(("责任分工", "、".join(current_names) or "（无）",
+                                        "、".join(names[uid] for uid in wanted_links) or "（无）"))
                 if outcome == "unchanged":
                     outcome = "updated"
+            if differences:
+                changed.append((item, differences))
             counts[p.list_kind][outcome] += 1
 
         existing_prog = {p.seq: p for p in plan.programmes.all()}
         for p in parsed.programmes:
             values = {
                 "name": p.name, "content": p.content, "start_year": p.start_year, "end_year": p.end_year,
-                "total_investment": p.total, "total_investment_approx": p.total_approx, "source_line": p.line,
+                "total_investment": p.total, "total_investment_approx": p.total_approx,
             }
             prog = existing_prog.get(p.seq)
             if prog is None:
-                Programme.objects.create(plan=plan, seq=p.seq, **values)
+                Programme.objects.create(plan=plan, seq=p.seq, source_line=p.line, **values)
                 counts[PROGRAMME]["created"] += 1
             elif _changed(prog, values):
                 for k, v in values.items():
                     setattr(prog, k, v)
+                prog.source_line = p.line
                 prog.save()
                 counts[PROGRAMME]["updated"] += 1
             else:
+                if prog.source_line != p.line:
+                    Programme.objects.filter(pk=prog.pk).update(source_line=p.line)
                 counts[PROGRAMME]["unchanged"] += 1
 
-        report = ImportReport(plan, parsed, dict(counts), dry_run, absent=sorted(existing.values(), key=lambda i: (i.list_kind, i.seq)))
+        absent = sorted((i for i in existing.values() if i.withdrawn_on is None), key=lambda i: (i.list_kind, i.seq))
+        report = ImportReport(plan, parsed, dict(counts), dry_run, absent=absent, added=added, changed=changed,
+                              is_adjustment=is_adjustment, adjusted_on=adjusted_on, document_no=document_no,
+                              record=record)
+        chosen = _withdrawals(withdraw, absent, parsed.file_label)
+        if chosen and plan.is_closed:
+            raise ImportFailed([f"{parsed.file_label}: {frozen_reason(plan, 'status')}"])
+        for item in absent:
+            if item.pk not in chosen:
+                continue
+            item.withdrawn_on, item.withdrawal_reason = adjusted_on, chosen[item.pk]
+            item.adjustment = record if record is not None and not dry_run else None
+            item._change_reason = f"动态调整调出：{chosen[item.pk]}"
+            if user is not None:
+                item._history_user = user
+            item.save()
+            report.withdrawn.append((item, chosen[item.pk]))
         if predecessor_plan is not None:
             from .continuation import link_to_predecessor
 
             report.links = link_to_predecessor(plan, predecessor_plan)
         if dry_run:
             transaction.set_rollback(True)
+        elif record is not None:
+            record.state, record.applied_at = PlanImport.State.APPLIED, timezone.now()
+            record.is_adjustment, record.document_no = is_adjustment, document_no
+            record.adjusted_on = adjusted_on if is_adjustment else None
+            record.counts = report.adjustment_counts()
+            record.save()
     return report
 
 
+def checksum(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def new_record(kind, data: bytes, filename: str, plan_code: str, user=None, plan_name: str = "",
+               predecessor_code: str = "") -> PlanImport:
+    """An unsaved PlanImport holding the file: staged by an upload, or saved by the import itself."""
+    return PlanImport(token=secrets.token_hex(16), kind=kind, plan_code=plan_code, plan_name=plan_name or "",
+                      predecessor_code=predecessor_code or "", filename=filename[:255], data=data,
+                      checksum=checksum(data), uploaded_by=user)
+
+
+def file_of(record: PlanImport) -> tuple:
+    """(the stored file's bytes as a readable file, its name), refused if they no longer match the
+    checksum taken at upload."""
+    data = bytes(record.data)
+    if checksum(data) != record.checksum:
+        raise ImportFailed([f"{record.filename}: 暂存文件的校验和不符，请重新上传"])
+    return io.BytesIO(data), record.filename
+
+
+def import_lists(record: PlanImport, dry_run: bool = False, period: tuple | None = None, **adjustment) -> ImportReport:
+    """The lists of a stored upload, through the same parser and writer as the command."""
+    source, filename = file_of(record)
+    parsed = parse_rows(read_rows(source, filename), filename)
+    return write_plan(parsed, record.plan_code, name=record.plan_name or None, dry_run=dry_run, period=period,
+                      predecessor=record.predecessor_code or None, record=record, **adjustment)
+
+
 def import_plan(path, code: str, name: str | None = None, dry_run: bool = False,
-                period: tuple | None = None, predecessor: str | None = None) -> ImportReport:
+                period: tuple | None = None, predecessor: str | None = None, **adjustment) -> ImportReport:
+    """The command's import: the file is kept with the plan (PlanImport) like an upload's."""
     path = Path(path)
-    parsed = parse_rows(read_rows(path, path.name), path.name)
-    return write_plan(parsed, code, name=name, dry_run=dry_run, period=period, predecessor=predecessor)
+    record = new_record(PlanImport.Kind.LISTS, read_bytes(path, path.name), path.name, code, adjustment.get("user"),
+                        name or "", predecessor or "")
+    return import_lists(record, dry_run=dry_run, period=period, **adjustment)

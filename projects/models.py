@@ -267,7 +267,34 @@ def unchanged(instance) -> bool:
     return stored is not None and all(stored[name] == getattr(instance, name) for name in names)
 
 
+def listed_q(as_of, prefix: str = "") -> Q:
+    """Q: the entry is on its plan's lists on `as_of` (动态调整, docs/architecture.md "One definition
+    per concept"): not added by an adjustment after that day (`added_on`), and not taken out
+    (调出) on or before it (`withdrawn_on`). Counts, lists, rules, who owes and reminders read it;
+    `prefix` names the entry from another model, e.g. "item__"."""
+    p = prefix
+    return ((Q(**{f"{p}added_on__isnull": True}) | Q(**{f"{p}added_on__lte": as_of}))
+            & (Q(**{f"{p}withdrawn_on__isnull": True}) | Q(**{f"{p}withdrawn_on__gt": as_of})))
+
+
+def is_listed(added_on, withdrawn_on, as_of) -> bool:
+    """The Python form of listed_q for one entry's two dates."""
+    return (added_on is None or added_on <= as_of) and (withdrawn_on is None or withdrawn_on > as_of)
+
+
+class WithdrawalReason(models.TextChoices):
+    """The reasons offered for taking an entry out of the lists (调出); any other text is allowed."""
+    DONE = "已完成", "已完成"
+    MERGED = "合并", "合并"
+    CANCELLED = "取消", "取消"
+    NOT_READY = "不具备条件", "不具备条件"
+
+
 class ItemQuerySet(models.QuerySet):
+    def listed(self, as_of):
+        """The entries on their plan's lists on `as_of` (listed_q)."""
+        return self.filter(listed_q(as_of))
+
     def visible_to(self, user):
         """Row-level scope: unit users see only entries where one of their units is lead or support."""
         role = role_of(user)
@@ -319,6 +346,13 @@ class Item(models.Model):
         "self", verbose_name="接续上一期规划事项", null=True, blank=True, on_delete=models.SET_NULL,
         related_name="successor", help_text="本事项接续的上一期规划中同一项目（如 十五五 续建接续 十四五 事项）",
     )
+    added_on = models.DateField("调入日期", null=True, blank=True,
+                                help_text="动态调整中加入清单的日期；首次导入的事项为空（自规划期开始）")
+    withdrawn_on = models.DateField("调出日期", null=True, blank=True,
+                                    help_text="动态调整中调出清单的日期：自此日起不计入清单、统计、预警和填报")
+    withdrawal_reason = models.CharField("调出原因", max_length=200, blank=True)
+    adjustment = models.ForeignKey("PlanImport", verbose_name="调出所在的调整", null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="withdrawn_items")
     updated_at = models.DateTimeField("更新时间", auto_now=True, db_default=Now())  # COPY writers too
     history = HistoricalRecords(excluded_fields=["source_line", "updated_at"])
 
@@ -354,6 +388,9 @@ class Item(models.Model):
     def period_display(self):
         return period_text(self.start_year, self.end_year)
 
+    def listed_on(self, as_of) -> bool:
+        return is_listed(self.added_on, self.withdrawn_on, as_of)
+
     def chain(self) -> list:
         """The project across plans, earliest first: predecessors, this entry, successors."""
         before, seen = [], {self.pk}
@@ -387,6 +424,51 @@ class Item(models.Model):
             raise ValidationError({"predecessor": "接续的事项必须属于更早一期的规划"})
         if link.list_kind != self.list_kind:
             raise ValidationError({"predecessor": "接续的事项必须属于同一清单"})
+
+
+class PlanImport(models.Model):
+    """An uploaded plan file (its lists or its indicators), kept with the plan's history: staged
+    by the upload (nothing written), then applied on confirm or cancelled. An applied import of a
+    plan's lists into a plan that already had entries is an adjustment (动态调整): its date, 文号,
+    who made it and the counts added, changed and withdrawn are recorded here. The command
+    records its imports the same way."""
+
+    class Kind(models.TextChoices):
+        LISTS = "lists", "六重清单"
+        INDICATORS = "indicators", "指标体系"
+
+    class State(models.TextChoices):
+        STAGED = "staged", "待确认"
+        APPLIED = "applied", "已导入"
+        CANCELLED = "cancelled", "已取消"
+
+    token = models.CharField("标记", max_length=32, unique=True)
+    kind = models.CharField("内容", max_length=12, choices=Kind.choices)
+    state = models.CharField("状态", max_length=10, choices=State.choices, default=State.STAGED)
+    plan = models.ForeignKey(Plan, verbose_name="规划", null=True, blank=True, on_delete=models.CASCADE,
+                             related_name="imports")
+    plan_code = models.CharField("规划代码", max_length=40)
+    plan_name = models.CharField("规划名称", max_length=200, blank=True)
+    predecessor_code = models.CharField("上一期规划代码", max_length=40, blank=True)
+    filename = models.CharField("文件名", max_length=255)
+    data = models.BinaryField("文件内容")
+    checksum = models.CharField("SHA-256", max_length=64)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="上传人", null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="+")
+    uploaded_at = models.DateTimeField("上传时间", default=timezone.now)
+    applied_at = models.DateTimeField("导入时间", null=True, blank=True)
+    is_adjustment = models.BooleanField("动态调整", default=False)
+    adjusted_on = models.DateField("调整日期", null=True, blank=True)
+    document_no = models.CharField("文号", max_length=100, blank=True)
+    counts = models.JSONField("调整计数", default=dict, blank=True)  # added, changed, withdrawn, kept
+    preview = models.JSONField("预览", default=dict, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "规划文件导入"
+        ordering = ["-uploaded_at", "-pk"]
+
+    def __str__(self):
+        return f"{self.filename}（{self.get_state_display()}）"
 
 
 class ItemUnit(models.Model):

@@ -5,9 +5,9 @@ import datetime
 
 from django.db.models import Exists, OuterRef, Q
 
-from projects.models import ItemStatus, PlanState
+from projects.models import ItemStatus, PlanState, listed_q
 
-from .calendar import first_month_due, reporting_start
+from .calendar import first_month_due, report_deadline, reporting_start
 from .models import StatusReport
 
 
@@ -20,14 +20,17 @@ def owes_report(month: datetime.date, prefix: str = ""):
     * its plan is 执行中 (a closed plan is frozen, a draft not yet in force);
     * `month` is not before January of its own start year nor of its plan's start year;
     * it is not carried into a plan that has begun by `month` (its successor's plan starts in
-      `month`'s year or before: the project reports there, one project not two)."""
+      `month`'s year or before: the project reports there, one project not two);
+    * it is on its plan's lists on `month`'s deadline (projects.models.listed_q: an entry taken
+      out (调出) by then owes nothing more, one added later owes from the next month due)."""
     if month < reporting_start():
         return Q(pk__in=[])
     p = prefix
     return (Q(**{f"{p}status": ItemStatus.IN_PROGRESS, f"{p}plan__state": PlanState.ACTIVE,
                  f"{p}plan__start_year__lte": month.year})
             & (Q(**{f"{p}start_year__isnull": True}) | Q(**{f"{p}start_year__lte": month.year}))
-            & ~Q(**{f"{p}successor__plan__start_year__lte": month.year}))
+            & ~Q(**{f"{p}successor__plan__start_year__lte": month.year})
+            & listed_q(report_deadline(month), p))
 
 
 def entries_due(items, month: datetime.date):
@@ -40,7 +43,8 @@ def owes_report_of(item, month: datetime.date) -> bool:
     successor = getattr(item, "successor", None)
     return (month >= first_month_due(item.start_year, item.plan.start_year)
             and item.status == ItemStatus.IN_PROGRESS and item.plan.state == PlanState.ACTIVE
-            and not (successor is not None and successor.plan.start_year <= month.year))
+            and not (successor is not None and successor.plan.start_year <= month.year)
+            and item.listed_on(report_deadline(month)))
 
 
 def owing(items, month: datetime.date):

@@ -117,7 +117,7 @@ def test_export_bulletin_writes_the_dashboards_figures(real_plan, planner, month
     assert progress[-1][5] == str(s["lights"]["red"])
 
     # red and yellow entries with their reasons
-    figures, stored = entry_figures(scoped_items(planner, real_plan), AS_OF)
+    figures, stored = entry_figures(scoped_items(planner, real_plan, AS_OF), AS_OF)
     flagged = flagged_items(figures, AS_OF, stored)
     assert flagged
     rows = table_with(tables, FLAGGED_HEADER)[1:]

@@ -151,7 +151,30 @@ def first_day_of_a_new_month(zone):
     zone.move_to(NEW_MONTH)
 
 
-STEPS = [import_fifteenth, form_save, correction, batch_upload, bulk_status, close_old_plan, first_day_of_a_new_month]
+def withdraw_an_owing_entry(zone):
+    """动态调整: the 十五五 lists re-imported without an entry the unit user owes, taken out (调出)
+    today; every screen stops counting it at once."""
+    import tempfile
+    from pathlib import Path
+
+    from projects.importer import import_plan
+
+    user = zone.unit_user()
+    item = zone.owing_of(user)[0]
+    lines = FULL.read_text(encoding="utf-8").splitlines()
+    del lines[item.source_line - 1]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / FULL.name
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        with zone.commit(execute=True):
+            report = import_plan(path, zone.new.code, adjusted_on=zone.today,
+                                 withdraw={(item.list_kind, item.seq): "合并"})
+    assert [i.pk for i, _ in report.withdrawn] == [item.pk] and not report.changed
+    assert item.pk not in {i.pk for i in zone.owing_of(user)}
+
+
+STEPS = [import_fifteenth, form_save, correction, batch_upload, bulk_status, close_old_plan, first_day_of_a_new_month,
+         withdraw_an_owing_entry]
 
 
 # ---------------------------------------------------------------- what each screen says

@@ -1,4 +1,7 @@
+import datetime
+
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
 from projects.changes import check_follow_up, follow_up_failures
 from projects.importer import ImportFailed, import_plan
@@ -15,6 +18,11 @@ class Command(BaseCommand):
         parser.add_argument("--period", help="规划期 YYYY-YYYY（默认取自“十X五”投资列或标题）")
         parser.add_argument("--predecessor", help="上一期规划代码：按名称接续其事项，例如 ojk-14")
         parser.add_argument("--dry-run", action="store_true", help="只校验并打印汇总，不写入")
+        parser.add_argument("--date", help="动态调整的日期 YYYY-MM-DD（默认今天）：新增事项自此日列入，调出事项自此日不再计入")
+        parser.add_argument("--document-no", default="", help="动态调整的文号，例如 瓯管〔2027〕3号")
+        parser.add_argument("--withdraw-missing", metavar="原因",
+                            help="调出文件中缺少的全部事项，并记下原因（已完成、合并、取消、不具备条件或其他文字）；"
+                                 "不给出时这些事项保留")
 
     def handle(self, *args, **opts):
         period = None
@@ -25,10 +33,17 @@ class Command(BaseCommand):
                 raise CommandError(f"--period “{opts['period']}”：{exc}") from None
             if None in period:
                 raise CommandError(f"--period “{opts['period']}”：应为 YYYY-YYYY")
+        adjusted_on = timezone.localdate()
+        if opts.get("date"):
+            try:
+                adjusted_on = datetime.date.fromisoformat(opts["date"])
+            except ValueError:
+                raise CommandError(f"--date “{opts['date']}”：应为 YYYY-MM-DD") from None
         failures = follow_up_failures()
         try:
             report = import_plan(opts["file"], opts["plan"], name=opts.get("name"), dry_run=opts["dry_run"],
-                                 period=period, predecessor=opts.get("predecessor"))
+                                 period=period, predecessor=opts.get("predecessor"), adjusted_on=adjusted_on,
+                                 withdraw=opts.get("withdraw_missing"), document_no=opts.get("document_no") or "")
         except ImportFailed as exc:
             for line in exc.errors:
                 self.stderr.write(line)
