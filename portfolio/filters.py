@@ -49,7 +49,7 @@ class ItemFilter(df.FilterSet):
         self.filters["plan"].queryset = plans.order_by("pk")
         several_plans = plans.count() > 1
         self.filters["unit"].queryset = filter_units(user).order_by("name")
-        categories = Category.objects.filter(list_kind=list_kind).order_by("plan_id", "order")
+        categories = Category.objects.filter(list_kind=list_kind, plan__in=plans).order_by("plan_id", "order")
         if several_plans:
             # With several plans, offer the categories of the chosen plan, or of the chosen category's plan.
             chosen = _number((data or {}).get("plan"))

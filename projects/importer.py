@@ -15,6 +15,7 @@ from pathlib import Path
 from django.db import transaction
 
 from .changes import entries_changed
+from .organisations import owner_of
 from .models import (
     Category,
     Item,
@@ -491,7 +492,7 @@ def _changed(obj, values):
     return any(getattr(obj, k) != v for k, v in values.items())
 
 
-def _plan_for(parsed: ParsedPlan, code: str, name, period, predecessor_code):
+def _plan_for(parsed: ParsedPlan, code: str, name, period, predecessor_code, organisation=None):
     """The plan the file goes into, its period (from --period, the period column or the title),
     and the predecessor plan to link to; refusals name the file."""
     label = parsed.file_label
@@ -512,6 +513,7 @@ def _plan_for(parsed: ParsedPlan, code: str, name, period, predecessor_code):
         plan = Plan(code=code, name=name or parsed.name or code, state=PlanState.ACTIVE)
     if period is not None:
         plan.start_year, plan.end_year = period
+    plan.organisation = owner_of(plan, organisation, label)
     predecessor = None
     if predecessor_code:
         predecessor = Plan.objects.filter(code=predecessor_code).first()
@@ -524,10 +526,10 @@ def _plan_for(parsed: ParsedPlan, code: str, name, period, predecessor_code):
 
 
 def write_plan(parsed: ParsedPlan, code: str, name: str | None = None, dry_run: bool = False,
-               period: tuple | None = None, predecessor: str | None = None) -> ImportReport:
+               period: tuple | None = None, predecessor: str | None = None, organisation=None) -> ImportReport:
     counts = defaultdict(lambda: {"created": 0, "updated": 0, "unchanged": 0})
     with transaction.atomic():
-        plan, predecessor_plan = _plan_for(parsed, code, name, period, predecessor)
+        plan, predecessor_plan = _plan_for(parsed, code, name, period, predecessor, organisation)
         entries_changed()  # rows also change through update(), which sends no signal
         wanted_name = name or parsed.name
         if wanted_name and plan.name != wanted_name:
@@ -626,7 +628,8 @@ def write_plan(parsed: ParsedPlan, code: str, name: str | None = None, dry_run: 
 
 
 def import_plan(path, code: str, name: str | None = None, dry_run: bool = False,
-                period: tuple | None = None, predecessor: str | None = None) -> ImportReport:
+                period: tuple | None = None, predecessor: str | None = None, organisation=None) -> ImportReport:
     path = Path(path)
     parsed = parse_rows(read_rows(path, path.name), path.name)
-    return write_plan(parsed, code, name=name, dry_run=dry_run, period=period, predecessor=predecessor)
+    return write_plan(parsed, code, name=name, dry_run=dry_run, period=period, predecessor=predecessor,
+                      organisation=organisation)

@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from projects.organisations import organisation_by_code
 from projects.changes import check_follow_up, follow_up_failures
 from projects.importer import ImportFailed, import_plan
 from projects.validation import parse_period
@@ -14,6 +15,7 @@ class Command(BaseCommand):
         parser.add_argument("--name", help="规划名称（默认取自附件标题）")
         parser.add_argument("--period", help="规划期 YYYY-YYYY（默认取自“十X五”投资列或标题）")
         parser.add_argument("--predecessor", help="上一期规划代码：按名称接续其事项，例如 ojk-14")
+        parser.add_argument("--org", help="规划所属组织的代码（见 load_organisations），例如 ojk；库中只有一个顶级组织时可省略")
         parser.add_argument("--dry-run", action="store_true", help="只校验并打印汇总，不写入")
 
     def handle(self, *args, **opts):
@@ -25,9 +27,16 @@ class Command(BaseCommand):
                 raise CommandError(f"--period “{opts['period']}”：{exc}") from None
             if None in period:
                 raise CommandError(f"--period “{opts['period']}”：应为 YYYY-YYYY")
+        organisation = None
+        if opts.get("org"):
+            try:
+                organisation = organisation_by_code(opts["org"])
+            except ValueError as exc:
+                raise CommandError(f"--org：{exc}") from None
         failures = follow_up_failures()
         try:
             report = import_plan(opts["file"], opts["plan"], name=opts.get("name"), dry_run=opts["dry_run"],
+                                 organisation=organisation,
                                  period=period, predecessor=opts.get("predecessor"))
         except ImportFailed as exc:
             for line in exc.errors:

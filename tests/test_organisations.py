@@ -1,0 +1,165 @@
+"""Organisations own plans; planners and leaders act on their organisation's subtree (issue 25)."""
+import datetime
+import io
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.management import CommandError, call_command
+from django.db.models import ProtectedError
+
+from projects.models import Item, ItemUnit, ListKind, Organisation, Plan, Unit
+from supervision.models import Problem
+from tests.conftest import ROOT, UNIT_A, make_user
+
+TREE = ROOT / "fixtures" / "organisations.csv"
+
+
+@pytest.fixture
+def tree(real_plan):
+    """The seed tree, with the real plan moved to 瓯江口 and a 临海经济开发区 plan of another
+    period beside it (one entry, led by a unit of the real plan too)."""
+    call_command("load_organisations", str(TREE), stdout=io.StringIO())
+    orgs = {o.code: o for o in Organisation.objects.all()}
+    real_plan.organisation = orgs["ojk"]
+    real_plan.save()
+    other = Plan.objects.create(code="lhkfq-15", name="临海经济开发区“十五五”规划", start_year=2026, end_year=2030,
+                                organisation=orgs["linhai-kfq"])
+    entry = Item.objects.create(plan=other, list_kind=ListKind.PROJECT, seq=1, name="临海测试项目",
+                                total_investment=Decimal("12.50"))
+    ItemUnit.objects.create(item=entry, unit=Unit.objects.get(name=UNIT_A), role=ItemUnit.Role.LEAD)
+    return orgs, other, entry
+
+
+def test_tree_from_the_seed_file(tree):
+    orgs, _, _ = tree
+    assert [o.name for o in Organisation.objects.ancestors(orgs["linhai-kfq"], include_self=True)] == [
+        "浙江省", "台州市", "临海市", "临海经济开发区"]
+    assert orgs["tzw-kc"].parent == orgs["taizhou"]
+    assert orgs["ojk"].parent.parent == orgs["zj"]
+
+
+def test_an_organisation_cannot_go_under_its_own_descendant(tree):
+    orgs, _, _ = tree
+    taizhou = orgs["taizhou"]
+    taizhou.parent = orgs["linhai-kfq"]
+    with pytest.raises(ValidationError) as caught:
+        taizhou.full_clean()
+    assert "下级组织" in str(caught.value)
+
+
+def test_an_organisation_owning_plans_is_not_deleted(tree):
+    orgs, other, _ = tree
+    with pytest.raises(ProtectedError):
+        orgs["linhai-kfq"].delete()
+    with pytest.raises(ProtectedError):  # nor one with organisations below it
+        orgs["wenzhou"].delete()
+    assert Plan.objects.filter(pk=other.pk).exists()
+
+
+def test_scope_follows_the_tree(tree, real_plan):
+    orgs, other, entry = tree
+    zone = make_user("zone_planner", "planner", organisation=orgs["ojk"])
+    city = make_user("city_leader", "leader", organisation=orgs["taizhou"])
+    province = make_user("province_leader", "leader", organisation=orgs["zj"])
+    assert set(Plan.objects.visible_to(zone)) == {real_plan}
+    assert set(Plan.objects.visible_to(city)) == {other}
+    assert {real_plan, other} <= set(Plan.objects.visible_to(province))
+    assert not Item.objects.visible_to(zone).filter(pk=entry.pk).exists()
+    assert Item.objects.visible_to(city).filter(pk=entry.pk).exists()
+    assert Item.objects.visible_to(province).count() == real_plan.items.count() + 1
+    assert not Item.objects.editable_by(city).exists()  # leaders read
+    assert zone.has_perm("tracker.manage_plan", real_plan)
+    assert not zone.has_perm("tracker.manage_plan", other)
+    # a unit reports to plans of several organisations and sees its own entries in each
+    unit_user = make_user("unit_both", "unit", [UNIT_A])
+    assert Item.objects.visible_to(unit_user).filter(pk=entry.pk).exists()
+
+
+def test_plans_in_force_are_per_organisation(tree, real_plan):
+    orgs, other, _ = tree
+    real_plan.state, real_plan.closed_on = "closed", datetime.date(2025, 12, 31)
+    real_plan.save()
+    # 瓯江口 has no plan 执行中: its last closed plan stays in force beside 临海's active one
+    assert set(Plan.objects.in_force()) == {real_plan, other}
+
+
+def test_a_zone_planner_cannot_reach_another_zone(tree, client):
+    orgs, other, entry = tree
+    client.force_login(make_user("zone_planner", "planner", organisation=orgs["ojk"]))
+    assert client.get(f"/items/{entry.pk}/").status_code == 404
+    assert client.get(f"/plans/{other.code}/review/").status_code == 404
+    assert client.get(f"/plans/{other.code}/review/?format=xlsx").status_code == 404
+    listed = client.get("/lists/project/", {"plan": other.pk}).content.decode()
+    assert "临海测试项目" not in listed and "临海经济开发区“十五五”规划" not in listed
+    assert client.get("/", {"plan": other.code}).status_code == 404
+    response = client.post(f"/plans/{other.code}/close/", {"as_of": "2026-11-30"})
+    assert response.status_code == 404
+    other.refresh_from_db()
+    assert other.state == "active"
+    page = client.get("/plans/").content.decode()
+    assert "临海经济开发区“十五五”规划" not in page
+    response = client.post("/lists/project/status/", {"status": "completed", "select": [entry.pk]})
+    entry.refresh_from_db()
+    assert entry.status != "completed"
+
+
+def test_a_city_leader_sees_its_zones_only(tree, client, real_plan):
+    orgs, other, entry = tree
+    client.force_login(make_user("city_leader", "leader", organisation=orgs["taizhou"]))
+    assert client.get(f"/items/{entry.pk}/").status_code == 200
+    first_real = real_plan.items.order_by("pk").first()
+    assert client.get(f"/items/{first_real.pk}/").status_code == 404
+    page = client.get("/plans/").content.decode()
+    assert "临海经济开发区“十五五”规划" in page and real_plan.name not in page
+
+
+def test_problems_outside_the_scope_are_not_listed(tree, client, real_plan):
+    orgs, other, entry = tree
+    reporter = make_user("unit_both", "unit", [UNIT_A])
+    problem = Problem.objects.create(item=entry, description="用地指标未落实", kind="land", level="zone",
+                                     coordinating_unit=Unit.objects.get(name=UNIT_A), raised_by=reporter,
+                                     deadline=datetime.date(2026, 12, 31))
+    zone = make_user("zone_planner", "planner", organisation=orgs["ojk"])
+    city = make_user("city_planner", "planner", organisation=orgs["taizhou"])
+    assert not Problem.objects.visible_to(zone).filter(pk=problem.pk).exists()
+    assert Problem.objects.visible_to(city).filter(pk=problem.pk).exists()
+    client.force_login(zone)
+    assert client.get(f"/problems/{problem.pk}/").status_code == 404
+
+
+def test_an_account_without_organisation_is_told_why(real_plan, client):
+    from django.contrib.auth.models import User
+
+    from projects.management.commands.create_demo_users import ensure_role_groups
+
+    user = User.objects.create_user("lost_leader", password="pw-lost")
+    user.groups.set([ensure_role_groups()["leader"]])
+    client.force_login(user)
+    for url in ("/", "/lists/project/", "/plans/"):
+        response = client.get(url)
+        assert response.status_code == 403
+        assert "尚未归属任何组织" in response.content.decode()
+
+
+def test_import_takes_an_organisation(tree, tmp_path):
+    orgs, _, _ = tree
+    seed = ROOT / "fixtures" / "plans" / "000_linhai_kfq_14th.txt"
+    call_command("import_indicators", str(seed), "--plan", "lhkfq-14", "--org", "linhai-kfq",
+                 stdout=io.StringIO())
+    assert Plan.objects.get(code="lhkfq-14").organisation == orgs["linhai-kfq"]
+    with pytest.raises(CommandError, match="组织代码“nowhere”不存在"):
+        call_command("import_indicators", str(seed), "--plan", "lhkfq-14", "--org", "nowhere")
+
+
+def test_a_tree_file_with_a_loop_or_a_bad_level_is_refused_whole(real_plan, tmp_path):
+    loop = tmp_path / "loop.csv"
+    loop.write_text("代码,名称,层级,上级代码\na,甲市,市,b\nb,乙县,县（市、区）,a\n", encoding="utf-8")
+    bad_level = tmp_path / "level.csv"
+    bad_level.write_text("代码,名称,层级,上级代码\nc,丙区,园区,\n", encoding="utf-8")
+    for path, reason in ((loop, "下级组织"), (bad_level, "“层级”：“园区”应为")):
+        err = io.StringIO()
+        with pytest.raises(CommandError):
+            call_command("load_organisations", str(path), stderr=err)
+        assert reason in err.getvalue()
+    assert not Organisation.objects.filter(code__in=["a", "b", "c"]).exists()
