@@ -22,9 +22,10 @@ from projects.params import BadParameter, bad_request, format_param
 from .plan_review import display_sheets, review_date, review_filename, review_heading, review_sheets, write_review
 
 
-def _manager(user, plan):
+def _manager(user, plan=None):
     """Closing, reopening and linking are for the planners of the plan's organisation or above
-    (projects.permissions "tracker.manage_plan")."""
+    (projects.permissions "tracker.manage_plan"); asked first without the plan (the role), then
+    with it once it is found among the plans the user sees."""
     if not user.has_perm("tracker.manage_plan", plan):
         raise PermissionDenied("只有本组织（或上级组织）的规划人员可以执行此操作")
 
@@ -65,6 +66,7 @@ def plan_list(request):
 @login_required
 @require_POST
 def plan_close(request, code):
+    _manager(request.user)
     plan = get_object_or_404(Plan.objects.visible_to(request.user), code=code)
     _manager(request.user, plan)
     form = CloseForm(request.POST, plan=plan)
@@ -80,6 +82,7 @@ def plan_close(request, code):
 @login_required
 @require_POST
 def plan_reopen(request, code):
+    _manager(request.user)
     plan = get_object_or_404(Plan.objects.visible_to(request.user), code=code, state=PlanState.CLOSED)
     _manager(request.user, plan)
     reopen_plan(plan, user=request.user, reason=request.POST.get("reason", "").strip()[:100])
@@ -131,6 +134,7 @@ def candidates(item):
 @login_required
 @require_POST
 def item_link(request, pk):
+    _manager(request.user)
     item = get_object_or_404(Item.objects.visible_to(request.user).select_related("plan"), pk=pk)
     _manager(request.user, item.plan)
     form = LinkForm(request.POST, item=item)

@@ -131,8 +131,9 @@ class OrganisationMember(models.Model):
 
 
 def organisation_of(user):
-    """The organisation of a planner's or leader's account, or None."""
-    if not getattr(user, "is_authenticated", False):
+    """The organisation of a planner's or leader's account, or None (also for the command
+    line's stand-in users, which have no row)."""
+    if not getattr(user, "is_authenticated", False) or getattr(user, "pk", None) is None:
         return None
     if not hasattr(user, "_tracker_organisation"):
         membership = OrganisationMember.objects.filter(user=user).select_related("organisation").first()
