@@ -12,6 +12,7 @@ import django_filters as df
 import django_tables2 as tables
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, HttpResponse
+from django.db.models import Exists, OuterRef
 from django.shortcuts import render
 from django.utils.html import format_html
 
@@ -26,7 +27,7 @@ from projects.widgets import SELECT, LongSelect
 from indicators.evaluation import (
     STATUS_CHOICES, default_year, end_slot, indicator_rows, midterm_year, promised, status_counts, with_status,
 )
-from projects.params import BadParameter, bad_request, format_param
+from projects.params import BadParameter, NotFound, bad_request, format_param
 
 ATTRIBUTES = dict(Attribute.choices)
 
@@ -215,11 +216,12 @@ def _year_param(request, plan, default):
 
 def _plan_param(request):
     code = request.GET.get("plan", "")
-    plans = Plan.objects.filter(indicators__isnull=False).distinct().order_by("pk")
+    mine = Indicator.objects.visible_to(request.user).filter(plan=OuterRef("pk"))
+    plans = Plan.objects.filter(Exists(mine)).order_by("pk")
     if code:
         plan = plans.filter(code=code).first() if re.fullmatch(r"[-\w]{1,40}", code) else None
         if plan is None:
-            raise BadParameter(f"没有代码为“{code[:40]}”且已导入指标的规划。")
+            raise NotFound(f"没有代码为“{code[:40]}”且已导入指标的规划，或它不在您可查看的范围内。")
         return plan, plans
     return plans.first(), plans
 

@@ -13,7 +13,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.db.models import Case, CharField, Count, Exists, F, IntegerField, Max, Min, OuterRef, Q, Sum, Value, When
 from django.db.models.functions import Coalesce, ExtractYear
 
-from projects.models import Item, ItemStatus, ListKind, Plan, ProjectType, Role, Unit, role_of
+from projects.models import Item, ItemStatus, ListKind, Plan, ProjectType, Role, Unit, organisations_in_reach, role_of
 from projects.versions import cached, scope_key, state  # noqa: F401  (cached and scope_key: part of this module's API)
 from reporting.calendar import late_month, month_asked
 from reporting.models import AnnualTarget, StatusReport
@@ -276,10 +276,12 @@ def dashboard(user, as_of: datetime.date, plan=None, row=None, asked_on=None) ->
 
 # ---------------------------------------------------------------- unit ranking (赛马)
 
-def compute_ranking(as_of: datetime.date, plan=None, stored_as_of=None, months=6) -> list:
+def compute_ranking(as_of: datetime.date, plan=None, stored_as_of=None, months=6, organisations=None) -> list:
     """Every unit ranked over its own entries (lead or support): investment pace, on-time
-    reporting and red lights; sorted by score, then name."""
-    items = in_force_entries(Item.objects.all()) if plan is None else Item.objects.filter(plan=plan)
+    reporting and red lights; sorted by score, then name. organisations: only the entries of
+    the plans these own (a planner's or leader's scope), None every entry."""
+    items = Item.objects.all() if organisations is None else Item.objects.filter(plan__organisation_id__in=organisations)
+    items = in_force_entries(items) if plan is None else items.filter(plan=plan)
     figures, _ = entry_figures(items, as_of, stored_as_of)
     project = Q(list_kind=ListKind.PROJECT)
     in_progress = Q(status=ItemStatus.IN_PROGRESS)
@@ -314,12 +316,15 @@ def compute_ranking(as_of: datetime.date, plan=None, stored_as_of=None, months=6
 
 
 def unit_ranking(user, as_of: datetime.date, plan=None, row=None) -> list:
-    """The ranking as the user may see it: every unit for planners and leaders; for a unit user
-    only its own units' rows, with their places among all units."""
+    """The ranking as the user may see it: for planners and leaders every unit over the entries of
+    their scope; for a unit user only its own units' rows, with their places among all units."""
+    if role_of(user) in (Role.PLANNER, Role.LEADER):
+        reach = organisations_in_reach(user)
+        return cached("ranking", scope_key(user), plan, as_of,
+                      lambda stored_as_of: compute_ranking(as_of, plan, stored_date(plan, stored_as_of),
+                                                           organisations=reach), row)
     rows = cached("ranking", "all", plan, as_of,
                   lambda stored_as_of: compute_ranking(as_of, plan, stored_date(plan, stored_as_of)), row)
-    if role_of(user) in (Role.PLANNER, Role.LEADER):
-        return rows
     mine = set(Unit.objects.filter(members=user).values_list("pk", flat=True))
     return [r for r in rows if r["unit"]["pk"] in mine]
 

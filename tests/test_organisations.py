@@ -163,3 +163,33 @@ def test_a_tree_file_with_a_loop_or_a_bad_level_is_refused_whole(real_plan, tmp_
             call_command("load_organisations", str(path), stderr=err)
         assert reason in err.getvalue()
     assert not Organisation.objects.filter(code__in=["a", "b", "c"]).exists()
+
+
+def test_the_admin_stays_within_the_scope(tree, client, real_plan):
+    orgs, other, entry = tree
+    zone = make_user("zone_admin", "planner", organisation=orgs["ojk"])
+    client.force_login(zone)
+    plans = client.get("/admin/projects/plan/").content.decode()
+    assert real_plan.code in plans and other.code not in plans
+    assert client.get(f"/admin/projects/item/{entry.pk}/change/").status_code == 302  # "does not exist"
+    assert client.get(f"/admin/projects/organisation/{orgs['linhai-kfq'].pk}/change/").status_code == 302
+    own = client.get(f"/admin/projects/organisation/{orgs['ojk'].pk}/change/")
+    assert own.status_code == 200
+    # the unit led by entries of both zones is not the zone planner's to rename or merge
+    assert client.get(f"/admin/projects/unit/{Unit.objects.get(name=UNIT_A).pk}/change/").status_code == 302
+    users = client.get("/admin/auth/user/").content.decode()
+    assert "zone_admin" in users
+    make_user("linhai_planner", "planner", organisation=orgs["linhai-kfq"])
+    assert "linhai_planner" not in client.get("/admin/auth/user/").content.decode()
+
+
+def test_deleting_an_organisation_that_owns_plans_says_why(tree, client):
+    orgs, other, _ = tree
+    client.force_login(make_user("province_admin", "planner", organisation=orgs["zj"]))
+    page = client.post(f"/admin/projects/organisation/{orgs['linhai-kfq'].pk}/delete/", {"post": "yes"})
+    text = page.content.decode()
+    assert Organisation.objects.filter(pk=orgs["linhai-kfq"].pk).exists()
+    assert other.name in text  # the protected plan is named
+    moved = client.post(f"/admin/projects/organisation/{orgs['taizhou'].pk}/change/",
+                        {"name": "台州市", "code": "taizhou", "level": "city", "parent": orgs["linhai-kfq"].pk})
+    assert "不能把组织移到它自己或它的下级组织之下" in moved.content.decode()
