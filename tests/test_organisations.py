@@ -193,3 +193,56 @@ def test_deleting_an_organisation_that_owns_plans_says_why(tree, client):
     moved = client.post(f"/admin/projects/organisation/{orgs['taizhou'].pk}/change/",
                         {"name": "台州市", "code": "taizhou", "level": "city", "parent": orgs["linhai-kfq"].pk})
     assert "不能把组织移到它自己或它的下级组织之下" in moved.content.decode()
+
+
+def test_zones_compared_add_up_to_each_plans_dashboard(tree, client, real_plan):
+    from portfolio.comparison import comparison, sheet_rows
+    from portfolio.summary import compute_dashboard, compute_overview
+    from tests.conftest import REAL_AS_OF
+
+    orgs, other, entry = tree
+    province = make_user("province_leader", "leader", organisation=orgs["zj"])
+    top = comparison(province, orgs["zj"], REAL_AS_OF)
+    scores = [r["score"] for r in top["rows"]]
+    assert scores == sorted(scores, reverse=True)
+    wenzhou = next(r for r in top["rows"] if r["org"] == orgs["wenzhou"])
+    taizhou = next(r for r in top["rows"] if r["org"] == orgs["taizhou"])
+    for row, plan in ((wenzhou, real_plan), (taizhou, other)):
+        board = compute_dashboard(province, REAL_AS_OF, plan)
+        general = compute_overview(province, REAL_AS_OF, plan)
+        assert row["entries"] == sum(x["n"] for x in board["per_list"])
+        assert row["total"] == (board["totals"]["total"] or 0)
+        assert row["plan"] == (board["totals"]["plan"] or 0)
+        for light in ("red", "yellow", "green"):
+            assert row[light] == sum(x["lights"][light] for x in board["per_list"])
+        assert (row["due"], row["owing"]) == (board["reporting"]["due"], board["reporting"]["owing"])
+        assert row["year_completed"] == general["completed"]
+        assert row["year_planned"] == (general["planned"] or 0)
+    assert top["total"]["entries"] == wenzhou["entries"] + taizhou["entries"]
+    # drill down: 温州市 › 瓯江口产业集聚区, whose row links to its own dashboard
+    down = comparison(province, orgs["wenzhou"], REAL_AS_OF)
+    assert [r["name"] for r in down["rows"]] == ["瓯江口产业集聚区"]
+    assert down["rows"][0]["dashboard_plan"] == real_plan
+    # the sheet: each 小计 is the sum of its block's rows; the 合计 the whole
+    rows, _ = sheet_rows(province, orgs["zj"], REAL_AS_OF)
+    names = [r[1] for r in rows]
+    assert names[-1] == "合计（浙江省）" and "台州市 小计" in names and "温州市 小计" in names
+    tz = names.index("台州市 小计")
+    assert rows[tz][3]["entries"] == taizhou["entries"]
+    assert sum(r[3]["entries"] for r in rows if r[4] == "row") == rows[-1][3]["entries"]
+    # the page and its export, as the province leader; a zone planner cannot ask for 台州市
+    client.force_login(province)
+    page = client.get("/zones/").content.decode()
+    assert "台州市" in page and "温州市" in page and "得分 = 60" in page
+    assert client.get("/zones/", {"org": "wenzhou"}).status_code == 200
+    xlsx = client.get("/zones/", {"org": "zj", "format": "xlsx"})
+    assert xlsx.status_code == 200 and xlsx["Content-Type"].startswith("application/vnd.openxmlformats")
+    client.force_login(make_user("zone_planner", "planner", organisation=orgs["ojk"]))
+    assert client.get("/zones/", {"org": "taizhou"}).status_code == 404
+
+
+def test_ties_share_a_place():
+    from portfolio.comparison import rank
+
+    rows = rank([{"name": n, "score": s} for n, s in (("甲", 80), ("乙", 70), ("丙", 70), ("丁", 60))])
+    assert [r["rank"] for r in rows] == [1, 2, 2, 4]
