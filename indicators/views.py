@@ -12,7 +12,7 @@ import django_filters as df
 import django_tables2 as tables
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, HttpResponse
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 from django.shortcuts import render
 from django.utils.html import format_html
 
@@ -216,8 +216,11 @@ def _year_param(request, plan, default):
 
 def _plan_param(request):
     code = request.GET.get("plan", "")
+    # the plans with indicators the user reads: those of its scope, and for a unit user also any
+    # plan whose indicators name one of its units
     mine = Indicator.objects.visible_to(request.user).filter(plan=OuterRef("pk"))
-    plans = Plan.objects.filter(Exists(mine)).order_by("pk")
+    plans = (Plan.objects.filter(Q(pk__in=Plan.objects.visible_to(request.user).values("pk")) | Q(Exists(mine)))
+             .filter(Exists(Indicator.objects.filter(plan=OuterRef("pk")))).order_by("pk"))
     if code:
         plan = plans.filter(code=code).first() if re.fullmatch(r"[-\w]{1,40}", code) else None
         if plan is None:
