@@ -67,7 +67,8 @@ def list_table(request, list_kind):
     chosen = item_filter.form.cleaned_data.get("plan") if item_filter.is_bound and item_filter.form.is_valid() else None
     back = urlencode({"b": request.get_full_path()})[2:]
     table = ItemTable(list_records(filtered), list_kind=list_kind, period_label=period_label(chosen), back=back,
-                      selectable=role_of(request.user) == Role.PLANNER)
+                      selectable=role_of(request.user) == Role.PLANNER,
+                      several_organisations=item_filter.several_organisations)
     return item_filter, table
 
 

@@ -246,3 +246,19 @@ def test_ties_share_a_place():
 
     rows = rank([{"name": n, "score": s} for n, s in (("甲", 80), ("乙", 70), ("丙", 70), ("丁", 60))])
     assert [r["rank"] for r in rows] == [1, 2, 2, 4]
+
+
+def test_lists_name_and_filter_the_organisation(tree, client, real_plan):
+    orgs, other, entry = tree
+    client.force_login(make_user("province_leader", "leader", organisation=orgs["zj"]))
+    page = client.get("/lists/project/").content.decode()
+    assert ">组织<" in page and "临海经济开发区" in page
+    chosen = client.get("/lists/project/", {"organisation": orgs["taizhou"].pk}).content.decode()
+    assert "临海测试项目" in chosen and real_plan.items.filter(list_kind="project").first().name not in chosen
+    export = client.get("/lists/project/", {"organisation": orgs["linhai"].pk, "_export": "csv"})
+    text = b"".join(export.streaming_content).decode("utf-8-sig") if export.streaming else export.content.decode("utf-8-sig")
+    lines = text.strip().splitlines()
+    assert lines[0].split(",")[1] == "组织" and len(lines) == 2 and "临海经济开发区" in lines[1]
+    # one organisation's planner: no organisation column, no filter
+    client.force_login(make_user("zone_planner", "planner", organisation=orgs["ojk"]))
+    assert ">组织<" not in client.get("/lists/project/").content.decode()
