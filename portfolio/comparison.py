@@ -88,7 +88,11 @@ def compute_counters(user, as_of: datetime.date, stored_as_of=None) -> dict:
         counts = status_counts(indicators.filter(plan=plan), default_year(plan, as_of))
         _add(acc, plan.organisation_id, "indicators_red", counts["red"])
         _add(acc, plan.organisation_id, "indicators", counts["total"])
-    return {"month": month, "asked": asked, "counters": acc}
+    in_force = {}
+    for org_id, code in (Plan.objects.filter(pk__in=items.values("plan_id")).order_by("code")
+                         .values_list("organisation_id", "code")):
+        in_force.setdefault(org_id, code)  # each zone's dashboard, one click away
+    return {"month": month, "asked": asked, "counters": acc, "in_force": in_force}
 
 
 def counters(user, as_of, row=None):
@@ -169,9 +173,7 @@ def comparison(user, org, as_of, row=None) -> dict:
     by_id, children = tree_of(user)
     raw = data["counters"]
     totals = subtree_totals([org.pk], children, raw)
-    in_force = {}
-    for plan in Plan.objects.visible_to(user).in_force().filter(organisation__in=list(by_id)).order_by("code"):
-        in_force.setdefault(plan.organisation_id, plan)
+    in_force = data["in_force"]
     rows = []
     for pk in children.get(org.pk, []):
         child = by_id[pk]

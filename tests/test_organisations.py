@@ -222,7 +222,7 @@ def test_zones_compared_add_up_to_each_plans_dashboard(tree, client, real_plan):
     # drill down: 温州市 › 瓯江口产业集聚区, whose row links to its own dashboard
     down = comparison(province, orgs["wenzhou"], REAL_AS_OF)
     assert [r["name"] for r in down["rows"]] == ["瓯江口产业集聚区"]
-    assert down["rows"][0]["dashboard_plan"] == real_plan
+    assert down["rows"][0]["dashboard_plan"] == real_plan.code
     # the sheet: each 小计 is the sum of its block's rows; the 合计 the whole
     rows, _ = sheet_rows(province, orgs["zj"], REAL_AS_OF)
     names = [r[1] for r in rows]
