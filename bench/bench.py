@@ -39,7 +39,7 @@ from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
-from projects.models import Category, Item, ItemStatus, ListKind, Plan, Role, Unit
+from projects.models import Category, Item, ItemStatus, ListKind, Organisation, OrganisationMember, Plan, Role, Unit  # noqa: E402
 from reporting.models import StatusReport
 
 AS_OF = datetime.date(2026, 11, 23)
@@ -62,8 +62,12 @@ def users():
     groups = ensure_role_groups()
     leader, _ = User.objects.get_or_create(username="bench_leader")
     leader.groups.set([groups[Role.LEADER]])
+    # the province leader: the top of the tree the synthetic plans hang under
+    top = Organisation.objects.filter(parent__isnull=True).order_by("pk").first()
+    OrganisationMember.objects.update_or_create(user=leader, defaults={"organisation": top})
     planner, _ = User.objects.get_or_create(username="bench_planner")
     planner.groups.set([groups[Role.PLANNER]])
+    OrganisationMember.objects.update_or_create(user=planner, defaults={"organisation": top})
     unit_user, _ = User.objects.get_or_create(username="bench_unit")
     unit_user.groups.set([groups[Role.UNIT]])
     busiest = (Unit.objects.filter(name__startswith="（合成）").order_by("pk").first())
@@ -217,6 +221,15 @@ def stage(entries):
     list_url = (f"/lists/project/?category={category.pk}&status={ItemStatus.IN_PROGRESS}"
                 f"&sort=-total_investment&per_page=50")
     result["list_page"] = measure_page(leader, list_url)
+    # a zone planner (the county owning that plan): the same list within their scope
+    zone_planner, _ = User.objects.get_or_create(username="bench_zone_planner")
+    from projects.management.commands.create_demo_users import ensure_role_groups
+
+    zone_planner.groups.set([ensure_role_groups()[Role.PLANNER]])
+    OrganisationMember.objects.update_or_create(user=zone_planner, defaults={"organisation": plan.organisation})
+    result["list_page_zone_planner"] = measure_page(zone_planner, list_url)
+    result["zones_leader"] = measure_page(leader, f"/zones/?as_of={AS_OF}")
+    result["zones_leader_after_report"] = measure_dashboard_after_change(leader, f"/zones/?as_of={AS_OF}", file_report)
     result["list_page_unit_user"] = measure_page(unit_user, "/lists/project/?sort=-total_investment&per_page=50")
     result["dashboard_leader"] = measure_page(leader, f"/?as_of={AS_OF}")
     result["dashboard_leader_after_report"] = measure_dashboard_after_change(leader, f"/?as_of={AS_OF}", file_report)
@@ -303,7 +316,8 @@ def table(results):
             "orders list planner / unit ms", "dash leader warm ms", "dash unit warm ms",
             "dash leader after report / edit ms", "evaluate_flags first / repeat / next night s",
             "night with 催办 s (sent)", "boundary nights 1 Dec / 6 Dec / 1 Jan / 6 Jan s",
-            "csv all: rows, s, peak MB", "rollup xlsx ms", "import ms", "load req/s (errors)"]
+            "csv all: rows, s, peak MB", "rollup xlsx ms", "import ms", "load req/s (errors)",
+            "zone planner list ms", "zones compared warm / after report ms"]
     lines = [" | ".join(head), " | ".join("---" for _ in head)]
     for r in results:
         e = r["evaluate_flags_s"]
@@ -320,6 +334,8 @@ def table(results):
             f'{r["csv_export_all"]["rows"]}, {r["csv_export_all"]["ms"] / 1000:.1f}, {r["csv_export_all"]["peak_rss_mb"]}',
             r["export_rollup_xlsx_ms"], r["import_plan_real_ms"],
             f'{r["load_list_page"]["requests_per_s"]} ({r["load_list_page"]["errors"]})',
+            r["list_page_zone_planner"]["median_ms"],
+            f'{r["zones_leader"]["median_ms"]} / {r["zones_leader_after_report"]["median_ms"]}',
         ]))
     return "\n".join(lines)
 

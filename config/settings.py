@@ -46,6 +46,8 @@ INSTALLED_APPS = [
     "csp",
     "health_check",
     "django_fsm_log",
+    "rules",
+    "tree_queries",
     "projects",
     "reporting",
     "indicators",
@@ -61,6 +63,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "projects.middleware.OrganisationRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -97,7 +100,8 @@ CONTENT_SECURITY_POLICY = {
 
 # Login throttling (django-axes): ten failures for one user name, or from one address, lock it
 # out for TRACKER_LOCKOUT_MINUTES (default an hour) with a Chinese message; the admin login too.
-AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "rules.permissions.ObjectPermissionBackend",
+                           "django.contrib.auth.backends.ModelBackend"]
 AXES_FAILURE_LIMIT = env.int("TRACKER_LOGIN_FAILURES", default=10)
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("TRACKER_LOCKOUT_MINUTES", default=60))

@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from indicators import entry_views as indicator_entry, views as indicator_views
-from portfolio import dashboard, health, plan_import, plan_views, views as portfolio_views
+from portfolio import dashboard, health, plan_import, plan_views, views as portfolio_views, zone_views
 from reporting import status_views as reporting_views, views as report_views
 from supervision import views as supervision_views
 
@@ -29,6 +29,7 @@ urlpatterns = [
     path("flags/", dashboard.flag_list, name="flag_list"),
     path("trends/backfill/", dashboard.trends_backfill, name="trends_backfill"),
     path("ranking/", dashboard.unit_ranking, name="unit_ranking"),
+    path("zones/", zone_views.zone_comparison, name="zone_comparison"),
     path("rollup/", dashboard.rollup_download, name="rollup_download"),
     path("bulletin/", dashboard.bulletin_download, name="bulletin_download"),
     path("indicators/", indicator_views.indicator_list, name="indicator_list"),

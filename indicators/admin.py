@@ -1,17 +1,19 @@
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
+from projects.admin_scope import InScope
+
 from .models import Indicator, IndicatorTable, IndicatorValue
 
 
 @admin.register(IndicatorTable)
-class IndicatorTableAdmin(admin.ModelAdmin):
+class IndicatorTableAdmin(InScope, admin.ModelAdmin):
     list_display = ("title", "plan", "kind", "baseline_year", "target_year", "order")
     list_filter = ("plan", "kind")
 
 
 @admin.register(Indicator)
-class IndicatorAdmin(SimpleHistoryAdmin):
+class IndicatorAdmin(InScope, SimpleHistoryAdmin):
     list_display = ("name", "parent_name", "table", "seq", "unit", "attribute", "target_printed", "direction",
                     "responsible_unit")
     list_filter = ("plan", "table", "attribute", "direction")
@@ -30,7 +32,8 @@ class IndicatorAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(IndicatorValue)
-class IndicatorValueAdmin(SimpleHistoryAdmin):
+class IndicatorValueAdmin(InScope, SimpleHistoryAdmin):
+    plan_path = "indicator__plan"
     list_display = ("indicator", "year", "value", "source", "entered_by", "entered_at")
     list_filter = ("indicator__plan", "year", "source")
     search_fields = ("indicator__name",)

@@ -26,6 +26,7 @@ from indicators.models import (
 )
 from indicators.promise import promised_cell
 from projects.models import Plan
+from projects.organisations import owner_of
 from projects.validation import ImportFailed, check_length, read_rows
 
 # Direction comes from what the indicator measures, never from its figures: a target printed
@@ -175,7 +176,7 @@ def _changed(obj, values):
 
 
 def write_indicators(doc: ParsedIndicatorDocument, code: str, name: str | None = None,
-                     dry_run: bool = False) -> IndicatorImportReport:
+                     dry_run: bool = False, organisation=None) -> IndicatorImportReport:
     check_document(doc)
     with transaction.atomic():
         plan = Plan.objects.filter(code=code).first()
@@ -184,11 +185,13 @@ def write_indicators(doc: ParsedIndicatorDocument, code: str, name: str | None =
             if doc.start_year is None:
                 raise ImportFailed([f"{doc.file_label}: 无法从文本识别规划期（如“十四五”或“规划期 2022—2026 年”），"
                                     f"请先建立规划 {code}"])
-            plan = Plan.objects.create(code=check_length(code, Plan, "code"),
-                                       name=check_length(name or doc.plan_name or code, Plan, "name"),
-                                       start_year=doc.start_year, end_year=doc.end_year)
-        elif name and plan.name != name:
-            plan.name = check_length(name, Plan, "name")
+            plan = Plan(code=check_length(code, Plan, "code"),
+                        name=check_length(name or doc.plan_name or code, Plan, "name"),
+                        start_year=doc.start_year, end_year=doc.end_year)
+        owner = owner_of(plan, organisation, doc.file_label)
+        if created or (name and plan.name != name) or plan.organisation_id != owner.pk:
+            plan.name = check_length(name, Plan, "name") if name else plan.name
+            plan.organisation = owner
             plan.save()
         report = IndicatorImportReport(plan, doc, dry_run, created)
         existing_tables = {t.title: t for t in plan.indicator_tables.all()}
@@ -258,8 +261,8 @@ def _write_printed_values(printed):
 
 
 def import_indicators(source, code: str, name: str | None = None, dry_run: bool = False,
-                      filename: str | None = None) -> IndicatorImportReport:
+                      filename: str | None = None, organisation=None) -> IndicatorImportReport:
     """A plan text, CSV or XLSX (a path or an uploaded file): every indicator table, all or nothing."""
     filename = filename or Path(str(source)).name
     doc = parse_indicator_rows(read_rows(source, filename), filename)
-    return write_indicators(doc, code, name=name, dry_run=dry_run)
+    return write_indicators(doc, code, name=name, dry_run=dry_run, organisation=organisation)

@@ -6,7 +6,7 @@ from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
 from projects.lights import Light
-from projects.models import Plan, Role, Unit, role_of
+from projects.models import Plan, Role, Unit, organisations_in_reach, role_of
 
 
 VALUE_DIGITS = dict(max_digits=24, decimal_places=6)
@@ -82,19 +82,21 @@ def value_fields(label):
 
 class IndicatorQuerySet(models.QuerySet):
     def visible_to(self, user):
-        """Planners and leaders see every indicator; a unit user those its units are responsible for."""
+        """Planners and leaders see the indicators of the plans in their scope (Plan.objects.visible_to);
+        a unit user those its units are responsible for."""
         role = role_of(user)
         if role in (Role.PLANNER, Role.LEADER):
-            return self
+            reach = organisations_in_reach(user)
+            return self if reach is None else self.filter(plan__organisation_id__in=reach)
         if role is None:
             return self.none()
         return self.filter(responsible_unit__members=user)
 
     def editable_by(self, user):
-        """Whose yearly values the user may enter: planners all, a unit user its units' own."""
+        """Whose yearly values the user may enter: planners those of their scope, a unit user its units' own."""
         role = role_of(user)
         if role == Role.PLANNER:
-            return self
+            return self.visible_to(user)
         if role == Role.UNIT:
             return self.filter(responsible_unit__members=user)
         return self.none()

@@ -12,6 +12,7 @@ import django_filters as df
 import django_tables2 as tables
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, HttpResponse
+from django.db.models import Exists, OuterRef, Q
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.html import format_html
@@ -28,7 +29,7 @@ from indicators.evaluation import (
     STATUS_CHOICES, baseline_of, default_year, indicator_rows, midterm_year, target_of, with_status,
 )
 from indicators.status import path_values
-from projects.params import BadParameter, bad_request, format_param
+from projects.params import BadParameter, NotFound, bad_request, format_param
 
 ATTRIBUTES = dict(Attribute.choices)
 
@@ -232,11 +233,15 @@ def _year_param(request, plan, default):
 
 def _plan_param(request):
     code = request.GET.get("plan", "")
-    plans = Plan.objects.filter(indicators__isnull=False).distinct().order_by("pk")
+    # the plans with indicators the user reads: those of its scope, and for a unit user also any
+    # plan whose indicators name one of its units
+    mine = Indicator.objects.visible_to(request.user).filter(plan=OuterRef("pk"))
+    plans = (Plan.objects.filter(Q(pk__in=Plan.objects.visible_to(request.user).values("pk")) | Q(Exists(mine)))
+             .filter(Exists(Indicator.objects.filter(plan=OuterRef("pk")))).order_by("pk"))
     if code:
         plan = plans.filter(code=code).first() if re.fullmatch(r"[-\w]{1,40}", code) else None
         if plan is None:
-            raise BadParameter(f"没有代码为“{code[:40]}”且已导入指标的规划。")
+            raise NotFound(f"没有代码为“{code[:40]}”且已导入指标的规划，或它不在您可查看的范围内。")
         return plan, plans
     return plans.first(), plans
 

@@ -83,7 +83,7 @@ def dashboard(request):
         "as_of": as_of, "plan": plan, "s": s, "charts": charts_of(s, ranking, label), "period_label": label,
         "ranking": ranking,
         "overview": general, "overview_sentences": overview_sentences(general),
-        "bulletin_plan": plan or Plan.objects.in_force().order_by("pk").first(),
+        "bulletin_plan": plan or Plan.objects.visible_to(request.user).in_force().order_by("pk").first(),
         "evaluation_row": row,  # read once: the indicator card's cache key needs no query of its own
         **plan_bar(request, plan),
         "reporting_day": settings.TRACKER_REPORTING_DAY,
@@ -185,7 +185,7 @@ def rollup_download(request):
         as_of = as_of_param(request, stored_date(plan, None))
     except BadParameter as error:
         return bad_request(request, error)
-    plan = plan or Plan.objects.in_force().order_by("pk").first()
+    plan = plan or Plan.objects.visible_to(request.user).in_force().order_by("pk").first()
     if plan is None:
         return bad_request(request, BadParameter("尚未导入规划。"))
     return rollup_response(plan, request.user, fmt, as_of)
@@ -205,7 +205,7 @@ def bulletin_download(request):
         as_of = as_of_param(request, stored_date(plan, row.as_of))
     except BadParameter as error:
         return bad_request(request, error)
-    plan = plan or Plan.objects.in_force().order_by("pk").first()
+    plan = plan or Plan.objects.visible_to(request.user).in_force().order_by("pk").first()
     if plan is None:
         return bad_request(request, BadParameter("尚未导入规划。"))
     month = month_of_bulletin(as_of)

@@ -3,7 +3,9 @@ import django_filters as df
 from django import forms
 from django.db.models import Exists, OuterRef, Q
 
-from projects.models import Category, ItemStatus, ItemUnit, ListKind, Plan, ProjectType, Unit
+from projects.models import (
+    Category, ItemStatus, ItemUnit, ListKind, Organisation, Plan, ProjectType, Unit, organisations_in_reach,
+)
 from projects.validation import parse_id
 from projects.widgets import INPUT, SELECT, LongSelect, UnitChoiceFilter, filter_units  # noqa: F401  (the lists' widgets)
 
@@ -22,6 +24,8 @@ class ItemFilter(df.FilterSet):
                       widget=forms.TextInput(attrs={**INPUT, "placeholder": "名称、内容或责任单位"}))
     plan = df.ModelChoiceFilter(label="规划", queryset=Plan.objects.none(), empty_label="全部",
                                 widget=LongSelect(attrs=SELECT))
+    organisation = df.ModelChoiceFilter(label="组织", queryset=Organisation.objects.none(), empty_label="全部",
+                                        method="in_subtree", widget=LongSelect(attrs=SELECT))
     category = df.ModelChoiceFilter(label="类别", queryset=Category.objects.none(), empty_label="全部",
                                     widget=LongSelect(attrs=SELECT))
     project_type = df.ChoiceFilter(label="项目类型", choices=ProjectType.choices, empty_label="全部",
@@ -47,9 +51,23 @@ class ItemFilter(df.FilterSet):
         self.list_kind = list_kind
         plans = plans if plans is not None else Plan.objects.all()
         self.filters["plan"].queryset = plans.order_by("pk")
+        # the organisations owning the plans and those above them within the user's reach (the
+        # tree is small: read whole, with each node's path from the top)
+        owners = set(plans.order_by().values_list("organisation_id", flat=True).distinct())
+        reach = organisations_in_reach(user) if user is not None else None
+        above = set()
+        for org in Organisation.objects.all():
+            if org.pk in owners:
+                above |= set(org.tree_path)
+        offered = above if reach is None else above & set(reach)
+        self.several_organisations = len(owners) > 1
+        if len(offered) > 1:
+            self.filters["organisation"].queryset = Organisation.objects.filter(pk__in=offered)
+        else:
+            del self.filters["organisation"]
         several_plans = plans.count() > 1
         self.filters["unit"].queryset = filter_units(user).order_by("name")
-        categories = Category.objects.filter(list_kind=list_kind).order_by("plan_id", "order")
+        categories = Category.objects.filter(list_kind=list_kind, plan__in=plans).order_by("plan_id", "order")
         if several_plans:
             # With several plans, offer the categories of the chosen plan, or of the chosen category's plan.
             chosen = _number((data or {}).get("plan"))
@@ -66,6 +84,11 @@ class ItemFilter(df.FilterSet):
             self.filters.pop("category")
         if not several_plans:
             self.filters.pop("plan")
+
+    def in_subtree(self, queryset, name, value):
+        """An organisation chosen: the entries of the plans it and those below it own."""
+        below = Organisation.objects.descendants(value, include_self=True).values_list("pk", flat=True)
+        return queryset.filter(plan__organisation_id__in=list(below))
 
     def quick_search(self, queryset, name, value):
         value = value.strip()

@@ -10,16 +10,17 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
+from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from indicators.importer import import_indicators
 from projects.importer import file_of, import_lists, new_record
-from projects.models import Plan, PlanImport, WithdrawalReason
+from projects.models import Organisation, Plan, PlanImport, WithdrawalReason, organisation_of, organisations_in_reach
 from projects.validation import ImportFailed, read_bytes
 
-from .plan_views import _planner
+from .plan_views import _manager
 
 OTHER = "other"
 KEEP = "keep"
@@ -34,17 +35,25 @@ class UploadForm(forms.Form):
                            help_text="新建规划时填写，例如 ojk-15", widget=forms.TextInput(attrs={"class": "form-control"}))
     name = forms.CharField(label="规划名称", max_length=200, required=False, help_text="默认取自文件标题",
                            widget=forms.TextInput(attrs={"class": "form-control"}))
+    organisation = forms.ModelChoiceField(label="所属组织（新建规划）", queryset=Organisation.objects.none(),
+                                          required=False, empty_label="（本人所属组织）",
+                                          widget=forms.Select(attrs={"class": "form-select"}))
     predecessor = forms.ModelChoiceField(label="上一期规划（续建项目按名称接续）", queryset=Plan.objects.none(),
                                          required=False, empty_label="（不接续）",
                                          widget=forms.Select(attrs={"class": "form-select"}))
     file = forms.FileField(label="文件（规划文本、CSV 或 XLSX）",
                            widget=forms.ClearableFileInput(attrs={"class": "form-control"}))
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        plans = Plan.objects.filter(is_synthetic=False).order_by("-start_year", "code")
+        self.user = user
+        # only the plans and organisations of the planner's scope (another's plan: "选择一个有效的选项")
+        plans = Plan.objects.editable_by(user).filter(is_synthetic=False).order_by("-start_year", "code")
         self.fields["plan"].queryset = plans
         self.fields["predecessor"].queryset = plans
+        reach = organisations_in_reach(user)
+        self.fields["organisation"].queryset = (Organisation.objects.all() if reach is None
+                                                else Organisation.objects.filter(pk__in=reach))
 
     def clean(self):
         data = super().clean()
@@ -56,6 +65,8 @@ class UploadForm(forms.Form):
         if data.get("predecessor") is not None and data.get("kind") != PlanImport.Kind.LISTS:
             self.add_error("predecessor", "只有导入六重清单时才能接续上一期规划。")
         data["plan_code"] = plan.code if plan is not None else code
+        # the owner: an existing plan's own (unchanged), else the one chosen or the planner's
+        data["owner"] = plan.organisation if plan is not None else (data.get("organisation") or organisation_of(self.user))
         return data
 
 
@@ -65,7 +76,7 @@ def _dry_run(record, **adjustment):
         return import_lists(record, dry_run=True, **adjustment).preview()
     source, filename = file_of(record)
     report = import_indicators(source, record.plan_code, name=record.plan_name or None, dry_run=True,
-                               filename=filename)
+                               filename=filename, organisation=record.organisation)
     return indicator_preview(report)
 
 
@@ -87,10 +98,10 @@ def fingerprint(preview: dict) -> str:
 @login_required
 def plan_import(request):
     """The upload form (GET) and the dry run of an upload (POST → the preview page)."""
-    _planner(request.user)
+    _manager(request.user)
     errors = []
     if request.method == "POST":
-        form = UploadForm(request.POST, request.FILES)
+        form = UploadForm(request.POST, request.FILES, user=request.user)
         if form.is_valid():
             data = form.cleaned_data
             upload = data["file"]
@@ -98,7 +109,7 @@ def plan_import(request):
                 content = read_bytes(upload, upload.name)
                 record = new_record(data["kind"], content, upload.name, data["plan_code"], request.user,
                                     data.get("name") or "",
-                                    data["predecessor"].code if data.get("predecessor") else "")
+                                    data["predecessor"].code if data.get("predecessor") else "", data["owner"])
                 record.preview = _dry_run(record, adjusted_on=timezone.localdate())
             except ImportFailed as failure:
                 errors = failure.errors
@@ -108,10 +119,11 @@ def plan_import(request):
     else:
         initial = {}
         if request.GET.get("plan"):
-            initial["plan"] = Plan.objects.filter(code=request.GET["plan"]).first()
+            initial["plan"] = Plan.objects.editable_by(request.user).filter(code=request.GET["plan"][:40]).first()
         if request.GET.get("predecessor"):
-            initial["predecessor"] = Plan.objects.filter(code=request.GET["predecessor"]).first()
-        form = UploadForm(initial=initial)
+            initial["predecessor"] = Plan.objects.editable_by(request.user).filter(
+                code=request.GET["predecessor"][:40]).first()
+        form = UploadForm(initial=initial, user=request.user)
     return render(request, "portfolio/plan_import.html", {"form": form, "errors": errors})
 
 
@@ -158,8 +170,14 @@ class ConfirmForm(forms.Form):
 
 
 def _staged(request, token):
-    _planner(request.user)
-    return get_object_or_404(PlanImport, token=token)
+    """A staged upload the planner may see: of a plan in their scope, or creating one for an
+    organisation in it; any other token is a 404."""
+    _manager(request.user)
+    reach = organisations_in_reach(request.user)
+    records = PlanImport.objects.all()
+    if reach is not None:
+        records = records.filter(Q(plan__organisation_id__in=reach) | Q(organisation_id__in=reach))
+    return get_object_or_404(records, token=token)
 
 
 @login_required
@@ -205,7 +223,7 @@ def plan_import_confirm(request, token):
                 else:
                     source, filename = file_of(record)
                     report = import_indicators(source, record.plan_code, name=record.plan_name or None,
-                                               filename=filename)
+                                               filename=filename, organisation=record.organisation)
                     record.plan, record.state, record.applied_at = report.plan, PlanImport.State.APPLIED, timezone.now()
                     record.save()
                     done = report.lines()

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from projects.continuation import set_predecessor
-from projects.models import Item, Plan, PlanImport, PlanState, Role, role_of
+from projects.models import Item, Plan, PlanImport, PlanState
 
 from projects.exports import XLSX_TYPE
 from .lifecycle import close_plan, reopen_plan
@@ -22,9 +22,12 @@ from projects.params import BadParameter, bad_request, format_param
 from .plan_review import display_sheets, review_date, review_filename, review_heading, review_sheets, write_review
 
 
-def _planner(user):
-    if role_of(user) != Role.PLANNER:
-        raise PermissionDenied("只有规划人员可以执行此操作")
+def _manager(user, plan=None):
+    """Closing, reopening and linking are for the planners of the plan's organisation or above
+    (projects.permissions "tracker.manage_plan"); asked first without the plan (the role), then
+    with it once it is found among the plans the user sees."""
+    if not user.has_perm("tracker.manage_plan", plan):
+        raise PermissionDenied("只有本组织（或上级组织）的规划人员可以执行此操作")
 
 
 class CloseForm(forms.Form):
@@ -45,7 +48,7 @@ class CloseForm(forms.Form):
 @login_required
 def plan_list(request):
     """Every plan with its period and state; the visible entries' count; what one can do with it."""
-    plans = Plan.objects.filter(is_synthetic=False).order_by("-start_year", "code")
+    plans = Plan.objects.visible_to(request.user).filter(is_synthetic=False).order_by("-start_year", "code")
     today = timezone.localdate()
     visible = Item.objects.visible_to(request.user).listed(today)
     counts = dict(visible.filter(plan__in=plans).order_by().values("plan").annotate(n=Count("pk"))
@@ -56,23 +59,24 @@ def plan_list(request):
              "close_form": CloseForm(plan=p, initial={"as_of": min(datetime.date(p.end_year, 12, 31), timezone.localdate())})}
             for p in plans]
     imports = []
-    if role_of(request.user) in (Role.PLANNER, Role.LEADER):
+    if request.user.has_perm("tracker.read_overview"):
         imports = list(PlanImport.objects.filter(state=PlanImport.State.APPLIED, plan__in=plans)
                        .select_related("plan", "uploaded_by").defer("data", "preview")[:200])
         for record in imports:  # the dashboard the day before and on the day of an adjustment
             if record.adjusted_on:
                 record.before = record.adjusted_on - datetime.timedelta(days=1)
     return render(request, "portfolio/plan_list.html", {
-        "rows": rows, "is_planner": role_of(request.user) == Role.PLANNER, "imports": imports,
-        "in_force": list(Plan.objects.in_force().values_list("pk", flat=True)),
+        "rows": rows, "is_planner": request.user.has_perm("tracker.manage_plan"), "imports": imports,
+        "in_force": list(plans.in_force().values_list("pk", flat=True)),
     })
 
 
 @login_required
 @require_POST
 def plan_close(request, code):
-    _planner(request.user)
-    plan = get_object_or_404(Plan, code=code)
+    _manager(request.user)
+    plan = get_object_or_404(Plan.objects.visible_to(request.user), code=code)
+    _manager(request.user, plan)
     form = CloseForm(request.POST, plan=plan)
     if not form.is_valid():
         for error in form.errors.get("as_of", []):
@@ -86,8 +90,9 @@ def plan_close(request, code):
 @login_required
 @require_POST
 def plan_reopen(request, code):
-    _planner(request.user)
-    plan = get_object_or_404(Plan, code=code, state=PlanState.CLOSED)
+    _manager(request.user)
+    plan = get_object_or_404(Plan.objects.visible_to(request.user), code=code, state=PlanState.CLOSED)
+    _manager(request.user, plan)
     reopen_plan(plan, user=request.user, reason=request.POST.get("reason", "").strip()[:100])
     messages.success(request, f"{plan.name} 已重新开启（执行中），每晚评估将恢复。")
     return redirect("plan_list")
@@ -96,7 +101,7 @@ def plan_reopen(request, code):
 @login_required
 def plan_review(request, code):
     """后评估 of one plan, scoped to what the user sees; ?format=xlsx|csv downloads it."""
-    plan = get_object_or_404(Plan, code=code)
+    plan = get_object_or_404(Plan.objects.visible_to(request.user), code=code)
     if "format" in request.GET:
         try:
             fmt = format_param(request, "format")
@@ -109,7 +114,7 @@ def plan_review(request, code):
                             content_type=XLSX_TYPE if fmt == "xlsx" else "text/csv; charset=utf-8")
     return render(request, "portfolio/plan_review.html", {
         "plan": plan, "as_of": review_date(plan), "heading": review_heading(plan), "sheets": display_sheets(review_sheets(plan, request.user)),
-        "successors": plan.successors.all(), "is_planner": role_of(request.user) == Role.PLANNER,
+        "successors": plan.successors.all(), "is_planner": request.user.has_perm("tracker.manage_plan", plan),
     })
 
 
@@ -125,9 +130,9 @@ class LinkForm(forms.Form):
 
 
 def candidates(item):
-    """Entries of earlier plans of the same list that nothing else continues yet."""
+    """Entries of earlier plans of the same organisation and list that nothing else continues yet."""
     if item.plan.predecessor_id is None:
-        plans = Plan.objects.filter(start_year__lt=item.plan.start_year)
+        plans = Plan.objects.filter(start_year__lt=item.plan.start_year, organisation=item.plan.organisation_id)
     else:
         plans = Plan.objects.filter(pk=item.plan.predecessor_id)
     return (Item.objects.filter(plan__in=plans, list_kind=item.list_kind)
@@ -137,8 +142,9 @@ def candidates(item):
 @login_required
 @require_POST
 def item_link(request, pk):
-    _planner(request.user)
-    item = get_object_or_404(Item.objects.select_related("plan"), pk=pk)
+    _manager(request.user)
+    item = get_object_or_404(Item.objects.visible_to(request.user).select_related("plan"), pk=pk)
+    _manager(request.user, item.plan)
     form = LinkForm(request.POST, item=item)
     if not form.is_valid():
         messages.error(request, "接续失败：" + "；".join(e for errors in form.errors.values() for e in errors))

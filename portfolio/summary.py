@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db.models import Case, CharField, Count, Exists, F, IntegerField, Max, Min, OuterRef, Q, Sum, Value, When
 from django.db.models.functions import Coalesce, ExtractYear
 
-from projects.models import Item, ItemStatus, ListKind, Plan, ProjectType, Role, Unit, role_of
+from projects.models import Item, ItemStatus, ListKind, Plan, ProjectType, Role, Unit, organisations_in_reach, role_of
 from projects.versions import cached, scope_key, state  # noqa: F401  (cached and scope_key: part of this module's API)
 from reporting.calendar import late_month, month_asked
 from reporting.models import AnnualTarget, StatusReport
@@ -322,16 +322,18 @@ def _pct(value):
     return (value * 100).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP) if value is not None else None
 
 
-def compute_ranking(as_of: datetime.date, plan=None, stored_as_of=None) -> list:
+def compute_ranking(as_of: datetime.date, plan=None, stored_as_of=None, organisations=None) -> list:
     """Every unit responsible for entries (lead or support), scored over its own entries
     (`ranking_formula` says how): investment pace, on-time reporting (due months by
     `reporting.owing.owes_report`), problems it coordinates closed on time, orders addressed to
     it answered on time (`supervision.summary.unit_timeliness`), red lights. Three grouped queries;
     units that owed reports and filed none come after every unit that filed; equal scores share
-    a rank (1, 2, 2, 4), sorted by name."""
+    a rank (1, 2, 2, 4), sorted by name. organisations: only the entries of the plans these own
+    (a planner's or leader's scope), None every entry."""
     from supervision.summary import unit_timeliness
 
-    items = in_force_entries(Item.objects.all(), as_of) if plan is None else Item.objects.filter(plan=plan).listed(as_of)
+    items = Item.objects.all() if organisations is None else Item.objects.filter(plan__organisation_id__in=organisations)
+    items = in_force_entries(items, as_of) if plan is None else items.filter(plan=plan).listed(as_of)
     figures, _ = entry_figures(items, as_of, stored_as_of)
     months = on_time_months(as_of)
     project = Q(list_kind=ListKind.PROJECT)
@@ -395,12 +397,17 @@ def compute_ranking(as_of: datetime.date, plan=None, stored_as_of=None) -> list:
 
 
 def unit_ranking(user, as_of: datetime.date, plan=None, row=None) -> list:
-    """The ranking as the user may see it: every unit for planners and leaders; for a unit user
-    only its own units' rows, with their places among all units (`rank` of `of`)."""
-    rows = cached(f"ranking-{ranking_settings_key()}", "all", plan, as_of,
-                  lambda stored_as_of: compute_ranking(as_of, plan, stored_date(plan, stored_as_of)), row)
+    """The ranking as the user may see it: for planners and leaders every unit over the entries of
+    their scope; for a unit user only its own units' rows, with their places among all units
+    (`rank` of `of`)."""
+    key = f"ranking-{ranking_settings_key()}"
     if role_of(user) in (Role.PLANNER, Role.LEADER):
-        return rows
+        reach = organisations_in_reach(user)
+        return cached(key, scope_key(user), plan, as_of,
+                      lambda stored_as_of: compute_ranking(as_of, plan, stored_date(plan, stored_as_of),
+                                                           organisations=reach), row)
+    rows = cached(key, "all", plan, as_of,
+                  lambda stored_as_of: compute_ranking(as_of, plan, stored_date(plan, stored_as_of)), row)
     mine = set(Unit.objects.filter(members=user).values_list("pk", flat=True))
     return [r for r in rows if r["unit"]["pk"] in mine]
 

@@ -120,12 +120,35 @@ def _reset_sequences(*models):
                            f"COALESCE((SELECT MAX(id) FROM {table}), 1))")
 
 
+SYNTHETIC_CITIES, SYNTHETIC_COUNTIES_PER_CITY = 11, 8
+
+
+def synthetic_tree():
+    """About 11 cities and 90 counties (a province's shape) under the top of the tree, made once;
+    returns the county ids that synthetic plans are spread over, so scope is exercised at depth."""
+    from projects.models import Organisation, OrganisationLevel
+
+    root = Organisation.objects.default_root() or Organisation.objects.filter(parent__isnull=True).order_by("pk").first()
+    counties = []
+    for c in range(SYNTHETIC_CITIES):
+        city, _ = Organisation.objects.get_or_create(
+            code=f"syn-city-{c + 1:02d}", defaults={"name": f"（合成）第{c + 1}市", "level": OrganisationLevel.CITY,
+                                                    "parent": root})
+        for k in range(SYNTHETIC_COUNTIES_PER_CITY + (c % 3 == 0)):
+            county, _ = Organisation.objects.get_or_create(
+                code=f"syn-county-{c + 1:02d}-{k + 1:02d}",
+                defaults={"name": f"（合成）第{c + 1}市第{k + 1}县", "level": OrganisationLevel.COUNTY, "parent": city})
+            counties.append(county.pk)
+    return counties
+
+
 def generate(plans: int, seed: int = 1, units: int = 600, log=lambda s: None):
     """Write `plans` synthetic plans of 200 entries each; returns counts per table."""
     rng = random.Random(seed)
     counts = dict.fromkeys(["plans", "items", "reports", "milestones", "targets", "units", "problems", "orders"], 0)
     with transaction.atomic():
         first_plan = Plan.objects.filter(code__startswith="syn-").count()
+        counties = synthetic_tree()
         unit_ids = []
         for n in range(units):
             name = f"（合成）{PLACES[n % len(PLACES)]}{UNIT_STEMS[(n // len(PLACES)) % len(UNIT_STEMS)]}{n // 200 or ''}"
@@ -145,7 +168,7 @@ def generate(plans: int, seed: int = 1, units: int = 600, log=lambda s: None):
                          "progress_text", "problems", "next_steps", "filed_by", "filed_at", "updated_at", "version"]
         for p in range(first_plan, first_plan + plans):
             plan = Plan.objects.create(code=f"syn-{p + 1:04d}", name=f"合成规划 {p + 1:04d}（合成数据）",
-                                       issuer="合成数据", is_synthetic=True)
+                                       issuer="合成数据", is_synthetic=True, organisation_id=counties[p % len(counties)])
             counts["plans"] += 1
             home_units = rng.sample(unit_ids, 12)
             plan_entries = []  # (entry id, lead unit id or None)

@@ -61,7 +61,7 @@ class UnitNames(models.Func):
 
 LIST_FIELDS = ("pk", "plan_id", "category_id", "seq", "name", "content", "category_name", "domain", "project_type", "start_year",
                "end_year", "total_investment", "plan_investment", "cumulative", "last_month", "units_text",
-               "status", "light")
+               "status", "light", "organisation_name")
 
 
 def with_list_figures(items, as_of=None):
@@ -77,7 +77,8 @@ def with_list_figures(items, as_of=None):
 
 def list_records(annotated):
     """The list's rows as plain dicts (the same records for the page and the exports)."""
-    return annotated.annotate(category_name=F("category__name"), units_text=UnitNames()).values(*LIST_FIELDS)
+    return annotated.annotate(category_name=F("category__name"), units_text=UnitNames(),
+                              organisation_name=F("plan__organisation__name")).values(*LIST_FIELDS)
 
 
 def not_reported(record):
@@ -116,6 +117,8 @@ class ItemTable(tables.Table):
         "td__input": {"class": "row-select", "aria-label": "选择", "form": "bulk-status"},
         "td": {"class": "select-cell no-print"}, "th": {"class": "no-print"}})
     seq = tables.Column("序号", attrs={"td": {"class": "text-nowrap"}})
+    organisation = tables.Column("组织", accessor="organisation_name", order_by=("plan__organisation__name", "seq"),
+                                 attrs={"td": {"class": "text-nowrap"}}, default="—")
     name = tables.Column("名称", attrs={"td": {"class": "item-name"}})
     content = tables.Column("建设规模和内容", visible=False)
     category = tables.Column("类别", accessor="category_name", order_by=("category__order", "seq"),
@@ -139,8 +142,11 @@ class ItemTable(tables.Table):
         per_page_field = "_per_page"  # the page size is validated by the view, not read raw from the URL
         empty_text = "没有符合条件的事项"
 
-    def __init__(self, data, *, list_kind, period_label=None, back="", exclude=(), selectable=False, **kwargs):
+    def __init__(self, data, *, list_kind, period_label=None, back="", exclude=(), selectable=False,
+                 several_organisations=False, **kwargs):
         exclude = list(exclude)
+        if not several_organisations:  # one organisation's lists need no column saying so
+            exclude.append("organisation")
         if not selectable:
             exclude.append("select")
         if list_kind != ListKind.PROJECT:

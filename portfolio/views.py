@@ -63,14 +63,15 @@ def list_table(request, list_kind):
     else:  # entries taken out by an adjustment (调出) leave the lists from its date
         items = items.listed(today)
     items = with_list_figures(items)
-    plans = Plan.objects.all()
+    plans = Plan.objects.visible_to(request.user)
     item_filter = ItemFilter(request.GET or None, queryset=items, list_kind=list_kind, user=request.user,
                              plans=plans)
     filtered = item_filter.qs if item_filter.is_bound else items
     chosen = item_filter.form.cleaned_data.get("plan") if item_filter.is_bound and item_filter.form.is_valid() else None
     back = urlencode({"b": request.get_full_path()})[2:]
     table = ItemTable(list_records(filtered), list_kind=list_kind, period_label=period_label(chosen), back=back,
-                      selectable=role_of(request.user) == Role.PLANNER)
+                      selectable=role_of(request.user) == Role.PLANNER,
+                      several_organisations=item_filter.several_organisations)
     return item_filter, table
 
 
@@ -94,7 +95,8 @@ def item_list(request, kind):
         "list_kind": list_kind, "filter": item_filter, "table": table, "page_sizes": PAGE_SIZES,
         "per_page": per_page, "query_without_page": params.urlencode(),
         "long_fields": ("plan", "unit"), "options_key": options_key(request.user),
-        "status_form": BulkStatusForm(list_kind=list_kind) if role_of(request.user) == Role.PLANNER else None,
+        "status_form": BulkStatusForm(list_kind=list_kind, user=request.user)
+        if role_of(request.user) == Role.PLANNER else None,
     })
 
 
@@ -107,9 +109,10 @@ class BulkStatusForm(forms.Form):
         "required": "请先勾选要设置状态的事项。", "invalid_choice": "所选事项不存在或不属于本清单。",
         "invalid_pk_value": "所选事项不存在或不属于本清单。"})
 
-    def __init__(self, *args, list_kind, **kwargs):
+    def __init__(self, *args, list_kind, user, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["select"].queryset = Item.objects.filter(list_kind=list_kind)
+        # another organisation's entry is "not in this list" for this planner
+        self.fields["select"].queryset = Item.objects.editable_by(user).filter(list_kind=list_kind)
 
     def clean_select(self):
         """A closed plan is frozen: its entries' statuses stay as they were at closing."""
@@ -138,7 +141,7 @@ def item_bulk_status(request, kind):
     list_kind = _list_kind(kind)
     if role_of(request.user) != Role.PLANNER:
         raise PermissionDenied("只有规划人员可以批量设置状态。")
-    form = BulkStatusForm(request.POST, list_kind=list_kind)
+    form = BulkStatusForm(request.POST, list_kind=list_kind, user=request.user)
     if not form.is_valid():
         for errors in form.errors.values():
             for error in errors:

@@ -4,8 +4,12 @@ from django.db import transaction
 from django.template.response import TemplateResponse
 from simple_history.admin import SimpleHistoryAdmin
 
+from .admin_scope import InScope, limited_choices, units_in_reach, users_in_reach
 from .lifecycle import frozen_reason
-from .models import Category, Item, ItemUnit, Plan, PlanState, Programme, Unit, UnitAlias
+from .models import (
+    Category, Item, ItemUnit, Organisation, OrganisationMember, Plan, PlanState, Programme, Unit, UnitAlias,
+    organisations_in_reach,
+)
 from .validation import parse_id
 
 admin.site.site_header = "六重清单管理后台"
@@ -14,9 +18,11 @@ admin.site.index_title = "数据维护"
 
 
 @admin.register(Plan)
-class PlanAdmin(SimpleHistoryAdmin):
-    list_display = ("code", "name", "start_year", "end_year", "state", "closed_on", "predecessor", "is_synthetic")
-    list_filter = ("state",)
+class PlanAdmin(InScope, SimpleHistoryAdmin):
+    plan_path = ""
+    list_display = ("code", "name", "organisation", "start_year", "end_year", "state", "closed_on", "predecessor",
+                    "is_synthetic")
+    list_filter = ("state", "organisation")
     search_fields = ("code", "name")
     autocomplete_fields = ("predecessor",)
 
@@ -89,7 +95,14 @@ class UnitAdmin(SimpleHistoryAdmin):
 
     def get_queryset(self, request):
         from django.db.models import Count
-        return super().get_queryset(request).annotate(n_items=Count("item_links")).prefetch_related("aliases")
+
+        units = super().get_queryset(request)
+        reach = units_in_reach(request.user)
+        # An entry's responsible unit may be any unit (shared across organisations); renaming,
+        # merging and members only the units wholly within the planner's scope.
+        if reach is not None and getattr(request.resolver_match, "url_name", "") != "autocomplete":
+            units = units.filter(pk__in=reach)
+        return units.annotate(n_items=Count("item_links")).prefetch_related("aliases")
 
     @admin.display(description="事项数", ordering="n_items")
     def item_count(self, obj):
@@ -101,14 +114,14 @@ class UnitAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Category)
-class CategoryAdmin(admin.ModelAdmin):
+class CategoryAdmin(InScope, admin.ModelAdmin):
     list_display = ("plan", "list_kind", "order", "name", "printed_total_investment", "printed_plan_investment")
     list_filter = ("plan", "list_kind")
     search_fields = ("name",)
 
 
 @admin.register(Programme)
-class ProgrammeAdmin(admin.ModelAdmin):
+class ProgrammeAdmin(InScope, admin.ModelAdmin):
     list_display = ("plan", "seq", "name", "start_year", "end_year", "total_investment", "total_investment_approx")
     list_filter = ("plan",)
     search_fields = ("name", "content")
@@ -156,7 +169,7 @@ class UnitFilter(admin.SimpleListFilter):
 
 
 @admin.register(Item)
-class ItemAdmin(SimpleHistoryAdmin):
+class ItemAdmin(InScope, SimpleHistoryAdmin):
     list_display = (
         "seq", "name", "list_kind", "category", "project_type", "period", "total_investment",
         "plan_investment", "status", "unit_names",
@@ -179,3 +192,79 @@ class ItemAdmin(SimpleHistoryAdmin):
     @admin.display(description="责任单位")
     def unit_names(self, obj):
         return "、".join(link.unit.name for link in obj.unit_links.all()) or "—"
+
+
+@admin.register(Organisation)
+class OrganisationAdmin(SimpleHistoryAdmin):
+    """The tree: a planner sees and edits their organisation and those below it, and may add
+    organisations below theirs; moving one under its own descendant is refused (Organisation.clean),
+    deleting one that owns plans or has organisations below it is refused by the database (PROTECT)
+    and the admin says which."""
+
+    list_display = ("indented_name", "code", "level", "parent")
+    list_filter = ("level",)
+    search_fields = ("name", "code")
+
+    def get_queryset(self, request):
+        orgs = super().get_queryset(request)
+        reach = organisations_in_reach(request.user)
+        return orgs if reach is None else orgs.filter(pk__in=reach)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        choices = limited_choices(db_field.related_model, request.user)
+        if choices is not None:
+            kwargs["queryset"] = choices
+            kwargs["required"] = True  # a new top of the tree is the superuser's to make
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    @admin.display(description="名称")
+    def indented_name(self, obj):
+        return "　" * getattr(obj, "tree_depth", 0) + obj.name
+
+
+class OrganisationMemberInline(admin.StackedInline):
+    model = OrganisationMember
+    extra = 0
+    max_num = 1
+    can_delete = True
+    verbose_name = verbose_name_plural = "所属组织（规划人员、领导）"
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        choices = limited_choices(db_field.related_model, request.user)
+        if choices is not None:
+            kwargs["queryset"] = choices
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+def _scoped_user_admin():
+    """The users' admin page within a planner's scope: the accounts of their subtree (and unit
+    users wholly within it); only a superuser grants superuser status or single permissions."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.admin import UserAdmin
+
+    User = get_user_model()
+
+    class ScopedUserAdmin(UserAdmin):
+        inlines = [*UserAdmin.inlines, OrganisationMemberInline]
+        list_display = (*UserAdmin.list_display, "organisation")
+
+        def get_queryset(self, request):
+            users = super().get_queryset(request).select_related("organisation_membership__organisation")
+            reach = users_in_reach(request.user)
+            return users if reach is None else users.filter(pk__in=reach.values("pk"))
+
+        def get_readonly_fields(self, request, obj=None):
+            fields = super().get_readonly_fields(request, obj)
+            return fields if request.user.is_superuser else (*fields, "is_superuser", "user_permissions")
+
+        @admin.display(description="所属组织")
+        def organisation(self, obj):
+            membership = getattr(obj, "organisation_membership", None)
+            return membership.organisation.name if membership else "—"
+
+    if admin.site.is_registered(User):
+        admin.site.unregister(User)
+    admin.site.register(User, ScopedUserAdmin)
+
+
+_scoped_user_admin()

@@ -10,6 +10,8 @@ class ProjectsConfig(AppConfig):
         from . import column_lengths
         from .changes import connect_registry_models
 
+        from . import permissions  # noqa: F401  (registers the rules)
+
         connect_registry_models()
         column_lengths.connect()
         bound_every_admin()

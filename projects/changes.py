@@ -207,6 +207,10 @@ def _on_membership_change(sender, action, using=DEFAULT_DB_ALIAS, **kwargs):
         entries_changed((), using=using)
 
 
+def _on_scope_change(sender, using=DEFAULT_DB_ALIAS, **kwargs):
+    entries_changed((), using=using)
+
+
 def track(*models, touched=None):
     """Announce every save and delete of these models. touched(instance) -> (entry ids, indicator
     ids) says what a row belongs to; by default the entry its `item_id` names."""
@@ -234,3 +238,8 @@ def connect_registry_models():
     pre_delete.connect(_before_item_delete, sender=models.Item, dispatch_uid="registry-item-successors")
     m2m_changed.connect(_on_membership_change, sender=models.Unit.members.through,
                         dispatch_uid="registry-unit-members")
+    # Who acts on which organisations: cached figures are keyed by the organisation, so a tree
+    # edit or a moved account must move the data version (no entry is re-evaluated).
+    for model in (models.Organisation, models.OrganisationMember):
+        post_save.connect(_on_scope_change, sender=model, dispatch_uid=f"scope-{model.__name__}")
+        post_delete.connect(_on_scope_change, sender=model, dispatch_uid=f"scope-{model.__name__}-delete")

@@ -1,4 +1,4 @@
-from .models import ListKind, Role, role_of
+from .models import ListKind, Role, organisation_of, role_of
 
 
 def roles(request):
@@ -10,4 +10,6 @@ def roles(request):
         "is_unit_user": role == Role.UNIT,
         "role_label": Role(role).label if role else "",
         "list_nav": [(k.value, k.label) for k in ListKind],
+        # read only when a template asks (the page header and the dashboard's scope line)
+        "user_organisation": lambda: organisation_of(request.user) if hasattr(request, "user") else None,
     }

@@ -20,6 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from .changes import entries_changed
+from .organisations import owner_of
 from .models import (
     Category,
     Item,
@@ -625,7 +626,7 @@ def _withdrawals(withdraw, absent, label) -> dict:
     return chosen
 
 
-def _plan_for(parsed: ParsedPlan, code: str, name, period, predecessor_code):
+def _plan_for(parsed: ParsedPlan, code: str, name, period, predecessor_code, organisation=None):
     """The plan the file goes into, its period (from --period, the period column or the title),
     and the predecessor plan to link to; refusals name the file."""
     label = parsed.file_label
@@ -646,6 +647,7 @@ def _plan_for(parsed: ParsedPlan, code: str, name, period, predecessor_code):
         plan = Plan(code=code, name=name or parsed.name or code, state=PlanState.ACTIVE)
     if period is not None:
         plan.start_year, plan.end_year = period
+    plan.organisation = owner_of(plan, organisation, label)
     predecessor = None
     if predecessor_code:
         predecessor = Plan.objects.filter(code=predecessor_code).first()
@@ -659,7 +661,7 @@ def _plan_for(parsed: ParsedPlan, code: str, name, period, predecessor_code):
 
 def write_plan(parsed: ParsedPlan, code: str, name: str | None = None, dry_run: bool = False,
                period: tuple | None = None, predecessor: str | None = None, *, adjusted_on=None,
-               withdraw=None, document_no: str = "", user=None, record=None) -> ImportReport:
+               withdraw=None, document_no: str = "", user=None, record=None, organisation=None) -> ImportReport:
     """Write (or, dry_run, only try) the parsed lists into plan `code`, all or nothing. Into a plan
     that already has entries this is an adjustment (动态调整) dated `adjusted_on`: entries added
     are listed from that day; the missing entries named in `withdraw` (see `_withdrawals`) are
@@ -671,7 +673,7 @@ def write_plan(parsed: ParsedPlan, code: str, name: str | None = None, dry_run: 
     except ValueError as exc:
         raise ImportFailed([f"{parsed.file_label}: {exc}"]) from None
     with transaction.atomic():
-        plan, predecessor_plan = _plan_for(parsed, code, name, period, predecessor)
+        plan, predecessor_plan = _plan_for(parsed, code, name, period, predecessor, organisation)
         is_adjustment = plan.pk is not None and plan.items.exists()
         if is_adjustment and adjusted_on is None:  # the day it is made (the command's default too)
             adjusted_on = timezone.localdate()
@@ -834,11 +836,12 @@ def checksum(data: bytes) -> str:
 
 
 def new_record(kind, data: bytes, filename: str, plan_code: str, user=None, plan_name: str = "",
-               predecessor_code: str = "") -> PlanImport:
-    """An unsaved PlanImport holding the file: staged by an upload, or saved by the import itself."""
+               predecessor_code: str = "", organisation=None) -> PlanImport:
+    """An unsaved PlanImport holding the file: staged by an upload, or saved by the import itself.
+    organisation: the owner of a plan the import creates (an existing plan keeps its own)."""
     return PlanImport(token=secrets.token_hex(16), kind=kind, plan_code=plan_code, plan_name=plan_name or "",
                       predecessor_code=predecessor_code or "", filename=filename[:255], data=data,
-                      checksum=checksum(data), uploaded_by=user)
+                      checksum=checksum(data), uploaded_by=user, organisation=organisation)
 
 
 def file_of(record: PlanImport) -> tuple:
@@ -854,6 +857,7 @@ def import_lists(record: PlanImport, dry_run: bool = False, period: tuple | None
     """The lists of a stored upload, through the same parser and writer as the command."""
     source, filename = file_of(record)
     parsed = parse_rows(read_rows(source, filename), filename)
+    adjustment.setdefault("organisation", record.organisation)
     return write_plan(parsed, record.plan_code, name=record.plan_name or None, dry_run=dry_run, period=period,
                       predecessor=record.predecessor_code or None, record=record, **adjustment)
 
@@ -863,5 +867,5 @@ def import_plan(path, code: str, name: str | None = None, dry_run: bool = False,
     """The command's import: the file is kept with the plan (PlanImport) like an upload's."""
     path = Path(path)
     record = new_record(PlanImport.Kind.LISTS, read_bytes(path, path.name), path.name, code, adjustment.get("user"),
-                        name or "", predecessor or "")
+                        name or "", predecessor or "", adjustment.get("organisation"))
     return import_lists(record, dry_run=dry_run, period=period, **adjustment)

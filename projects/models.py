@@ -4,10 +4,12 @@ and the evaluation clock every app reads (EvaluationState)."""
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, Subquery
 from django.db.models.functions import Now
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
+from tree_queries.models import TreeNode, TreeNodeForeignKey
+from tree_queries.query import TreeQuerySet
 
 MONEY = dict(max_digits=14, decimal_places=4, null=True, blank=True)
 
@@ -63,16 +65,133 @@ class PlanState(models.TextChoices):
     CLOSED = "closed", "已收官"
 
 
+class OrganisationLevel(models.TextChoices):
+    PROVINCE = "province", "省"
+    CITY = "city", "市"
+    COUNTY = "county", "县（市、区）"
+    ZONE = "zone", "开发区"
+    CROSS_AREA = "cross_area", "跨区域平台"
+
+
+class OrganisationQuerySet(TreeQuerySet):
+    def default_root(self):
+        """The organisation a plan or account without one belongs to: the only top of the tree,
+        made as “本级” when the tree is empty (a deployment for one office never names one).
+        None when the tree has several tops: then the organisation must be named."""
+        roots = list(Organisation.objects.filter(parent__isnull=True).order_by("pk")[:2])
+        if len(roots) > 1:
+            return None
+        if roots:
+            return roots[0]
+        return Organisation.objects.create(code="local", name="本级", level=OrganisationLevel.ZONE)
+
+
+class Organisation(TreeNode):
+    """A government or body that owns plans: 省 › 市 › 县（市、区） › 开发区, a cross-area body under
+    the city that leads it. Planners and leaders act on their organisation and everything below
+    (scope_of)."""
+
+    parent = TreeNodeForeignKey("self", verbose_name="上级组织", null=True, blank=True,
+                                on_delete=models.PROTECT, related_name="children")
+    code = models.SlugField("代码", max_length=40, unique=True)
+    name = models.CharField("名称", max_length=100)
+    level = models.CharField("层级", max_length=20, choices=OrganisationLevel.choices)
+    history = HistoricalRecords()
+
+    objects = OrganisationQuerySet.as_manager(with_tree_fields=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "组织"
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        # tree_queries' own check says it in English; the same rule, said in Chinese.
+        if self.pk and self.parent_id:
+            above = Organisation.objects.ancestors(self.parent, include_self=True).values_list("pk", flat=True)
+            if self.pk in set(above):
+                raise ValidationError({"parent": "不能把组织移到它自己或它的下级组织之下。"})
+
+
+class OrganisationMember(models.Model):
+    """The organisation a planner's or leader's account belongs to (one each)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, verbose_name="用户", on_delete=models.CASCADE,
+                                related_name="organisation_membership")
+    organisation = models.ForeignKey(Organisation, verbose_name="组织", on_delete=models.PROTECT,
+                                     related_name="memberships")
+
+    class Meta:
+        verbose_name = verbose_name_plural = "组织成员"
+
+    def __str__(self):
+        return f"{self.user} · {self.organisation}"
+
+
+def organisation_of(user):
+    """The organisation of a planner's or leader's account, or None (also for the command
+    line's stand-in users, which have no row)."""
+    if not getattr(user, "is_authenticated", False) or getattr(user, "pk", None) is None:
+        return None
+    if not hasattr(user, "_tracker_organisation"):
+        membership = OrganisationMember.objects.filter(user=user).select_related("organisation").first()
+        user._tracker_organisation = membership.organisation if membership else None
+    return user._tracker_organisation
+
+
+def scope_of(user):
+    """The ids of the organisations a planner or leader acts on: theirs and every one below.
+    A superuser without an organisation acts on all; anyone else without one on none."""
+    if not getattr(user, "is_authenticated", False):
+        return frozenset()
+    if not hasattr(user, "_tracker_scope"):
+        org = organisation_of(user)
+        if org is None:
+            ids = Organisation.objects.values_list("pk", flat=True) if user.is_superuser else []
+        else:
+            ids = Organisation.objects.descendants(org, include_self=True).values_list("pk", flat=True)
+        user._tracker_scope = frozenset(ids)
+    return user._tracker_scope
+
+
+def organisations_in_reach(user):
+    """None when a planner or leader acts on everything (a superuser without an organisation),
+    else the ids of the organisations they act on (scope_of) — for querysets of other apps that
+    reach a plan by another path (a problem's entry, an order's issuer)."""
+    if user.is_superuser and organisation_of(user) is None:
+        return None
+    return scope_of(user)
+
+
 class PlanQuerySet(models.QuerySet):
     def in_force(self):
-        """The plans whose 六重清单 pages show by default: those 执行中 that hold entries; when
-        none does, the plan closed last (so a zone between two plans still sees its last one,
+        """The plans whose 六重清单 pages show by default, per owning organisation: those 执行中
+        that hold entries; when none does, the organisation's plan closed last (so a zone between two plans still sees its last one,
         marked 已收官). Plans holding only indicators (指标体系) have no lists to show."""
         with_lists = Exists(Item.objects.filter(plan=OuterRef("pk")))
         lists = Plan.objects.filter(with_lists)
-        last_closed = lists.filter(state=PlanState.CLOSED).order_by("-closed_on", "-end_year", "-pk").values("pk")[:1]
-        no_active = ~Exists(lists.filter(state=PlanState.ACTIVE))
-        return self.filter(with_lists).filter(Q(state=PlanState.ACTIVE) | (Q(pk__in=last_closed) & no_active))
+        same_owner = Q(organisation=OuterRef("organisation"))
+        last_closed = (lists.filter(same_owner, state=PlanState.CLOSED)
+                       .order_by("-closed_on", "-end_year", "-pk").values("pk")[:1])
+        no_active = ~Exists(lists.filter(same_owner, state=PlanState.ACTIVE))
+        return self.filter(with_lists).filter(Q(state=PlanState.ACTIVE) | (Q(pk=Subquery(last_closed)) & no_active))
+
+    def visible_to(self, user):
+        """The plans a user may read: a planner's or leader's organisation and everything below
+        it (scope_of); a unit user the plans holding an entry of its units."""
+        role = role_of(user)
+        if role in (Role.PLANNER, Role.LEADER):
+            reach = organisations_in_reach(user)
+            return self if reach is None else self.filter(organisation_id__in=reach)
+        if role is None:
+            return self.none()
+        return self.filter(Exists(ItemUnit.objects.filter(item__plan=OuterRef("pk"), unit__members=user)))
+
+    def editable_by(self, user):
+        """The plans a user may change (import, close, targets, users): a planner's scope."""
+        return self.visible_to(user) if role_of(user) == Role.PLANNER else self.none()
 
 
 class Plan(models.Model):
@@ -88,6 +207,9 @@ class Plan(models.Model):
                                  help_text="收官时按此日期评估并保存各事项的灯色和预警")
     predecessor = models.ForeignKey("self", verbose_name="上一期规划", null=True, blank=True,
                                     on_delete=models.SET_NULL, related_name="successors")
+    organisation = models.ForeignKey(Organisation, verbose_name="所属组织", null=True, blank=True,
+                                     on_delete=models.PROTECT, related_name="plans",
+                                     help_text="编制并推进本规划的政府或机构；其规划人员和领导及上级组织可见")
     history = HistoricalRecords(excluded_fields=["printed_totals"])
 
     objects = PlanQuerySet.as_manager()
@@ -102,6 +224,11 @@ class Plan(models.Model):
 
     def __str__(self):
         return self.label
+
+    def save(self, *args, **kwargs):
+        if self.organisation_id is None:
+            self.organisation = Organisation.objects.default_root()
+        super().save(*args, **kwargs)
 
     @property
     def is_closed(self) -> bool:
@@ -296,10 +423,13 @@ class ItemQuerySet(models.QuerySet):
         return self.filter(listed_q(as_of))
 
     def visible_to(self, user):
-        """Row-level scope: unit users see only entries where one of their units is lead or support."""
+        """Row-level scope: planners and leaders see the entries of the plans their organisation
+        and those below it own (Plan.objects.visible_to); unit users only entries where one of
+        their units is lead or support, whichever organisation's plan holds them."""
         role = role_of(user)
         if role in (Role.PLANNER, Role.LEADER):
-            return self
+            reach = organisations_in_reach(user)
+            return self if reach is None else self.filter(plan__organisation_id__in=reach)
         if role is None:
             return self.none()
         return self.filter(
@@ -307,10 +437,11 @@ class ItemQuerySet(models.QuerySet):
         )
 
     def editable_by(self, user):
-        """The entries the user may report on: planners every one, unit users their units', leaders none."""
+        """The entries the user may report on: planners those of their scope, unit users their
+        units', leaders none."""
         role = role_of(user)
         if role == Role.PLANNER:
-            return self
+            return self.visible_to(user)
         if role == Role.UNIT:
             return self.filter(Exists(ItemUnit.objects.filter(item=OuterRef("pk"), unit__members=user)))
         return self.none()
@@ -450,6 +581,8 @@ class PlanImport(models.Model):
     plan_code = models.CharField("规划代码", max_length=40)
     plan_name = models.CharField("规划名称", max_length=200, blank=True)
     predecessor_code = models.CharField("上一期规划代码", max_length=40, blank=True)
+    organisation = models.ForeignKey(Organisation, verbose_name="所属组织（新建规划）", null=True, blank=True,
+                                     on_delete=models.SET_NULL, related_name="+")
     filename = models.CharField("文件名", max_length=255)
     data = models.BinaryField("文件内容")
     checksum = models.CharField("SHA-256", max_length=64)

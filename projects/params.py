@@ -33,18 +33,25 @@ def as_of_param(request, default=None) -> datetime.date:
     return day
 
 
+class NotFound(BadParameter):
+    """A plan that does not exist or lies outside the user's scope: the same 404 for both, so
+    the answer does not tell another organisation's plans apart from none."""
+
+
 def plan_param(request, default=None):
-    """?plan=CODE, or the default: the plan in force when there is one (执行中, or else the
-    plan closed last), else None, which pages read as every plan 执行中."""
+    """?plan=CODE among the plans the user may read, or the default: the plan in force there when
+    there is one (执行中, or else the plan closed last), else None, which pages read as every
+    plan 执行中 in the user's scope."""
     code = request.GET.get("plan", "")
+    visible = Plan.objects.visible_to(request.user)
     if code:
-        plan = Plan.objects.filter(code=code).first() if re.fullmatch(r"[-\w]{1,40}", code) else None
+        plan = visible.filter(code=code).first() if re.fullmatch(r"[-\w]{1,40}", code) else None
         if plan is None:
-            raise BadParameter(f"没有代码为“{code[:40]}”的规划。")
+            raise NotFound(f"没有代码为“{code[:40]}”的规划，或它不在您可查看的范围内。")
         return plan
     if default is not None:
         return default
-    plans = list(Plan.objects.in_force().order_by("pk")[:2])
+    plans = list(visible.in_force().order_by("pk")[:2])
     return plans[0] if len(plans) == 1 else None
 
 
@@ -56,6 +63,8 @@ def format_param(request, name):
 
 
 def bad_request(request, error: BadParameter):
+    if isinstance(error, NotFound):
+        return render(request, "404.html", {"message": str(error)}, status=404)
     return render(request, "400.html", {"message": str(error)}, status=400)
 
 
@@ -65,8 +74,9 @@ def plan_bar(request, plan):
 
     return {
         # lazy: read only when the cached select is rendered afresh
-        "plan_choices": Plan.objects.filter(is_synthetic=False).order_by("-start_year", "code"),
+        "plan_choices": Plan.objects.visible_to(request.user).filter(is_synthetic=False).order_by("-start_year", "code"),
         "plan_chosen": request.GET.get("plan", "") if plan is not None else "",
-        "active_plan_exists": lambda: Plan.objects.in_force().filter(state=PlanState.ACTIVE).exists(),
+        "active_plan_exists": lambda: Plan.objects.visible_to(request.user).in_force()
+        .filter(state=PlanState.ACTIVE).exists(),
         "options_key": options_key(request.user),
     }

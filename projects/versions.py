@@ -13,7 +13,7 @@ from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
 
-from .models import EvaluationState, Role, Unit, role_of
+from .models import EvaluationState, Role, Unit, organisation_of, role_of
 
 STATE_ID = 1
 SCHEMA = 6  # raise when the shape of a cached result changes: results of another shape are never read
@@ -45,10 +45,12 @@ def raise_version():
 
 
 def scope_key(user) -> str:
-    """Users who see the same entries share cached figures: everyone for planners and leaders,
-    else the set of the user's units."""
+    """Users who see the same entries share cached figures: planners and leaders of one scope
+    (the set of organisations they act on), unit users of the same set of units."""
     if role_of(user) in (Role.PLANNER, Role.LEADER):
-        return "all"
+        if user.is_superuser and organisation_of(user) is None:
+            return "all"
+        return f"org:{organisation_of(user).pk}"  # its subtree: a tree edit moves the data version
     return "units:" + ",".join(map(str, sorted(Unit.objects.filter(members=user).values_list("pk", flat=True))))
 
 

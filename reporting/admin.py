@@ -2,6 +2,7 @@ from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
 from projects.admin import FrozenPlanDeletes, ItemAdmin
+from projects.admin_scope import InScope
 
 from .models import AnnualTarget, Milestone, StatusReport
 
@@ -26,7 +27,8 @@ ItemAdmin.inlines = [*ItemAdmin.inlines, AnnualTargetInline, MilestoneInline, St
 
 
 @admin.register(AnnualTarget)
-class AnnualTargetAdmin(FrozenPlanDeletes, SimpleHistoryAdmin):
+class AnnualTargetAdmin(InScope, FrozenPlanDeletes, SimpleHistoryAdmin):
+    plan_path = "item__plan"
     list_display = ("item", "year", "planned_investment", "planned_start_month")
     list_filter = ("year",)
     search_fields = ("item__name",)
@@ -34,7 +36,8 @@ class AnnualTargetAdmin(FrozenPlanDeletes, SimpleHistoryAdmin):
 
 
 @admin.register(Milestone)
-class MilestoneAdmin(FrozenPlanDeletes, SimpleHistoryAdmin):
+class MilestoneAdmin(InScope, FrozenPlanDeletes, SimpleHistoryAdmin):
+    plan_path = "item__plan"
     list_display = ("item", "name", "due_date", "met_on")
     list_filter = ("due_date",)
     search_fields = ("item__name", "name")
@@ -42,7 +45,8 @@ class MilestoneAdmin(FrozenPlanDeletes, SimpleHistoryAdmin):
 
 
 @admin.register(StatusReport)
-class StatusReportAdmin(FrozenPlanDeletes, SimpleHistoryAdmin):
+class StatusReportAdmin(InScope, FrozenPlanDeletes, SimpleHistoryAdmin):
+    plan_path = "item__plan"
     list_display = ("item", "month", "status", "progress_pct", "cumulative_investment", "filed_by", "updated_at")
     list_filter = ("month", "status")
     search_fields = ("item__name",)

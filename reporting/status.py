@@ -42,19 +42,20 @@ def _deadline_end(month):
     return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
 
 
-def _due_links(month, plan=None):
-    items = entries_due(Item.objects.all(), month)
+def _due_links(month, plan=None, scope=None):
+    """scope: the entries the reader sees (Item.objects.visible_to), default every entry."""
+    items = entries_due(Item.objects.all() if scope is None else scope, month)
     if plan is not None:
         items = items.filter(plan=plan)
     return ItemUnit.objects.filter(item__in=items.values("pk"))
 
 
-def unit_status(month: datetime.date, today: datetime.date, plan=None):
+def unit_status(month: datetime.date, today: datetime.date, plan=None, scope=None):
     """One row per unit owing reports for the month: due, reported, of them late, missing, and
     whether the deadline has passed — one grouped query, plus one for the units' contacts."""
     late_report = Exists(StatusReport.objects.filter(item=OuterRef("item"), month=month,
                                                      filed_at__gte=_deadline_end(month)))
-    counts = (_due_links(month, plan)
+    counts = (_due_links(month, plan, scope)
               .annotate(reported=reported_for(month, "item"), late=late_report)
               .values("unit_id")
               .annotate(due=Count("pk"), reported_n=Count("pk", filter=Q(reported=True)),
@@ -71,10 +72,10 @@ def unit_status(month: datetime.date, today: datetime.date, plan=None):
     return rows
 
 
-def entry_totals(month: datetime.date, plan=None) -> dict:
+def entry_totals(month: datetime.date, plan=None, scope=None) -> dict:
     """The month's entries due, reported, reported late and missing, each entry counted once
     (the per-unit rows count an entry once per responsible unit)."""
-    items = entries_due(Item.objects.all(), month)
+    items = entries_due(Item.objects.all() if scope is None else scope, month)
     if plan is not None:
         items = items.filter(plan=plan)
     late_report = Exists(StatusReport.objects.filter(item=OuterRef("pk"), month=month,
@@ -84,19 +85,19 @@ def entry_totals(month: datetime.date, plan=None) -> dict:
     return {**sums, "missing": sums["due"] - sums["reported"]}
 
 
-def missing_by_unit(month: datetime.date, plan=None):
+def missing_by_unit(month: datetime.date, plan=None, scope=None):
     """{unit id: [entries still missing the month's report]}."""
     missing = defaultdict(list)
-    links = (_due_links(month, plan).filter(~reported_for(month, "item"))
+    links = (_due_links(month, plan, scope).filter(~reported_for(month, "item"))
              .select_related("item").order_by("unit_id", "item__list_kind", "item__seq"))
     for link in links:
         missing[link.unit_id].append(link.item)
     return missing
 
 
-def send_missing_report_reminders(month: datetime.date, plan=None) -> int:
+def send_missing_report_reminders(month: datetime.date, plan=None, scope=None) -> int:
     """One e-mail per unit still missing reports for the month, to its contact and its users."""
-    missing = missing_by_unit(month, plan)
+    missing = missing_by_unit(month, plan, scope)
     if not missing:
         return 0
     members = defaultdict(set)

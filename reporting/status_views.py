@@ -32,11 +32,12 @@ def reporting_status(request):
         plan = plan_param(request)
     except BadParameter as error:
         return bad_request(request, error)
-    rows = unit_status(month, today, plan)
+    scope = Item.objects.visible_to(request.user)
+    rows = unit_status(month, today, plan, scope)
     totals = {key: sum(r[key] for r in rows) for key in ("due", "reported", "late", "missing", "overdue")}
     return render(request, "reporting/reporting_status.html", {
         "month": month, "months": month_choices(today), "rows": rows, "totals": totals, "plan": plan,
-        "entries": entry_totals(month, plan),
+        "entries": entry_totals(month, plan, scope),
         "deadline": report_deadline(month), "past_deadline": today > report_deadline(month),
         "can_remind": role_of(request.user) == Role.PLANNER,
     })
@@ -54,7 +55,7 @@ def remind_missing(request):
         return bad_request(request, error)
     from .tasks import remind_missing_reports_task
 
-    remind_missing_reports_task.delay(month.isoformat())
+    remind_missing_reports_task.delay(month.isoformat(), user_id=request.user.pk)
     messages.success(request, f"已安排向 {month:%Y年%m月} 尚未填报的单位发送提醒邮件。")
     return redirect(reverse("reporting_status") + f"?month={month:%Y-%m}")
 

@@ -25,13 +25,14 @@ def parse_start_month(raw):
 LIST_BY_LABEL = {label: value for value, label in ListKind.choices}
 
 
-def import_targets(fileobj, filename="targets.xlsx"):
-    """Returns (created, updated, warnings); raises ImportFailed with every bad row."""
+def import_targets(fileobj, filename="targets.xlsx", plans=None):
+    """Returns (created, updated, warnings); raises ImportFailed with every bad row. plans: the
+    plans the uploader may change (Plan.objects.editable_by); another's code is "没有这个规划"."""
     rows = read_rows(fileobj, filename)
     if not rows or [c.strip() for c in (rows[0].cells + [""] * 6)[:len(HEADER)]] != HEADER:
         raise ImportFailed([f"{filename} 第 1 行: 表头应为 {'、'.join(HEADER)}"])
     with_start = len(rows[0].cells) > 6 and rows[0].cells[6].strip() == START_MONTH
-    plans = {p.code: p for p in Plan.objects.all()}
+    plans = {p.code: p for p in (Plan.objects.all() if plans is None else plans)}
     errors, warnings, parsed, seen = [], [], [], set()
     for row in rows[1:]:
         cells = [c.strip() for c in (row.cells + [""] * 7)[:7 if with_start else 6]]
@@ -45,7 +46,7 @@ def import_targets(fileobj, filename="targets.xlsx"):
 
         plan = plans.get(code)
         if plan is None:
-            error("规划代码", code, "没有这个规划")
+            error("规划代码", code, "没有这个规划，或它不属于您的组织")
             continue
         if frozen_reason(plan, "target"):
             error("规划代码", code, frozen_reason(plan, "target").rstrip("。"))

@@ -12,7 +12,7 @@ from reporting.forms import (  # noqa: F401  (ReportConflict and save_report are
     MilestoneForm, MilestoneMetForm, ReportConflict, ReportUploadForm, StatusReportForm, TargetUploadForm, save_report,
 )
 from projects.lifecycle import frozen_reason
-from projects.models import Item, Role, Unit, role_of
+from projects.models import Item, Plan, Role, Unit, role_of
 from projects.validation import ImportFailed
 from reporting.calendar import check_report_month, month_asked, month_choices
 from reporting.cumulative import chain_cumulative_by_month
@@ -142,7 +142,8 @@ def upload_file(request, form_class, load):
 def targets_upload(request):
     if role_of(request.user) != Role.PLANNER:
         raise Http404
-    form, errors, result = upload_file(request, TargetUploadForm, lambda upload: import_targets(upload, upload.name))
+    form, errors, result = upload_file(request, TargetUploadForm, lambda upload: import_targets(
+        upload, upload.name, plans=Plan.objects.editable_by(request.user)))
     if result:
         created, updated, warnings = result
         for warning in warnings:

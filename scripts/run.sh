@@ -30,11 +30,14 @@ PY=.venv/bin/python
 $PY manage.py migrate --noinput -v0
 $PY manage.py collectstatic --noinput -v0
 $PY manage.py load_unit_aliases fixtures/unit_aliases.csv
-$PY manage.py import_plan fixtures/ojk_14th_plan.txt --plan ojk-14
+# The organisations that own the five plans (浙江省 › 台州市 › 临海市 › 临海经济开发区 …).
+$PY manage.py load_organisations fixtures/organisations.csv
+$PY manage.py import_plan fixtures/ojk_14th_plan.txt --plan ojk-14 --org ojk
 # The indicator tables (指标体系) of all five plans; 004's attach to the plan import_plan made.
-for seed in 000_linhai_kfq_14th:lhkfq-14 001_taizhouwan_jkq_14th:tzwjkq-14 002_linhai_city_14th:linhai-14 \
-            003_taizhouwan_kechuang:tzwkc-22 004_oujiangkou_14th:ojk-14; do
-  $PY manage.py import_indicators "fixtures/plans/${seed%%:*}.txt" --plan "${seed##*:}"
+for seed in 000_linhai_kfq_14th:lhkfq-14:linhai-kfq 001_taizhouwan_jkq_14th:tzwjkq-14:tzw-jkq \
+            002_linhai_city_14th:linhai-14:linhai 003_taizhouwan_kechuang:tzwkc-22:tzw-kc 004_oujiangkou_14th:ojk-14:ojk; do
+  IFS=: read -r file plan org <<< "$seed"
+  $PY manage.py import_indicators "fixtures/plans/$file.txt" --plan "$plan" --org "$org"
 done
 # The 十四五 period ended on 2025-12-31: with no 十五五 list imported yet, the demo shows it closed
 # with its 后评估. Import a 十五五 list with:

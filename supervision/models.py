@@ -12,7 +12,7 @@ from django.utils import timezone
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 from django_fsm_log.decorators import fsm_log_by, fsm_log_description
 
-from projects.models import Item, ItemUnit, Role, Unit, role_of
+from projects.models import Item, ItemUnit, Role, Unit, organisations_in_reach, role_of
 from reporting.models import StatusReport
 
 
@@ -62,11 +62,12 @@ OWING_PROBLEM_STATES = (ProblemState.PENDING, ProblemState.COORDINATING)
 
 class ProblemQuerySet(models.QuerySet):
     def visible_to(self, user):
-        """Planners and leaders every problem; a unit user the problems of its entries and those
-        its units coordinate; nobody else any."""
+        """Planners and leaders the problems of the entries in their scope; a unit user the
+        problems of its entries and those its units coordinate; nobody else any."""
         role = role_of(user)
         if role in (Role.PLANNER, Role.LEADER):
-            return self
+            reach = organisations_in_reach(user)
+            return self if reach is None else self.filter(item__plan__organisation_id__in=reach)
         if role is None:
             return self.none()
         own_entry = Exists(ItemUnit.objects.filter(item=OuterRef("item"), unit__members=user))
@@ -266,10 +267,18 @@ def colour_of(order, as_of: datetime.date) -> str:
 
 class OrderQuerySet(models.QuerySet):
     def visible_to(self, user):
-        """Planners and leaders every order; a unit user only the orders addressed to its units."""
+        """Planners and leaders the orders on entries or problems in their scope, and those issued
+        from it (an order to a unit alone belongs to its issuer's organisation); a unit user only
+        the orders addressed to its units."""
         role = role_of(user)
         if role in (Role.PLANNER, Role.LEADER):
-            return self
+            reach = organisations_in_reach(user)
+            if reach is None:
+                return self
+            return self.filter(Q(item__plan__organisation_id__in=reach)
+                               | Q(problem__item__plan__organisation_id__in=reach)
+                               | Q(item__isnull=True, problem__isnull=True,
+                                   issued_by__organisation_membership__organisation_id__in=reach))
         if role is None:
             return self.none()
         return self.filter(unit__in=unit_ids(user))

@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -14,7 +15,7 @@ from django_fsm_log.models import StateLog
 from django_tables2 import RequestConfig
 
 from projects.exports import export_table
-from projects.models import Item, Role, Unit, role_of
+from projects.models import Item, ItemUnit, Role, Unit, role_of
 from projects.params import BadParameter, bad_request, format_param
 from projects.validation import parse_id
 from projects.versions import options_key
@@ -23,7 +24,7 @@ from reporting.models import StatusReport
 from .filters import OrderFilter, ProblemFilter
 from .forms import (
     ORDER_ACTIONS, PROBLEM_ACTIONS, AcceptForm, CloseProblemForm, MergeForm, OrderForm, ProblemForm,
-    TransitionForm, order_form, responsible_units,
+    TransitionForm, order_form,
 )
 from .models import Order, OrderState, Problem, ProblemState
 from .tables import OrderTable, ProblemTable, order_records, problem_records
@@ -306,7 +307,10 @@ def order_subject(request, user):
         item = get_object_or_404(Item.objects.visible_to(user), pk=item_id)
         return item, None, None, Unit.objects.filter(item_links__item=item).distinct()
     unit = Unit.objects.filter(pk=unit_id).first() if unit_id is not None else None
-    return None, None, unit, responsible_units()
+    # A unit order reaches the units responsible for an entry the issuer sees (its organisation's).
+    in_scope = Unit.objects.filter(Exists(ItemUnit.objects.filter(unit=OuterRef("pk"),
+                                                                 item__in=Item.objects.visible_to(user))))
+    return None, None, unit, in_scope.order_by("name")
 
 
 @login_required

@@ -63,12 +63,17 @@ def real_plan(db):
     return load_real_plan()
 
 
-def make_user(username, role, units=()):
+def make_user(username, role, units=(), organisation=None):
+    """A user of a role; planners and leaders belong to `organisation`, by default the top of the
+    tree (where plans made without one go)."""
     from projects.management.commands.create_demo_users import ensure_role_groups
+    from projects.models import Organisation, OrganisationMember
 
     groups = ensure_role_groups()
     user = User.objects.create_user(username=username, password="pw-" + username, is_staff=role == Role.PLANNER)
     user.groups.set([groups[role]])
+    if role in (Role.PLANNER, Role.LEADER):
+        OrganisationMember.objects.create(user=user, organisation=organisation or Organisation.objects.default_root())
     for name in units:
         Unit.objects.get(name=name).members.add(user)
     return user

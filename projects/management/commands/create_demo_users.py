@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from projects.importer import normalise_unit_name
-from projects.models import Role, Unit
+from projects.models import Organisation, OrganisationMember, Role, Unit
 
 DEMO_FILE = Path(settings.BASE_DIR) / "fixtures" / "demo_users.csv"
 
@@ -47,10 +47,18 @@ class Command(BaseCommand):
             user.is_staff = row["role"] == Role.PLANNER
             user.save()
             user.groups.set([groups[row["role"]]])
+            org_code = (row.get("organisation") or "").strip()
+            if row["role"] in (Role.PLANNER, Role.LEADER):
+                org = (Organisation.objects.filter(code=org_code).first() if org_code
+                       else Organisation.objects.default_root())
+                if org is None:
+                    raise CommandError(f"{opts['file']}: 用户 {row['username']} 的组织“{org_code}”不存在，请先导入组织树。")
+                OrganisationMember.objects.update_or_create(user=user, defaults={"organisation": org})
             names = [normalise_unit_name(n) for n in row["units"].split("|") if n.strip()]
             for name in names:
                 unit = Unit.objects.filter(name=name).first()
                 if unit is None:
                     raise CommandError(f"{opts['file']}: 用户 {row['username']} 的单位“{name}”不存在，请先导入规划。")
                 unit.members.add(user)
-            self.stdout.write(f"  {Role(row['role']).label:<6} {row['username']:<10} 密码 {row['password']}  {'、'.join(names)}")
+            where = "、".join(names) or OrganisationMember.objects.get(user=user).organisation.name + " 及下级"
+            self.stdout.write(f"  {Role(row['role']).label:<6} {row['username']:<15} 密码 {row['password']}  {where}")
