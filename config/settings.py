@@ -245,6 +245,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "supervision.tasks.order_reminders_task",
         "schedule": crontab(minute=20),
     },
+    "problem-reminders": {  # overdue problems, once per change (supervision/reminders.py)
+        "task": "supervision.tasks.problem_reminders_task",
+        "schedule": crontab(minute=25),
+    },
+    "channel-messages": {  # group-robot messages whose send failed or could not be queued
+        "task": "projects.tasks.send_channel_messages_task",
+        "schedule": timedelta(minutes=1),
+    },
     "leader-digest-weekly": {
         "task": "portfolio.tasks.send_leader_digest_task",
         "schedule": crontab(hour=8, minute=0, day_of_week=1),
@@ -276,6 +284,11 @@ TRACKER_START_LATE_RED_MONTHS = env.int("TRACKER_START_LATE_RED_MONTHS", default
 # days away and no answer stands; yellow when not signed this many days after issue.
 TRACKER_ORDER_BLUE_DAYS = env.int("TRACKER_ORDER_BLUE_DAYS", default=3)
 TRACKER_ORDER_SIGN_DAYS = env.int("TRACKER_ORDER_SIGN_DAYS", default=2)
+# Group robots (projects/channels.py, webhooks.py): the hosts a webhook may point to, the seconds a
+# robot has to answer, and the attempts before a message is kept as failed.
+TRACKER_CHANNEL_HOSTS = env.list("TRACKER_CHANNEL_HOSTS", default=["oapi.dingtalk.com", "qyapi.weixin.qq.com"])
+TRACKER_CHANNEL_TIMEOUT = env.float("TRACKER_CHANNEL_TIMEOUT", default=5.0)
+TRACKER_CHANNEL_MAX_ATTEMPTS = env.int("TRACKER_CHANNEL_MAX_ATTEMPTS", default=8)
 # A problem's 销号 evidence (kept under MEDIA_ROOT/problems/, served only to those who see the problem).
 TRACKER_PROBLEM_FILE_MAX_BYTES = env.int("TRACKER_PROBLEM_FILE_MAX_BYTES", default=10 * 1024 * 1024)
 # Dashboards and the ranking are cached under keys naming the data version (docs/architecture.md);

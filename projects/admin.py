@@ -5,7 +5,7 @@ from django.template.response import TemplateResponse
 from simple_history.admin import SimpleHistoryAdmin
 
 from .lifecycle import frozen_reason
-from .models import Category, Item, ItemUnit, Plan, PlanState, Programme, Unit, UnitAlias
+from .models import Category, Channel, ChannelMessage, Item, ItemUnit, Plan, PlanState, Programme, Unit, UnitAlias
 from .validation import parse_id
 
 admin.site.site_header = "六重清单管理后台"
@@ -179,3 +179,83 @@ class ItemAdmin(SimpleHistoryAdmin):
     @admin.display(description="责任单位")
     def unit_names(self, obj):
         return "、".join(link.unit.name for link in obj.unit_links.all()) or "—"
+
+
+# ---------------------------------------------------------------- group robots (docs/architecture.md, "Channels")
+
+@admin.action(description="发送测试消息（立即发送，显示结果）")
+def send_test_message(modeladmin, request, queryset):
+    from django.utils import timezone
+
+    from .webhooks import SendError, post
+
+    for channel in queryset.order_by("pk")[:20]:
+        try:
+            post(channel, "六重清单群机器人测试", f"这是一条测试消息（{timezone.localtime():%Y-%m-%d %H:%M}），"
+                                          "收到即表示配置正确。")
+        except SendError as exc:
+            Channel.objects.filter(pk=channel.pk).update(last_error=str(exc), last_error_at=timezone.now())
+            modeladmin.message_user(request, f"{channel.name}：发送失败，{exc}", messages.ERROR)
+        else:
+            Channel.objects.filter(pk=channel.pk).update(last_sent_at=timezone.now())
+            modeladmin.message_user(request, f"{channel.name}：测试消息已发送。", messages.SUCCESS)
+
+
+@admin.register(Channel)
+class ChannelAdmin(admin.ModelAdmin):
+    list_display = ("name", "kind", "unit_display", "active", "last_sent_at", "last_error_at", "last_error_short",
+                    "pending", "failed")
+    list_filter = ("kind", "active", ("unit", admin.EmptyFieldListFilter))
+    search_fields = ("name", "unit__name")
+    autocomplete_fields = ("unit",)
+    readonly_fields = ("last_sent_at", "last_error", "last_error_at")
+    fields = ("name", "kind", "unit", "webhook_url", "secret", "active", *readonly_fields)
+    actions = [send_test_message]
+
+    def get_queryset(self, request):
+        from django.db.models import Count, Q
+
+        return super().get_queryset(request).select_related("unit").annotate(
+            n_pending=Count("messages", filter=Q(messages__state=ChannelMessage.State.PENDING)),
+            n_failed=Count("messages", filter=Q(messages__state=ChannelMessage.State.FAILED)))
+
+    @admin.display(description="接收范围", ordering="unit__name")
+    def unit_display(self, obj):
+        return obj.unit.name if obj.unit_id else "规划办（红色督办、逾期问题）"
+
+    @admin.display(description="最近错误")
+    def last_error_short(self, obj):
+        return obj.last_error[:60]
+
+    @admin.display(description="待发送", ordering="n_pending")
+    def pending(self, obj):
+        return obj.n_pending
+
+    @admin.display(description="发送失败", ordering="n_failed")
+    def failed(self, obj):
+        return obj.n_failed
+
+
+@admin.action(description="重新发送所选消息")
+def send_again(modeladmin, request, queryset):
+    from .channels import queue_sending
+
+    count = queryset.exclude(state=ChannelMessage.State.SENT).update(
+        state=ChannelMessage.State.PENDING, attempts=0, next_attempt_at=None)
+    transaction.on_commit(queue_sending, robust=True)
+    modeladmin.message_user(request, f"{count} 条消息将重新发送（已发送的不会重发）。", messages.SUCCESS)
+
+
+@admin.register(ChannelMessage)
+class ChannelMessageAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "channel", "title", "state", "attempts", "last_error", "next_attempt_at", "sent_at")
+    list_filter = ("state", "channel")
+    search_fields = ("title", "text", "key")
+    actions = [send_again]
+    list_select_related = ("channel__unit",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

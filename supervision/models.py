@@ -112,6 +112,9 @@ class Problem(ConcurrentTransitionMixin, models.Model):
     close_file = models.FileField("销号佐证材料", upload_to=problem_file_path, blank=True, max_length=200)
     close_file_name = models.CharField("材料原文件名", max_length=200, blank=True)
     closed_at = models.DateTimeField("销号时间", null=True, blank=True)
+    # Whether the last reminder run announced it overdue (supervision/reminders.py): an overdue
+    # reminder goes out only when this differs from `is_overdue`, so once per change.
+    notified_overdue = models.BooleanField("已催办逾期", default=False)
     updated_at = models.DateTimeField("更新时间", auto_now=True)
 
     objects = ProblemQuerySet.as_manager()
