@@ -164,6 +164,17 @@ class Problem(ConcurrentTransitionMixin, models.Model):
 
     @fsm_log_by
     @fsm_log_description
+    @transition(field=state, source=ProblemState.RETURNED, target=ProblemState.PENDING,
+                permission=lambda instance, user: instance.raised_by_unit(user), custom={"label": "重新提交"})
+    def resubmit(self, by=None, description=None):
+        """A problem sent back goes to triage again, revised by the form (the reason stays shown)."""
+
+    def raised_by_unit(self, user):
+        """Whether the user reports on the problem's entry (its units; planners every entry)."""
+        return Item.objects.editable_by(user).filter(pk=self.item_id).exists()
+
+    @fsm_log_by
+    @fsm_log_description
     @transition(field=state, source=[ProblemState.COORDINATING, ProblemState.ANSWERED], target=ProblemState.ANSWERED,
                 permission=lambda instance, user: instance.coordinates(user), custom={"label": "答复"})
     def reply(self, by=None, description=None):

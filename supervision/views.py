@@ -22,14 +22,14 @@ from reporting.models import StatusReport
 from .filters import OrderFilter, ProblemFilter
 from .forms import (
     ORDER_ACTIONS, PROBLEM_ACTIONS, AcceptForm, CloseProblemForm, MergeForm, OrderForm, ProblemForm,
-    TransitionForm, order_form, responsible_units,
+    ResubmitForm, TransitionForm, order_form, responsible_units,
 )
 from .models import Order, OrderState, Problem, ProblemState
 from .tables import OrderTable, ProblemTable, order_records, problem_records
 
 PAGE_SIZES = [25, 50, 100, 200]
 LABELS = {"raise": "提出", "issue": "下发", "accept": "受理分办", "merge": "合并", "send_back": "退回",
-          "reply": "答复", "close": "销号", "reopen": "重新打开", "sign": "签收"}
+          "reply": "答复", "close": "销号", "reopen": "重新打开", "sign": "签收", "resubmit": "重新提交"}
 ORDER_LABELS = {**LABELS, "reply": "反馈", "close": "办结"}
 LEADS = (Role.PLANNER, Role.LEADER)
 
@@ -101,6 +101,8 @@ def problem_forms(problem, user, bound=None):
         name = t.name
         if name == "accept":
             forms[name] = AcceptForm(instance=problem, prefix="accept")
+        elif name == "resubmit":
+            forms[name] = ResubmitForm(instance=problem, prefix="resubmit")
         elif name == "merge":
             forms[name] = MergeForm(obj=problem, name=name, label=PROBLEM_ACTIONS[name][0],
                                     visible=Problem.objects.visible_to(user), prefix=name)
@@ -137,7 +139,7 @@ def problem_detail(request, pk):
 @login_required
 @require_POST
 def problem_action(request, pk, action):
-    if action not in ("accept", *PROBLEM_ACTIONS):
+    if action not in ("accept", "resubmit", *PROBLEM_ACTIONS):
         raise Http404
     problem = visible_problem(request.user, pk)
     if not may(problem, action, request.user):
@@ -160,6 +162,8 @@ def problem_action(request, pk, action):
 def bind_problem_form(request, problem, action):
     if action == "accept":
         return AcceptForm(request.POST, instance=problem, prefix="accept")
+    if action == "resubmit":
+        return ResubmitForm(request.POST, instance=problem, prefix="resubmit")
     label, required, closed = PROBLEM_ACTIONS[action]
     kwargs = dict(obj=problem, name=action, label=label, required=required, prefix=action)
     if action == "merge":
@@ -178,6 +182,9 @@ def apply_problem(problem, action, form, user):
     if action == "accept":
         form.save(commit=False)  # the assignment's fields onto the problem
         problem.accept(by=user, description=data.get("note") or "")
+    elif action == "resubmit":
+        form.save(commit=False)  # the revised fields onto the problem
+        problem.resubmit(by=user, description=data["note"])
     elif action == "merge":
         problem.merge(data["into"], by=user, description=data["text"])
     elif action == "close":
