@@ -248,11 +248,16 @@ def send_again(modeladmin, request, queryset):
 
 @admin.register(ChannelMessage)
 class ChannelMessageAdmin(admin.ModelAdmin):
-    list_display = ("created_at", "channel", "title", "state", "attempts", "last_error", "next_attempt_at", "sent_at")
+    list_display = ("created_at", "title", "channel_name", "state", "attempts", "last_error", "next_attempt_at",
+                    "sent_at")
     list_filter = ("state", "channel")
     search_fields = ("title", "text", "key")
     actions = [send_again]
     list_select_related = ("channel__unit",)
+
+    @admin.display(description="群机器人", ordering="channel__name")
+    def channel_name(self, obj):
+        return obj.channel.name
 
     def has_add_permission(self, request):
         return False

@@ -120,7 +120,7 @@ def deliver(message, now) -> int:
         message.last_error = error
         message.next_attempt_at = now + backoff(message.attempts)
         if message.attempts >= settings.TRACKER_CHANNEL_MAX_ATTEMPTS or not channel.active:
-            message.state = ChannelMessage.State.FAILED
+            message.state, message.next_attempt_at = ChannelMessage.State.FAILED, None
         message.save(update_fields=["attempts", "last_error", "next_attempt_at", "state"])
         Channel.objects.filter(pk=channel.pk).update(last_error=error, last_error_at=now)
         return 0

@@ -150,6 +150,7 @@ def problem_action(request, pk, action):
                 "item__plan", "coordinating_unit", "leader", "raised_by", "merged_into", "report").get(pk=problem.pk)
             form = bind_problem_form(request, problem, action)
             if not form.is_valid():
+                problem.refresh_from_db()  # a model form put its refused values on the problem: show the saved ones
                 return render_problem(request, problem, bound=(action, form))
             apply_problem(problem, action, form, request.user)
     except ConcurrentTransition:

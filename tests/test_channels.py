@@ -171,14 +171,26 @@ def test_a_message_failing_every_time_stays_visible_as_failed(robot, unit_a, cli
     announce("t:4", "【红色督办】督办单 #9", "内容", units=[unit_a.pk])
     send_due()
     send_due(now=later(5))
-    assert ChannelMessage.objects.get().state == ChannelMessage.State.FAILED
+    failed = ChannelMessage.objects.get()
+    assert failed.state == ChannelMessage.State.FAILED and failed.next_attempt_at is None
     assert failed_count() == 1
+    from health_check.exceptions import ServiceWarning
+
+    from portfolio.health import Channels
+
+    with pytest.raises(ServiceWarning, match="1 group-robot messages failed"):
+        Channels().run()
     assert send_due(now=later(500)) == 0 and len(robot.received) == 2  # given up: no more attempts
     client.force_login(make_user("channel_planner", Role.PLANNER))
     page = client.get("/admin/projects/channelmessage/?state__exact=failed").content.decode()
     assert "【红色督办】督办单 #9" in page and "机器人服务器返回 HTTP 500" in page
     page = client.get("/admin/projects/channel/").content.decode()
     assert "机器人服务器返回 HTTP 500" in page
+    robot.replies = []  # the robot is mended; the planner sends the message again
+    response = client.post("/admin/projects/channelmessage/", {"action": "send_again", "_selected_action": [failed.pk]},
+                           follow=True)
+    assert "1 条消息将重新发送" in response.content.decode()
+    assert send_due() == 1 and failed_count() == 0
 
 
 def test_a_reminder_run_never_waits_for_a_robot_that_hangs_nor_for_a_broker_that_is_down(

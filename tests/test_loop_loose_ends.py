@@ -54,6 +54,7 @@ def test_a_resubmission_is_refused_on_its_fields_and_saves_nothing(client, plann
     assert errors["deadline"] == [f"办理期限 {yesterday:%Y-%m-%d} 已过，应不早于今天（{days(0):%Y-%m-%d}）。"]
     assert errors["description"] == ["请填写问题描述，不能为空。"]
     assert errors["note"] == ["请说明针对退回理由作了哪些修改，不能为空。"]
+    assert 'id="problem-description">征地拆迁未完成<' in response.content.decode()  # the saved text, not the refused
     problem.refresh_from_db()
     assert (problem.state, problem.description) == (ProblemState.RETURNED, "征地拆迁未完成")
     assert not StateLog.objects.for_(problem).exists()
