@@ -399,3 +399,15 @@ def test_the_worker_posts_a_committed_message_once_however_often_its_task_is_del
         finally:
             stop(worker)
     assert len(robot.received) == 1, log_path.read_text()
+
+
+def test_the_robot_admin_lists_answer_bad_filters_without_a_500(client, real_plan):
+    client.force_login(make_user("robot_fuzz", Role.PLANNER))
+    client.raise_request_exception = False
+    for url in ("/admin/projects/channelmessage/?next_attempt_at__gte=0001-01-01",
+                "/admin/projects/channelmessage/?channel__id__exact=99999999999999999999",
+                "/admin/projects/channelmessage/?state__exact=%00", "/admin/projects/channel/?unit__isnull=x",
+                "/admin/projects/channel/?q=%F0%9F%98%80", "/admin/projects/channelmessage/?o=99"):
+        assert client.get(url).status_code < 500, url
+    response = client.get("/admin/projects/channelmessage/?state__exact=%00")
+    assert response.status_code == 400 and "含有不允许的控制字符" in response.content.decode()
