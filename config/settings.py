@@ -285,10 +285,11 @@ TRACKER_START_LATE_RED_MONTHS = env.int("TRACKER_START_LATE_RED_MONTHS", default
 TRACKER_ORDER_BLUE_DAYS = env.int("TRACKER_ORDER_BLUE_DAYS", default=3)
 TRACKER_ORDER_SIGN_DAYS = env.int("TRACKER_ORDER_SIGN_DAYS", default=2)
 # Group robots (projects/channels.py, webhooks.py): the hosts a webhook may point to, the seconds a
-# robot has to answer, and the attempts before a message is kept as failed.
+# robot has to answer, the attempts before a message is kept as failed, the posts per robot a minute.
 TRACKER_CHANNEL_HOSTS = env.list("TRACKER_CHANNEL_HOSTS", default=["oapi.dingtalk.com", "qyapi.weixin.qq.com"])
 TRACKER_CHANNEL_TIMEOUT = env.float("TRACKER_CHANNEL_TIMEOUT", default=5.0)
 TRACKER_CHANNEL_MAX_ATTEMPTS = env.int("TRACKER_CHANNEL_MAX_ATTEMPTS", default=8)
+TRACKER_CHANNEL_PER_MINUTE = env.int("TRACKER_CHANNEL_PER_MINUTE", default=20)  # what one robot accepts
 # A problem's 销号 evidence (kept under MEDIA_ROOT/problems/, served only to those who see the problem).
 TRACKER_PROBLEM_FILE_MAX_BYTES = env.int("TRACKER_PROBLEM_FILE_MAX_BYTES", default=10 * 1024 * 1024)
 # Dashboards and the ranking are cached under keys naming the data version (docs/architecture.md);

@@ -523,12 +523,14 @@ class ChannelMessage(models.Model):
     next_attempt_at = models.DateTimeField("下次重试", null=True, blank=True)
     last_error = models.TextField("最近错误", blank=True)
     sent_at = models.DateTimeField("发送时间", null=True, blank=True)
+    last_posted_at = models.DateTimeField("最近一次发送尝试", null=True, blank=True)  # the robots' rate limit
 
     class Meta:
         verbose_name = verbose_name_plural = "群机器人消息"
         ordering = ["-created_at", "-pk"]
         constraints = [models.UniqueConstraint(fields=["channel", "key"], name="channel_message_once")]
-        indexes = [models.Index(fields=["state", "next_attempt_at"], name="channel_message_due")]
+        indexes = [models.Index(fields=["state", "next_attempt_at"], name="channel_message_due"),
+                   models.Index(fields=["channel", "last_posted_at"], name="channel_message_posted")]
 
     def __str__(self):
         return f"{self.title}（{self.get_state_display()}）"

@@ -13,7 +13,9 @@ RELIABLE = dict(autoretry_for=(DatabaseError, InterfaceError, BrokerError, Conne
 @shared_task(**RELIABLE)
 def send_channel_messages_task():
     """Post the group-robot messages that are due (queued after each commit that adds some, and by
-    beat every minute for retries). Idempotent: a message is posted once, under a row lock."""
-    from .webhooks import send_due
+    beat every minute for retries), and forget those sent 90 days ago. Idempotent: a message is posted once, under a row lock."""
+    from .webhooks import prune, send_due
 
-    return send_due()
+    sent = send_due()
+    prune()
+    return sent

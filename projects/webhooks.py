@@ -9,6 +9,7 @@ kept as 发送失败 (admin, health). Delivery is at least once: a process that 
 accepted a message and before its mark commits posts it again.
 docs/architecture.md, "Channels"."""
 import base64
+import datetime
 import hashlib
 import hmac
 import json
@@ -19,7 +20,8 @@ import urllib.request
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Count, F, Q, Window
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from .changes import backoff
@@ -27,6 +29,7 @@ from .models import Channel, ChannelKind, ChannelMessage
 
 # What each robot accepts in one markdown message (企业微信: 4096 bytes; 钉钉: about 20,000).
 MAX_BYTES = {ChannelKind.WECOM: 4000, ChannelKind.DINGTALK: 18000}
+KEEP_SENT = datetime.timedelta(days=90)
 TRUNCATED = "\n\n……（内容过长已截断，详见系统）"
 
 
@@ -90,19 +93,31 @@ def post(channel, title: str, text: str) -> None:
         raise SendError(f"机器人拒收：errcode {code}，{message}")
 
 
-def send_due(limit: int = 200, now=None) -> int:
-    """Post the messages that are due; returns how many were sent. Safe to run twice at once."""
+def send_due(now=None) -> int:
+    """Post the messages that are due, oldest first, at most TRACKER_CHANNEL_PER_MINUTE per robot
+    within a minute (the robots refuse more: 钉钉 and 企业微信 take 20 a minute); the rest wait for
+    the next run, without counting an attempt. Returns how many were sent. Safe to run twice at once."""
     now = now or timezone.now()
+    per_minute = settings.TRACKER_CHANNEL_PER_MINUTE
+    oldest_first = Window(RowNumber(), partition_by=[F("channel_id")], order_by=[F("created_at"), F("pk")])
     due = list(ChannelMessage.objects.filter(state=ChannelMessage.State.PENDING)
                .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
-               .order_by("created_at", "pk").values_list("pk", flat=True)[:limit])
+               .annotate(place=oldest_first).filter(place__lte=per_minute)
+               .order_by("created_at", "pk").values_list("pk", "channel_id"))
+    posted_lately = dict(ChannelMessage.objects.filter(
+        channel_id__in={c for _, c in due}, last_posted_at__gt=now - datetime.timedelta(minutes=1))
+        .values_list("channel_id").annotate(n=Count("pk")))
+    budget = {c: per_minute - posted_lately.get(c, 0) for _, c in due}
     sent = 0
-    for pk in due:
+    for pk, channel_id in due:
+        if budget[channel_id] <= 0:
+            continue
         with transaction.atomic():
             message = (ChannelMessage.objects.select_for_update(skip_locked=True, of=("self",))
                        .select_related("channel").filter(pk=pk, state=ChannelMessage.State.PENDING).first())
             if message is None:  # sent meanwhile, or being sent by another worker
                 continue
+            budget[channel_id] -= 1  # a refused post counts against the robot's limit too
             sent += deliver(message, now)
     return sent
 
@@ -110,6 +125,7 @@ def send_due(limit: int = 200, now=None) -> int:
 def deliver(message, now) -> int:
     """Post one locked message and record the outcome at `now` (the caller's transaction)."""
     channel = message.channel
+    message.last_posted_at = now
     try:
         if not channel.active:
             raise SendError("群机器人已停用")
@@ -121,13 +137,20 @@ def deliver(message, now) -> int:
         message.next_attempt_at = now + backoff(message.attempts)
         if message.attempts >= settings.TRACKER_CHANNEL_MAX_ATTEMPTS or not channel.active:
             message.state, message.next_attempt_at = ChannelMessage.State.FAILED, None
-        message.save(update_fields=["attempts", "last_error", "next_attempt_at", "state"])
+        message.save(update_fields=["attempts", "last_error", "next_attempt_at", "state", "last_posted_at"])
         Channel.objects.filter(pk=channel.pk).update(last_error=error, last_error_at=now)
         return 0
     message.state, message.sent_at = ChannelMessage.State.SENT, now
-    message.save(update_fields=["state", "sent_at"])
+    message.save(update_fields=["state", "sent_at", "last_posted_at"])
     Channel.objects.filter(pk=channel.pk).update(last_sent_at=now)
     return 1
+
+
+def prune(now=None) -> int:
+    """Forget messages sent more than KEEP_SENT ago (failed ones stay until a planner deals with them)."""
+    now = now or timezone.now()
+    deleted, _ = ChannelMessage.objects.filter(state=ChannelMessage.State.SENT, sent_at__lt=now - KEEP_SENT).delete()
+    return deleted
 
 
 def failed_count() -> int:

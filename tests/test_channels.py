@@ -130,6 +130,10 @@ def test_a_dingtalk_message_arrives_as_signed_markdown_once(robot, unit_a):
     assert send_due() == 0  # sent once, however often the task runs
     announce("t:1", "【红色督办】督办单 #1", "again", units=[unit_a.pk])  # the same reminder queued again
     assert send_due() == 0 and len(robot.received) == 1
+    from projects.webhooks import prune
+
+    assert prune(timezone.now() + datetime.timedelta(days=89)) == 0
+    assert prune(timezone.now() + datetime.timedelta(days=91)) == 1  # the record of sent messages is kept 90 days
 
 
 def test_a_wecom_message_carries_its_markdown_as_content_unsigned(robot, unit_a):
@@ -162,6 +166,23 @@ def test_a_robot_failing_is_retried_with_backoff_until_it_takes_the_message(robo
     assert send_due(now=later(30)) == 1
     message.refresh_from_db()
     assert message.state == ChannelMessage.State.SENT and len(robot.received) == 4
+
+
+def test_a_robot_gets_at_most_its_rate_a_minute_and_no_robot_waits_for_anothers_backlog(robot, unit_a, unit_b,
+                                                                                         settings):
+    settings.TRACKER_CHANNEL_PER_MINUTE = 3
+    busy, quiet = channel(robot, "甲单位群", unit_a), channel(robot, "乙单位群", unit_b)
+    for n in range(5):
+        announce(f"burst:{n}", f"督办单 #{n}", "内容", units=[unit_a.pk])
+    announce("quiet:1", "乙单位的提醒", "内容", units=[unit_b.pk])
+    assert send_due() == 4  # three of the busy robot's, and the quiet robot's one behind them
+    assert send_due() == 0  # the busy robot has had its three this minute; nothing counted as failed
+    assert set(ChannelMessage.objects.filter(state="pending").values_list("attempts", flat=True)) == {0}
+    assert send_due(now=later(1.1)) == 2
+    titles = [r["body"]["markdown"]["title"] for r in robot.received]
+    assert titles == ["督办单 #0", "督办单 #1", "督办单 #2", "乙单位的提醒", "督办单 #3", "督办单 #4"]
+    assert not ChannelMessage.objects.exclude(state="sent").exists()
+    del busy, quiet
 
 
 def test_a_message_failing_every_time_stays_visible_as_failed(robot, unit_a, client, settings):
