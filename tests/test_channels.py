@@ -29,8 +29,8 @@ from supervision.models import Colour, OrderState, Problem, ProblemState
 from supervision.reminders import send_order_reminders, send_problem_reminders
 
 from .conftest import ROOT, UNIT_A, make_user
-from .test_reports_status import in_progress  # noqa: F401 (a fixture)
 from .test_durable_work import stop, subprocess_env
+from .test_reports_status import in_progress  # noqa: F401 (a fixture)
 from .test_supervision import days, make_order, make_problem, unit_a, unit_b, unit_item  # noqa: F401 (fixtures)
 
 SECRET = "SECtest0123456789abcdef"
