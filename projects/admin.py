@@ -183,13 +183,20 @@ class ItemAdmin(SimpleHistoryAdmin):
 
 # ---------------------------------------------------------------- group robots (docs/architecture.md, "Channels")
 
+TEST_AT_ONCE = 5
+
+
 @admin.action(description="发送测试消息（立即发送，显示结果）")
 def send_test_message(modeladmin, request, queryset):
     from django.utils import timezone
 
     from .webhooks import SendError, post
 
-    for channel in queryset.order_by("pk")[:20]:
+    chosen = list(queryset.order_by("pk")[:TEST_AT_ONCE + 1])
+    if len(chosen) > TEST_AT_ONCE:  # each waits up to TRACKER_CHANNEL_TIMEOUT: keep the request short
+        modeladmin.message_user(request, f"一次最多测试 {TEST_AT_ONCE} 个群机器人，请少选几个。", messages.WARNING)
+        return
+    for channel in chosen:
         try:
             post(channel, "六重清单群机器人测试", f"这是一条测试消息（{timezone.localtime():%Y-%m-%d %H:%M}），"
                                           "收到即表示配置正确。")
