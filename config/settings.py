@@ -249,6 +249,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "supervision.tasks.order_reminders_task",
         "schedule": crontab(minute=20),
     },
+    "problem-reminders": {  # overdue problems, once per change (supervision/reminders.py)
+        "task": "supervision.tasks.problem_reminders_task",
+        "schedule": crontab(minute=25),
+    },
+    "channel-messages": {  # group-robot messages whose send failed or could not be queued
+        "task": "projects.tasks.send_channel_messages_task",
+        "schedule": timedelta(minutes=1),
+    },
     "leader-digest-weekly": {
         "task": "portfolio.tasks.send_leader_digest_task",
         "schedule": crontab(hour=8, minute=0, day_of_week=1),
@@ -288,6 +296,13 @@ TRACKER_RANKING_WEIGHT_REPORTING = Decimal(env("TRACKER_RANKING_WEIGHT_REPORTING
 TRACKER_RANKING_WEIGHT_PROBLEMS = Decimal(env("TRACKER_RANKING_WEIGHT_PROBLEMS", default="0.2"))
 TRACKER_RANKING_WEIGHT_ORDERS = Decimal(env("TRACKER_RANKING_WEIGHT_ORDERS", default="0.2"))
 TRACKER_RANKING_RED_PENALTY = Decimal(env("TRACKER_RANKING_RED_PENALTY", default="5"))
+
+# Group robots (projects/channels.py, webhooks.py): the hosts a webhook may point to, the seconds a
+# robot has to answer, the attempts before a message is kept as failed, the posts per robot a minute.
+TRACKER_CHANNEL_HOSTS = env.list("TRACKER_CHANNEL_HOSTS", default=["oapi.dingtalk.com", "qyapi.weixin.qq.com"])
+TRACKER_CHANNEL_TIMEOUT = env.float("TRACKER_CHANNEL_TIMEOUT", default=5.0)
+TRACKER_CHANNEL_MAX_ATTEMPTS = env.int("TRACKER_CHANNEL_MAX_ATTEMPTS", default=8)
+TRACKER_CHANNEL_PER_MINUTE = env.int("TRACKER_CHANNEL_PER_MINUTE", default=20)  # what one robot accepts
 # A problem's 销号 evidence (kept under MEDIA_ROOT/problems/, served only to those who see the problem).
 TRACKER_PROBLEM_FILE_MAX_BYTES = env.int("TRACKER_PROBLEM_FILE_MAX_BYTES", default=10 * 1024 * 1024)
 # Dashboards and the ranking are cached under keys naming the data version (docs/architecture.md);

@@ -1,5 +1,5 @@
 """The operator's health endpoint (/health/, django-health-check): the database, the cache, the
-broker and the age of the last nightly run. 200 when all pass, 500 with the failing checks
+broker, the age of the last nightly run, re-evaluations and group-robot messages owed. 200 when all pass, 500 with the failing checks
 named otherwise; ?format=json or text for monitors (README, "Health endpoint")."""
 import dataclasses
 import datetime
@@ -55,6 +55,20 @@ class Outbox(HealthCheck):
             raise ServiceWarning(f"{pending} pending re-evaluations")
 
 
+@dataclasses.dataclass
+class Channels(HealthCheck):
+    """Group-robot messages given up on after their retries (projects/webhooks.py); a warning."""
+
+    def run(self):
+        from health_check.exceptions import ServiceWarning
+
+        from projects.webhooks import failed_count
+
+        failed = failed_count()
+        if failed:
+            raise ServiceWarning(f"{failed} group-robot messages failed (admin: 群机器人消息)")
+
+
 class _ClosingExecutor(ThreadPoolExecutor):
     """Runs the synchronous checks in threads of this request that close their database
     connections when done (a thread of the default pool would keep one open per thread)."""
@@ -79,4 +93,5 @@ health = TrackerHealthView.as_view(checks=[
     Broker,
     NightlyRunAge,
     Outbox,
+    Channels,
 ])

@@ -9,6 +9,7 @@ from operator import or_
 from django.db.models import F, Q
 from django.utils import timezone
 
+from projects.changes import backoff
 from projects.models import PendingWork, PlanState
 
 from projects.models import EvaluationState
@@ -16,15 +17,9 @@ from projects.models import EvaluationState
 from .models import Flag, NightlyRun, Severity
 from indicators.models import IndicatorStatus
 
-RETRY_BASE = datetime.timedelta(minutes=1)
-RETRY_MAX = datetime.timedelta(hours=1)
 # Work older than this is shown to planners as pending (the after-commit attempt takes seconds).
 SHOWN_AFTER = datetime.timedelta(minutes=2)
 NIGHTLY_MAX_AGE = datetime.timedelta(hours=26)
-
-
-def backoff(attempts: int) -> datetime.timedelta:
-    return min(RETRY_BASE * 2 ** max(attempts - 1, 0), RETRY_MAX)
 
 
 def drain(limit: int = 50_000, due_only: bool = True) -> int:

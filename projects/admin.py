@@ -1,14 +1,15 @@
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import Q
 from django.template.response import TemplateResponse
 from simple_history.admin import SimpleHistoryAdmin
 
 from .admin_scope import InScope, limited_choices, units_in_reach, users_in_reach
 from .lifecycle import frozen_reason
 from .models import (
-    Category, Item, ItemUnit, Organisation, OrganisationMember, Plan, PlanState, Programme, Unit, UnitAlias,
-    organisations_in_reach,
+    Category, Channel, ChannelMessage, Item, ItemUnit, Organisation, OrganisationMember, Plan, PlanState, Programme,
+    Unit, UnitAlias, organisations_in_reach,
 )
 from .validation import parse_id
 
@@ -268,3 +269,118 @@ def _scoped_user_admin():
 
 
 _scoped_user_admin()
+
+
+# ---------------------------------------------------------------- group robots (docs/architecture.md, "Channels")
+
+TEST_AT_ONCE = 5
+
+
+@admin.action(description="发送测试消息（立即发送，显示结果）")
+def send_test_message(modeladmin, request, queryset):
+    from django.utils import timezone
+
+    from .webhooks import SendError, post
+
+    chosen = list(queryset.order_by("pk")[:TEST_AT_ONCE + 1])
+    if len(chosen) > TEST_AT_ONCE:  # each waits up to TRACKER_CHANNEL_TIMEOUT: keep the request short
+        modeladmin.message_user(request, f"一次最多测试 {TEST_AT_ONCE} 个群机器人，请少选几个。", messages.WARNING)
+        return
+    for channel in chosen:
+        try:
+            post(channel, "六重清单群机器人测试", f"这是一条测试消息（{timezone.localtime():%Y-%m-%d %H:%M}），"
+                                          "收到即表示配置正确。")
+        except SendError as exc:
+            Channel.objects.filter(pk=channel.pk).update(last_error=str(exc), last_error_at=timezone.now())
+            modeladmin.message_user(request, f"{channel.name}：发送失败，{exc}", messages.ERROR)
+        else:
+            Channel.objects.filter(pk=channel.pk).update(last_sent_at=timezone.now())
+            modeladmin.message_user(request, f"{channel.name}：测试消息已发送。", messages.SUCCESS)
+
+
+@admin.register(Channel)
+class ChannelAdmin(admin.ModelAdmin):
+    list_display = ("name", "kind", "unit_display", "active", "last_sent_at", "last_error_at", "last_error_short",
+                    "pending", "failed")
+    list_filter = ("kind", "active", ("unit", admin.EmptyFieldListFilter))
+    search_fields = ("name", "unit__name")
+    autocomplete_fields = ("unit",)
+    readonly_fields = ("last_sent_at", "last_error", "last_error_at")
+    fields = ("name", "kind", "organisation", "unit", "webhook_url", "secret", "active", *readonly_fields)
+    actions = [send_test_message]
+
+    def get_queryset(self, request):
+        from django.db.models import Count, Q
+
+        return self.get_queryset_scope(request, super().get_queryset(request)).select_related(
+            "unit", "organisation").annotate(
+            n_pending=Count("messages", filter=Q(messages__state=ChannelMessage.State.PENDING)),
+            n_failed=Count("messages", filter=Q(messages__state=ChannelMessage.State.FAILED)))
+
+    def get_queryset_scope(self, request, channels):
+        """A planner's robots: of the organisations in reach, or of units wholly within it."""
+        reach = organisations_in_reach(request.user)
+        if reach is None:
+            return channels
+        return channels.filter(Q(organisation_id__in=reach) | Q(unit__in=units_in_reach(request.user)))
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        choices = limited_choices(db_field.related_model, request.user)
+        if choices is not None:
+            kwargs["queryset"] = choices
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    @admin.display(description="接收范围", ordering="unit__name")
+    def unit_display(self, obj):
+        if obj.unit_id:
+            return obj.unit.name
+        return f"{obj.organisation.name if obj.organisation_id else '全部组织'}规划办（红色督办、逾期问题）"
+
+    @admin.display(description="最近错误")
+    def last_error_short(self, obj):
+        return obj.last_error[:60]
+
+    @admin.display(description="待发送", ordering="n_pending")
+    def pending(self, obj):
+        return obj.n_pending
+
+    @admin.display(description="发送失败", ordering="n_failed")
+    def failed(self, obj):
+        return obj.n_failed
+
+
+@admin.action(description="重新发送所选消息")
+def send_again(modeladmin, request, queryset):
+    from .channels import queue_sending
+
+    count = queryset.exclude(state=ChannelMessage.State.SENT).update(
+        state=ChannelMessage.State.PENDING, attempts=0, next_attempt_at=None)
+    transaction.on_commit(queue_sending, robust=True)
+    modeladmin.message_user(request, f"{count} 条消息将重新发送（已发送的不会重发）。", messages.SUCCESS)
+
+
+@admin.register(ChannelMessage)
+class ChannelMessageAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "title", "channel_name", "state", "attempts", "last_error", "next_attempt_at",
+                    "sent_at")
+    list_filter = ("state", "channel")
+    search_fields = ("title", "text", "key")
+    actions = [send_again]
+    list_select_related = ("channel__unit",)
+
+    def get_queryset(self, request):
+        reach = organisations_in_reach(request.user)
+        messages_ = super().get_queryset(request)
+        if reach is None:
+            return messages_
+        return messages_.filter(Q(channel__organisation_id__in=reach) | Q(channel__unit__in=units_in_reach(request.user)))
+
+    @admin.display(description="群机器人", ordering="channel__name")
+    def channel_name(self, obj):
+        return obj.channel.name
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

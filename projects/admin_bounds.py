@@ -66,6 +66,8 @@ def _int_problem(key, raw, field=None):
 def lookup_problem(model, params):
     """A Chinese sentence for the first lookup whose value no column can hold, else None."""
     for key, values in params.lists():
+        if any("\x00" in value for value in values):  # no text column holds a NUL (PostgreSQL refuses it)
+            return f"参数 {key[:40]} 含有不允许的控制字符。"
         field, lookup = _resolve(model, key)
         if field is None or lookup in SKIPPED_LOOKUPS:
             continue

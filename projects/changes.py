@@ -17,6 +17,7 @@ they stay, and portfolio's drain task and nightly run do the work later.
 A rolled-back transaction leaves its in-memory ids behind for the next commit, which then
 re-evaluates a few entries that did not change: harmless. Its outbox rows roll back with it.
 """
+import datetime
 import logging
 import secrets
 import threading
@@ -34,6 +35,15 @@ logger = logging.getLogger(__name__)
 registry_committed = Signal()
 
 _pending = threading.local()
+
+# The retry schedule of durable work (this outbox's drain, the group-robot messages of
+# projects/webhooks.py): 1 minute after the first failure, doubling up to an hour.
+RETRY_BASE = datetime.timedelta(minutes=1)
+RETRY_MAX = datetime.timedelta(hours=1)
+
+
+def backoff(attempts: int) -> datetime.timedelta:
+    return min(RETRY_BASE * 2 ** max(attempts - 1, 0), RETRY_MAX)
 
 
 def _state(using):

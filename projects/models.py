@@ -662,3 +662,92 @@ class PendingWork(models.Model):
         verbose_name = verbose_name_plural = "待完成的重新计算"
         constraints = [models.UniqueConstraint(fields=["kind", "object_id"], name="pending_work_unique")]
         indexes = [models.Index(fields=["token"], name="pending_work_token")]
+
+
+class ChannelKind(models.TextChoices):
+    DINGTALK = "dingtalk", "钉钉"
+    WECOM = "wecom", "企业微信"
+
+
+class Channel(models.Model):
+    """A group robot (钉钉 / 企业微信 webhook) that reminders and escalations are posted to, besides
+    the e-mails (projects/channels.py). With a unit: that unit's group (its orders, its overdue
+    problems, its missing reports). Without one: a planning office's group, which receives the
+    escalations to the issuer side (red orders, overdue problems) about the plans of its
+    `organisation` and those below it (no organisation: every one)."""
+    name = models.CharField("名称", max_length=100)
+    kind = models.CharField("类型", max_length=10, choices=ChannelKind.choices)
+    webhook_url = models.URLField("Webhook 地址", max_length=500,
+                                  help_text="群机器人设置页复制的完整地址（含 access_token 或 key）")
+    secret = models.CharField("加签密钥", max_length=200, blank=True,
+                              help_text="仅钉钉：机器人安全设置选“加签”时的 SEC 开头密钥")
+    organisation = models.ForeignKey(Organisation, verbose_name="组织（规划办的群）", on_delete=models.CASCADE,
+                                     null=True, blank=True, related_name="channels",
+                                     help_text="不填责任单位时：该组织（及其下级）的规划办群；都不填：全部组织")
+    unit = models.ForeignKey(Unit, verbose_name="责任单位", on_delete=models.CASCADE, null=True, blank=True,
+                             related_name="channels", help_text="留空：规划办（牵头部门）群，接收红色督办和逾期问题")
+    active = models.BooleanField("启用", default=True)
+    last_sent_at = models.DateTimeField("最近发送成功", null=True, blank=True)
+    last_error = models.TextField("最近错误", blank=True)
+    last_error_at = models.DateTimeField("最近出错时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "群机器人"
+        ordering = ["unit__name", "name"]
+
+    def __str__(self):
+        return f"{self.name}（{self.get_kind_display()}，{self.unit.name if self.unit_id else '规划办'}）"
+
+    def clean(self):
+        """Refuse, on the field and in Chinese, an address a robot cannot have: not http(s), or a host
+        outside TRACKER_CHANNEL_HOSTS (the robots' own by default: the server posts nowhere else);
+        a 加签 secret on a 企业微信 robot, which has none."""
+        from urllib.parse import urlsplit
+
+        errors = {}
+        parts = urlsplit(self.webhook_url or "")
+        allowed = settings.TRACKER_CHANNEL_HOSTS
+        if self.webhook_url and parts.scheme not in ("http", "https"):
+            errors["webhook_url"] = "Webhook 地址应以 https:// 开头。"
+        elif self.webhook_url and allowed and (parts.hostname or "") not in allowed:
+            errors["webhook_url"] = (f"“{parts.hostname}”不是允许的机器人地址，允许：{'、'.join(allowed)}"
+                                     "（运维人员可在 TRACKER_CHANNEL_HOSTS 中设置）。")
+        if self.secret and self.kind == ChannelKind.WECOM:
+            errors["secret"] = "企业微信群机器人没有加签密钥，请留空。"
+        elif self.secret and not self.secret.startswith("SEC"):
+            errors["secret"] = "钉钉加签密钥以 SEC 开头，请从机器人安全设置中完整复制。"
+        if errors:
+            raise ValidationError(errors)
+
+
+class ChannelMessage(models.Model):
+    """One message to post to one channel: the durable record written in the transaction that
+    decided to send it, drained by `projects.tasks.send_channel_messages_task` with backoff
+    (projects/channels.py). `key` names the reminder, so queuing it twice keeps one row."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "待发送"
+        SENT = "sent", "已发送"
+        FAILED = "failed", "发送失败"
+
+    channel = models.ForeignKey(Channel, verbose_name="群机器人", on_delete=models.CASCADE, related_name="messages")
+    key = models.CharField("消息标识", max_length=200)
+    title = models.CharField("标题", max_length=200)
+    text = models.TextField("内容（Markdown）")
+    state = models.CharField("状态", max_length=10, choices=State.choices, default=State.PENDING)
+    created_at = models.DateTimeField("记入时间", default=timezone.now)
+    attempts = models.PositiveIntegerField("失败次数", default=0)
+    next_attempt_at = models.DateTimeField("下次重试", null=True, blank=True)
+    last_error = models.TextField("最近错误", blank=True)
+    sent_at = models.DateTimeField("发送时间", null=True, blank=True)
+    last_posted_at = models.DateTimeField("最近一次发送尝试", null=True, blank=True)  # the robots' rate limit
+
+    class Meta:
+        verbose_name = verbose_name_plural = "群机器人消息"
+        ordering = ["-created_at", "-pk"]
+        constraints = [models.UniqueConstraint(fields=["channel", "key"], name="channel_message_once")]
+        indexes = [models.Index(fields=["state", "next_attempt_at"], name="channel_message_due"),
+                   models.Index(fields=["channel", "last_posted_at"], name="channel_message_posted")]
+
+    def __str__(self):
+        return f"{self.title}（{self.get_state_display()}）"

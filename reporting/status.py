@@ -11,6 +11,7 @@ from django.core.mail import send_mail
 from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 
+from projects.channels import announce
 from projects.models import Item, ItemUnit, Unit
 from reporting.calendar import month_asked, month_choices, report_deadline
 from reporting.models import StatusReport
@@ -108,14 +109,18 @@ def send_missing_report_reminders(month: datetime.date, plan=None, scope=None) -
     deadline = report_deadline(month)
     for unit in Unit.objects.filter(pk__in=list(missing)).order_by("name"):
         recipients = sorted(members[unit.pk] | ({unit.contact_email} if unit.contact_email else set()))
+        entries = [f"{item.get_list_kind_display()} {item.seq}. {item.name}" for item in missing[unit.pk]]
+        subject = f"六重清单填报提醒：{month:%Y年%m月} 尚有 {len(entries)} 项未报"
+        asked = f"贵单位以下 {len(entries)} 项事项尚未填报 {month:%Y年%m月} 进度（截止 {deadline:%Y年%m月%d日}）："
+        advice = "请登录系统“我的事项”填报，或下载月度模板批量填报后上传。"
+        # The unit's group robot too, at most once a day per month asked (projects/channels.py).
+        announce(f"reports:{month:%Y-%m}:{unit.pk}:{timezone.localdate()}", subject,
+                 "\n".join([f"**{unit.name}**：{asked}", "", *(f"- {e}" for e in entries), "", advice]),
+                 units=[unit.pk])
         if not recipients:
             continue
-        lines = [f"  {item.get_list_kind_display()} {item.seq}. {item.name}" for item in missing[unit.pk]]
-        body = [f"{unit.contact_person or unit.name}，您好：", "",
-                f"贵单位以下 {len(lines)} 项事项尚未填报 {month:%Y年%m月} 进度（截止 {deadline:%Y年%m月%d日}）：", *lines,
-                "", "请登录系统“我的事项”填报，或下载月度模板批量填报后上传。"]
-        send_mail(f"六重清单填报提醒：{month:%Y年%m月} 尚有 {len(lines)} 项未报", "\n".join(body),
-                  settings.DEFAULT_FROM_EMAIL, recipients)
+        body = [f"{unit.contact_person or unit.name}，您好：", "", asked, *(f"  {e}" for e in entries), "", advice]
+        send_mail(subject, "\n".join(body), settings.DEFAULT_FROM_EMAIL, recipients)
         sent += 1
     return sent
 

@@ -93,6 +93,22 @@ class ProblemForm(forms.ModelForm):
         return data
 
 
+class ResubmitForm(ProblemForm):
+    """重新提交: the unit revises a problem sent back (what it filled in when raising it) and sends it
+    to triage again, saying what it changed."""
+    note = forms.CharField(label="修改说明", widget=forms.Textarea(attrs={"rows": 2}),
+                           error_messages={"required": "请说明针对退回理由作了哪些修改，不能为空。"})
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        styled(self)
+
+    def clean_note(self):
+        if self.instance.state != ProblemState.RETURNED:
+            raise forms.ValidationError(f"问题当前状态为“{self.instance.get_state_display()}”，不能重新提交。")
+        return required_text(self.cleaned_data.get("note"), "修改说明")
+
+
 class AcceptForm(forms.ModelForm):
     """受理分办: the planner confirms (or changes) the coordinating unit, leader and deadline."""
     note = forms.CharField(label="分办意见", required=False, widget=forms.Textarea(attrs={"rows": 2}))

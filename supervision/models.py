@@ -126,6 +126,9 @@ class Problem(ConcurrentTransitionMixin, models.Model):
     close_file = models.FileField("销号佐证材料", upload_to=problem_file_path, blank=True, max_length=200)
     close_file_name = models.CharField("材料原文件名", max_length=200, blank=True)
     closed_at = models.DateTimeField("销号时间", null=True, blank=True)
+    # Whether the last reminder run announced it overdue (supervision/reminders.py): an overdue
+    # reminder goes out only when this differs from `is_overdue`, so once per change.
+    notified_overdue = models.BooleanField("已催办逾期", default=False)
     updated_at = models.DateTimeField("更新时间", auto_now=True)
 
     objects = ProblemQuerySet.as_manager()
@@ -172,6 +175,17 @@ class Problem(ConcurrentTransitionMixin, models.Model):
                 custom={"label": "退回"})
     def send_back(self, by=None, description=None):
         self.return_reason = description
+
+    @fsm_log_by
+    @fsm_log_description
+    @transition(field=state, source=ProblemState.RETURNED, target=ProblemState.PENDING,
+                permission=lambda instance, user: instance.raised_by_unit(user), custom={"label": "重新提交"})
+    def resubmit(self, by=None, description=None):
+        """A problem sent back goes to triage again, revised by the form (the reason stays shown)."""
+
+    def raised_by_unit(self, user):
+        """Whether the user reports on the problem's entry (its units; planners every entry)."""
+        return Item.objects.editable_by(user).filter(pk=self.item_id).exists()
 
     @fsm_log_by
     @fsm_log_description

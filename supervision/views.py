@@ -24,14 +24,14 @@ from reporting.models import StatusReport
 from .filters import OrderFilter, ProblemFilter
 from .forms import (
     ORDER_ACTIONS, PROBLEM_ACTIONS, AcceptForm, CloseProblemForm, MergeForm, OrderForm, ProblemForm,
-    TransitionForm, order_form,
+    ResubmitForm, TransitionForm, order_form,
 )
 from .models import Order, OrderState, Problem, ProblemState
 from .tables import OrderTable, ProblemTable, order_records, problem_records
 
 PAGE_SIZES = [25, 50, 100, 200]
 LABELS = {"raise": "提出", "issue": "下发", "accept": "受理分办", "merge": "合并", "send_back": "退回",
-          "reply": "答复", "close": "销号", "reopen": "重新打开", "sign": "签收"}
+          "reply": "答复", "close": "销号", "reopen": "重新打开", "sign": "签收", "resubmit": "重新提交"}
 ORDER_LABELS = {**LABELS, "reply": "反馈", "close": "办结"}
 LEADS = (Role.PLANNER, Role.LEADER)
 
@@ -106,6 +106,8 @@ def problem_forms(problem, user, bound=None):
         name = t.name
         if name == "accept":
             forms[name] = AcceptForm(instance=problem, prefix="accept")
+        elif name == "resubmit":
+            forms[name] = ResubmitForm(instance=problem, prefix="resubmit")
         elif name == "merge":
             forms[name] = MergeForm(obj=problem, name=name, label=PROBLEM_ACTIONS[name][0],
                                     visible=Problem.objects.visible_to(user), prefix=name)
@@ -142,7 +144,7 @@ def problem_detail(request, pk):
 @login_required
 @require_POST
 def problem_action(request, pk, action):
-    if action not in ("accept", *PROBLEM_ACTIONS):
+    if action not in ("accept", "resubmit", *PROBLEM_ACTIONS):
         raise Http404
     problem = visible_problem(request.user, pk)
     if not may(problem, action, request.user):
@@ -153,6 +155,7 @@ def problem_action(request, pk, action):
                 "item__plan", "coordinating_unit", "leader", "raised_by", "merged_into", "report").get(pk=problem.pk)
             form = bind_problem_form(request, problem, action)
             if not form.is_valid():
+                problem.refresh_from_db()  # a model form put its refused values on the problem: show the saved ones
                 return render_problem(request, problem, bound=(action, form))
             apply_problem(problem, action, form, request.user)
     except ConcurrentTransition:
@@ -165,6 +168,8 @@ def problem_action(request, pk, action):
 def bind_problem_form(request, problem, action):
     if action == "accept":
         return AcceptForm(request.POST, instance=problem, prefix="accept")
+    if action == "resubmit":
+        return ResubmitForm(request.POST, instance=problem, prefix="resubmit")
     label, required, closed = PROBLEM_ACTIONS[action]
     kwargs = dict(obj=problem, name=action, label=label, required=required, prefix=action)
     if action == "merge":
@@ -183,6 +188,9 @@ def apply_problem(problem, action, form, user):
     if action == "accept":
         form.save(commit=False)  # the assignment's fields onto the problem
         problem.accept(by=user, description=data.get("note") or "")
+    elif action == "resubmit":
+        form.save(commit=False)  # the revised fields onto the problem
+        problem.resubmit(by=user, description=data["note"])
     elif action == "merge":
         problem.merge(data["into"], by=user, description=data["text"])
     elif action == "close":

@@ -276,6 +276,16 @@ def _children(pid):
     return kids
 
 
+def stop(worker):
+    """Stop a worker process started by a test (killed if it does not stop within 30 s)."""
+    worker.terminate()
+    try:
+        worker.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+        worker.wait()
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_nightly_run_killed_in_the_worker_is_redelivered_and_finishes(real_plan, tmp_path):
     from config.celery_app import app
@@ -320,12 +330,7 @@ def test_a_nightly_run_killed_in_the_worker_is_redelivered_and_finishes(real_pla
         finally:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_unlock_all()")
-            worker.terminate()
-            try:
-                worker.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                worker.kill()
-                worker.wait()
+            stop(worker)
     assert EvaluationState.objects.get(pk=1).as_of == night
     runs = list(NightlyRun.objects.order_by("started_at").values_list("ok", flat=True))
     assert runs == [None, True], runs  # the killed attempt is visible as unfinished
@@ -381,12 +386,7 @@ def test_a_nightly_run_whose_whole_worker_was_killed_is_redelivered_to_the_next_
             cursor.execute("SELECT pg_advisory_unlock_all()")
         for worker in (first, second):
             if worker is not None and worker.poll() is None:
-                worker.terminate()
-                try:
-                    worker.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    worker.kill()
-                    worker.wait()
+                stop(worker)
     assert EvaluationState.objects.get(pk=1).as_of == night
 
 

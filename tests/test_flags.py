@@ -33,6 +33,7 @@ from projects.models import Item, ItemStatus, ItemUnit, ListKind, Plan, ProjectT
 from reporting.models import AnnualTarget, Milestone, StatusReport
 
 from .conftest import PLAN_CODE, ROOT, make_user
+from .test_durable_work import stop
 
 D = Decimal
 day = datetime.date
@@ -732,11 +733,6 @@ def test_real_celery_worker_evaluates_flags_sent_through_redis(real_plan, tmp_pa
                 time.sleep(0.5)
             assert seen == len(expected), f"worker produced {seen} flags:\n" + log_path.read_text()
         finally:
-            worker.terminate()
-            try:
-                worker.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                worker.kill()
-                worker.wait()
+            stop(worker)
     assert open_flag_map() == expected
     assert set(Flag.objects.values_list("opened_on", flat=True)) == {REAL_AS_OF}
