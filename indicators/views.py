@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from indicators.models import Attribute, Indicator, IndicatorTable, TableKind, ValueForm, ValueMeaning
-from projects.models import Plan, Role, role_of
+from projects.models import Plan
 
 from projects.versions import figures_date
 from projects.exports import (
@@ -258,7 +258,7 @@ def indicator_sections(user, plan, year, data=None):
         mine = [r for r in rows if r.table.pk == table.pk]
         if mine:
             records = records_of(mine, plan)
-            rows_table = IndicatorRowsTable(records, table=table, year=year, planner=role_of(user) == Role.PLANNER)
+            rows_table = IndicatorRowsTable(records, table=table, year=year, planner=user.has_perm("tracker.manage_plan", plan))
             rows_table.summary = summary_of(records)
             sections.append((table, rows_table))
     return f, sections
@@ -305,9 +305,7 @@ def _page(request, midterm=False):
     f, sections = indicator_sections(request.user, plan, year, request.GET)
     if fmt:
         return export_response(plan, year, sections, fmt, midterm)
-    visible = Indicator.objects.visible_to(request.user).filter(plan=plan)
-    role = role_of(request.user)
-    can_enter = role == Role.PLANNER or (role == Role.UNIT and visible.exists())
+    can_enter = Indicator.objects.editable_by(request.user).filter(plan=plan).exists()
     params = request.GET.copy()
     params.pop("_export", None)
     return render(request, "indicators/indicator_list.html", {

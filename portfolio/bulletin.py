@@ -21,7 +21,7 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Mm, Pt
 
-from projects.models import Role, Unit, role_of
+from projects.models import Item, Unit
 from reporting.calendar import report_deadline
 from reporting.status import unit_status
 
@@ -67,8 +67,8 @@ def bulletin_context(plan, user, month: datetime.date, as_of: datetime.date) -> 
     row = state()
     stored_as_of = stored_date(plan, row.as_of)
     figures, stored = entry_figures(scoped_items(user, plan, as_of), as_of, stored_as_of)
-    filing = unit_status(month, as_of, plan)
-    if role_of(user) not in (Role.PLANNER, Role.LEADER) and not getattr(user, "is_superuser", False):
+    filing = unit_status(month, as_of, plan, Item.objects.visible_to(user))
+    if not user.has_perm("tracker.read_overview", plan):
         mine = set(Unit.objects.filter(members=user).values_list("pk", flat=True))
         filing = [r for r in filing if r["unit"].pk in mine]
     return {

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 from django.utils import timezone
 from django_tables2 import RequestConfig
 
-from projects.models import Item, Plan, Role, role_of
+from projects.models import Item, Plan
 from supervision.summary import loop_counts
 
 from projects.exports import export_table, stream_csv, xlsx_response
@@ -70,7 +70,7 @@ def dashboard(request):
     general = overview(request.user, as_of, plan, row=row)  # 总体情况: the 通报's own figures
     label = plan.period_name if plan else "规划期"
     operations = {}
-    if role_of(request.user) == Role.PLANNER:  # what planners must know about the machinery
+    if request.user.has_perm("tracker.manage_plan"):  # what planners must know about the machinery
         from .outbox import nightly_problem, pending_count
 
         operations = {"pending_work": pending_count(), "nightly_problem": nightly_problem(),
@@ -96,9 +96,9 @@ def dashboard(request):
 @require_POST
 def trends_backfill(request):
     """A planner's 补算趋势: queue the plan's month-end figures written from the reports."""
-    if role_of(request.user) != Role.PLANNER:
+    if not request.user.has_perm("tracker.manage_plan"):
         raise PermissionDenied("只有规划人员可以补算趋势数据。")
-    plan = Plan.objects.filter(code=request.POST.get("plan", "")[:40]).first()
+    plan = Plan.objects.editable_by(request.user).filter(code=request.POST.get("plan", "")[:40]).first()
     if plan is None:
         return bad_request(request, BadParameter("请选择要补算的规划。"))
     from .tasks import backfill_trends_task
@@ -197,7 +197,7 @@ def bulletin_download(request):
     are due by the dashboard's date, with the dashboard's figures of that date."""
     from .bulletin import DOCX_TYPE, build_bulletin, filename, month_of_bulletin
 
-    if role_of(request.user) not in (Role.PLANNER, Role.LEADER):
+    if not request.user.has_perm("tracker.read_overview"):
         raise Http404("通报仅供领导和规划人员下载")
     row = state()
     try:

@@ -150,7 +150,7 @@ def build_rollup(plan, user, as_of: datetime.date):
 def programme_sheet(plan, user):
     header = ["序号", "项目名称", "建设内容", "建设年限", "总投资（亿元）"]
     rows = [("head", header)]
-    if role_of(user) not in (Role.PLANNER, Role.LEADER):
+    if not user.has_perm("tracker.read_overview", plan):
         # The programme rows carry no responsible unit: they are not any one unit's entries.
         rows.append(("category", ["十大（类）百亿工程不按责任单位划分，仅规划人员和领导可见。", "", "", "", ""]))
         return "十大（类）百亿工程", rows, {4}, set()

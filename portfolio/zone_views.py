@@ -6,7 +6,7 @@ from django.http import Http404
 from django.shortcuts import render
 
 from projects.exports import stream_csv, xlsx_response
-from projects.models import Organisation, Role, organisation_of, organisations_in_reach, role_of
+from projects.models import Organisation, organisation_of, organisations_in_reach
 from projects.params import BadParameter, as_of_param, bad_request, format_param
 
 from .comparison import FORMULA, comparison, sheet_rows
@@ -45,7 +45,7 @@ def _cells(depth, name, level, figures):
 
 @login_required
 def zone_comparison(request):
-    if role_of(request.user) not in (Role.PLANNER, Role.LEADER):
+    if not request.user.has_perm("tracker.read_overview"):
         raise Http404("地区比拼仅供领导和规划人员查看")
     row = state()
     try:

@@ -63,9 +63,9 @@ staff = (is_planner | is_leader) & has_organisation
 rules.add_perm("tracker.read_overview", staff & plan_visible)
 # Managing a plan: import, adjust, close and reopen, targets, indicators' import, 督办 of units.
 rules.add_perm("tracker.manage_plan", is_planner & has_organisation & plan_editable)
-# An entry's page and its reports.
+# An entry's page and its reports (the monthly template, the batch upload).
 rules.add_perm("tracker.view_item", item_visible)
-rules.add_perm("tracker.report_item", item_editable)
+rules.add_perm("tracker.report_item", ((is_planner & has_organisation) | is_unit_user) & item_editable)
 # Issuing 督办 orders and 通报: leaders and planners within their scope.
 rules.add_perm("tracker.supervise", staff & plan_visible)
 # The admin's user pages: planners, for the accounts of their subtree.

@@ -17,15 +17,16 @@ from projects.params import BadParameter, bad_request, plan_param
 from reporting.status import entry_totals, month_param, unit_status
 
 
-def _require(user, *roles):
-    if role_of(user) not in roles:
+def _require(user, permission):
+    """projects/permissions.py: a page outside the user's role is not there (404)."""
+    if not user.has_perm(permission):
         raise Http404
 
 
 @login_required
 def reporting_status(request):
     """Per unit, for a chosen month: entries due, reported, late, missing, and whom to call."""
-    _require(request.user, Role.PLANNER, Role.LEADER)
+    _require(request.user, "tracker.read_overview")
     today = timezone.localdate()
     try:
         month = month_param(request, today)
@@ -39,7 +40,7 @@ def reporting_status(request):
         "month": month, "months": month_choices(today), "rows": rows, "totals": totals, "plan": plan,
         "entries": entry_totals(month, plan, scope),
         "deadline": report_deadline(month), "past_deadline": today > report_deadline(month),
-        "can_remind": role_of(request.user) == Role.PLANNER,
+        "can_remind": request.user.has_perm("tracker.manage_plan"),
     })
 
 
@@ -47,7 +48,7 @@ def reporting_status(request):
 @require_POST
 def remind_missing(request):
     """Queue the e-mails to the units still missing the month's reports (sent by the worker)."""
-    _require(request.user, Role.PLANNER)
+    _require(request.user, "tracker.manage_plan")
     today = timezone.localdate()
     try:
         month = month_param(request, today)
@@ -64,7 +65,7 @@ def remind_missing(request):
 def report_template(request):
     """The month's report template: a unit user's entries (of one of their units with ?unit=), or
     a planner's choice of unit (every entry without one)."""
-    _require(request.user, Role.PLANNER, Role.UNIT)
+    _require(request.user, "tracker.report_item")
     try:
         month = month_param(request, timezone.localdate())
     except BadParameter as error:
@@ -88,12 +89,13 @@ def report_template(request):
 
 @login_required
 def targets_template_download(request):
-    _require(request.user, Role.PLANNER)
+    _require(request.user, "tracker.manage_plan")
     try:
         plan = plan_param(request)
     except BadParameter as error:
         return bad_request(request, error)
-    items = Item.objects.filter(plan=plan) if plan else Item.objects.all()
+    items = Item.objects.editable_by(request.user)
+    items = items.filter(plan=plan) if plan else items
     from .report_templates import targets_template  # openpyxl: loaded by the downloads only
 
     return targets_template(items, "年度推进计划模板.xlsx")
@@ -102,8 +104,8 @@ def targets_template_download(request):
 @login_required
 def plan_template_download(request):
     """The plan after the latest one (its five years follow on), or 十五五 when there is none."""
-    _require(request.user, Role.PLANNER)
-    latest = Plan.objects.order_by("-end_year").values_list("end_year", flat=True).first()
+    _require(request.user, "tracker.manage_plan")
+    latest = Plan.objects.visible_to(request.user).order_by("-end_year").values_list("end_year", flat=True).first()
     start = (latest or 2025) + 1
     from .report_templates import plan_template  # openpyxl: loaded by the downloads only
 
