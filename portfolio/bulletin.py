@@ -60,7 +60,7 @@ def month_of_bulletin(as_of: datetime.date) -> datetime.date:
 
 # ---------------------------------------------------------------- what goes in
 
-def bulletin_context(plan, user, month: datetime.date, as_of: datetime.date) -> dict:
+def bulletin_context(plan, user, month: datetime.date, as_of: datetime.date, title=None) -> dict:
     """Every figure of the document, from the dashboard's functions, in the user's scope."""
     from .evaluation import state
 
@@ -72,7 +72,8 @@ def bulletin_context(plan, user, month: datetime.date, as_of: datetime.date) -> 
         mine = set(Unit.objects.filter(members=user).values_list("pk", flat=True))
         filing = [r for r in filing if r["unit"].pk in mine]
     return {
-        "plan": plan, "month": month, "as_of": as_of,
+        "plan": plan, "month": month, "as_of": as_of, "title": title or plan.name,
+        "issuer": (plan.issuer or plan.name) if plan is not None else title,
         "overview": overview(user, as_of, plan, month, row),
         "dashboard": dashboard(user, as_of, plan, row),
         "flagged": flagged_items(figures, as_of, stored),
@@ -166,9 +167,8 @@ def _pct(value):
 
 
 def _title(document, c):
-    plan, month = c["plan"], c["month"]
-    issuer = plan.issuer or plan.name
-    _paragraph(document, f"{plan.name}推进情况通报", font=HEADING_FONT, size=22, align=WD_ALIGN_PARAGRAPH.CENTER,
+    month, issuer = c["month"], c["issuer"]
+    _paragraph(document, f"{c['title']}推进情况通报", font=HEADING_FONT, size=22, align=WD_ALIGN_PARAGRAPH.CENTER,
                indent=False)
     _paragraph(document, f"（{month.year}年{month.month}月）", size=16, align=WD_ALIGN_PARAGRAPH.CENTER, indent=False)
     _paragraph(document, issuer, size=16, align=WD_ALIGN_PARAGRAPH.CENTER, indent=False)
@@ -243,10 +243,11 @@ def _supervision(document, c):
 SECTIONS = [_title, _overview, _progress, _flagged, _filing, _ranking, _supervision]
 
 
-def build_bulletin(plan, user, month: datetime.date, as_of: datetime.date | None = None):
-    """The document for a plan and month as the user may see it."""
+def build_bulletin(plan, user, month: datetime.date, as_of: datetime.date | None = None, title=None):
+    """The document for a plan and month as the user may see it; plan None: every plan in force
+    in the user's scope (an organisation's 通报: `acting_for`), headed by `title`."""
     as_of = as_of or bulletin_date(month)
-    context = bulletin_context(plan, user, month, as_of)
+    context = bulletin_context(plan, user, month, as_of, title)
     document = Document()
     _setup(document)
     for section in SECTIONS:
@@ -254,11 +255,11 @@ def build_bulletin(plan, user, month: datetime.date, as_of: datetime.date | None
     return document
 
 
-def write_bulletin(plan, user, month, fh, as_of=None):
-    build_bulletin(plan, user, month, as_of).save(fh)
+def write_bulletin(plan, user, month, fh, as_of=None, title=None):
+    build_bulletin(plan, user, month, as_of, title).save(fh)
 
 
-def filename(plan, month) -> str:
-    return f"{plan.code}_通报_{month:%Y%m}.docx"
+def filename(plan, month, organisation=None) -> str:
+    return f"{plan.code if plan is not None else organisation.code}_通报_{month:%Y%m}.docx"
 
 

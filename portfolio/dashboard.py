@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 from django.utils import timezone
 from django_tables2 import RequestConfig
 
-from projects.models import Item, Plan
+from projects.models import Item, Organisation, Plan, acting_for
 from supervision.summary import loop_counts
 
 from projects.exports import export_table, stream_csv, xlsx_response
@@ -200,16 +200,23 @@ def bulletin_download(request):
     if not request.user.has_perm("tracker.read_overview"):
         raise Http404("通报仅供领导和规划人员下载")
     row = state()
+    user, organisation = request.user, None
+    if request.GET.get("org"):  # an organisation's 通报: every plan in force of its subtree
+        organisation = Organisation.objects.filter(code=request.GET["org"][:40]).first()
+        user = acting_for(request.user, organisation)
+        if user is None:
+            raise Http404("没有这个组织，或它不在您可查看的范围内。")
     try:
-        plan = plan_param(request)
+        plan = plan_param(request) if organisation is None else None
         as_of = as_of_param(request, stored_date(plan, row.as_of))
     except BadParameter as error:
         return bad_request(request, error)
-    plan = plan or Plan.objects.visible_to(request.user).in_force().order_by("pk").first()
-    if plan is None:
-        return bad_request(request, BadParameter("尚未导入规划。"))
+    if organisation is None:
+        plan = plan or Plan.objects.visible_to(request.user).in_force().order_by("pk").first()
+        if plan is None:
+            return bad_request(request, BadParameter("尚未导入规划。"))
     month = month_of_bulletin(as_of)
     response = HttpResponse(content_type=DOCX_TYPE)
-    build_bulletin(plan, request.user, month, as_of).save(response)
-    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename(plan, month))}"
+    build_bulletin(plan, user, month, as_of, title=organisation.name if organisation else None).save(response)
+    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename(plan, month, organisation))}"
     return response

@@ -133,6 +133,8 @@ class OrganisationMember(models.Model):
 def organisation_of(user):
     """The organisation of a planner's or leader's account, or None (also for the command
     line's stand-in users, which have no row)."""
+    if hasattr(user, "_tracker_organisation"):  # read once per request, or set by acting_for
+        return user._tracker_organisation
     if not getattr(user, "is_authenticated", False) or getattr(user, "pk", None) is None:
         return None
     if not hasattr(user, "_tracker_organisation"):
@@ -154,6 +156,22 @@ def scope_of(user):
             ids = Organisation.objects.descendants(org, include_self=True).values_list("pk", flat=True)
         user._tracker_scope = frozenset(ids)
     return user._tracker_scope
+
+
+def acting_for(user, organisation):
+    """The user acting for one organisation in their reach: a copy of the account whose
+    organisation and scope are that organisation and those below it (a 通报 or a page for one
+    city of a province); None when the organisation is outside the user's reach."""
+    import copy
+
+    reach = organisations_in_reach(user)
+    if organisation is None or (reach is not None and organisation.pk not in reach):
+        return None
+    narrowed = copy.copy(user)
+    narrowed._tracker_organisation = organisation
+    narrowed._tracker_scope = frozenset(
+        Organisation.objects.descendants(organisation, include_self=True).values_list("pk", flat=True))
+    return narrowed
 
 
 def organisations_in_reach(user):

@@ -262,3 +262,20 @@ def test_lists_name_and_filter_the_organisation(tree, client, real_plan):
     # one organisation's planner: no organisation column, no filter
     client.force_login(make_user("zone_planner", "planner", organisation=orgs["ojk"]))
     assert ">组织<" not in client.get("/lists/project/").content.decode()
+
+
+def test_a_bulletin_for_an_organisation(tree, client, tmp_path, real_plan):
+    from docx import Document
+
+    orgs, other, entry = tree
+    out = tmp_path / "wenzhou.docx"
+    call_command("export_bulletin", "--org", "wenzhou", "--month", "2026-10", "--output", str(out),
+                 stdout=io.StringIO())
+    text = "\n".join(p.text for p in Document(str(out)).paragraphs)
+    assert "温州市推进情况通报" in text
+    tables = "\n".join(c.text for t in Document(str(out)).tables for r in t.rows for c in r.cells)
+    assert "临海测试项目" not in tables  # 台州市's entry is not 温州市's
+    client.force_login(make_user("city_leader", "leader", organisation=orgs["taizhou"]))
+    assert client.get("/bulletin/", {"org": "wenzhou"}).status_code == 404
+    own = client.get("/bulletin/", {"org": "taizhou"})
+    assert own.status_code == 200 and "taizhou_" in own["Content-Disposition"]
