@@ -217,8 +217,11 @@ def _on_membership_change(sender, action, using=DEFAULT_DB_ALIAS, **kwargs):
         entries_changed((), using=using)
 
 
-def _on_scope_change(sender, using=DEFAULT_DB_ALIAS, **kwargs):
-    entries_changed((), using=using)
+def _on_scope_change(sender, **kwargs):
+    # No entry's figures change: only cached results are keyed anew (no outbox row to drain).
+    from .versions import raise_version
+
+    raise_version()
 
 
 def track(*models, touched=None):
