@@ -138,7 +138,10 @@ class MonthEndFigures(models.Model):
     plan = models.ForeignKey(Plan, verbose_name="规划", on_delete=models.CASCADE, related_name="month_end_figures")
     unit = models.ForeignKey(Unit, verbose_name="责任单位", null=True, on_delete=models.CASCADE,
                              related_name="month_end_figures")
-    month = models.DateField("月份")  # the month's first day; lights are as of its last day
+    month = models.DateField("月份")  # the month's first day
+    # The date of the evaluation the lights were read from: the first evaluation after the month's
+    # last day (the nightly run of the 1st), or the day a backfill derived them for. Written once.
+    lights_as_of = models.DateField("灯号评估日期", null=True)
     red = models.PositiveIntegerField("红灯", default=0)
     yellow = models.PositiveIntegerField("黄灯", default=0)
     green = models.PositiveIntegerField("绿灯", default=0)

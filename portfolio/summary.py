@@ -418,6 +418,17 @@ def _amount(value) -> str:
     return str(Decimal(value or 0).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
 
 
+def year_projects(items):
+    """The entries whose investment the 总体情况 (and the trends) count: projects, cancelled ones left out."""
+    return items.filter(list_kind=ListKind.PROJECT).exclude(status=ItemStatus.CANCELLED)
+
+
+def year_to_month(month: datetime.date, prefix: str = "") -> Q:
+    """Q over reports (`prefix` names them from another model, e.g. "reports__"): the months 1–M
+    of M's year, whose `month_investment` add up to the year's investment completed by M."""
+    return Q(**{f"{prefix}month__gte": datetime.date(month.year, 1, 1), f"{prefix}month__lte": month})
+
+
 def compute_overview(user, as_of: datetime.date, plan=None, month=None) -> dict:
     """The 总体情况 of the month's 通报 over the user's projects (the same figures on the dashboard
     card and in the document, docs/architecture.md "The monthly 通报"):
@@ -435,9 +446,9 @@ def compute_overview(user, as_of: datetime.date, plan=None, month=None) -> dict:
 
     month = month or late_month(as_of)
     year, n = month.year, month.month
-    projects = scoped_items(user, plan, as_of).filter(list_kind=ListKind.PROJECT).exclude(status=ItemStatus.CANCELLED)
+    projects = year_projects(scoped_items(user, plan, as_of))
     ids = projects.values("pk")
-    completed = StatusReport.objects.filter(item__in=ids, month__gte=datetime.date(year, 1, 1), month__lte=month) \
+    completed = StatusReport.objects.filter(year_to_month(month), item__in=ids) \
         .aggregate(s=Sum("month_investment"))["s"] or Decimal(0)
     planned = AnnualTarget.objects.filter(item__in=ids, year=year).aggregate(s=Sum("planned_investment"))["s"]
     time_pct = Decimal(n) * 100 / Decimal(12)

@@ -60,7 +60,7 @@ def notify_flags_task(flag_ids):
 
 @shared_task(**RELIABLE)
 def backfill_trends_task(plan_id, as_of=None):
-    """A planner's 补算趋势 button: every month-end row of the plan, from the reports (idempotent)."""
+    """A planner's 补算趋势 button: the plan's month-end rows still missing, from the reports (idempotent)."""
     from projects.models import Plan
 
     from .trends import backfill

@@ -43,6 +43,16 @@ def _deadline_end(month):
     return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
 
 
+def late_report(month: datetime.date, item_ref="pk"):
+    """Exists(the entry's report for `month`, filed after the month's deadline)."""
+    return Exists(StatusReport.objects.filter(item=OuterRef(item_ref), month=month, filed_at__gte=_deadline_end(month)))
+
+
+def filed_on_time(month: datetime.date, item_ref="pk"):
+    """Exists(the entry's report for `month`, filed by the month's deadline): reported, not late."""
+    return Exists(StatusReport.objects.filter(item=OuterRef(item_ref), month=month, filed_at__lt=_deadline_end(month)))
+
+
 def _due_links(month, plan=None, scope=None):
     """scope: the entries the reader sees (Item.objects.visible_to), default every entry."""
     items = entries_due(Item.objects.all() if scope is None else scope, month)
@@ -54,10 +64,8 @@ def _due_links(month, plan=None, scope=None):
 def unit_status(month: datetime.date, today: datetime.date, plan=None, scope=None):
     """One row per unit owing reports for the month: due, reported, of them late, missing, and
     whether the deadline has passed — one grouped query, plus one for the units' contacts."""
-    late_report = Exists(StatusReport.objects.filter(item=OuterRef("item"), month=month,
-                                                     filed_at__gte=_deadline_end(month)))
     counts = (_due_links(month, plan, scope)
-              .annotate(reported=reported_for(month, "item"), late=late_report)
+              .annotate(reported=reported_for(month, "item"), late=late_report(month, "item"))
               .values("unit_id")
               .annotate(due=Count("pk"), reported_n=Count("pk", filter=Q(reported=True)),
                         late_n=Count("pk", filter=Q(late=True)))
@@ -79,10 +87,8 @@ def entry_totals(month: datetime.date, plan=None, scope=None) -> dict:
     items = entries_due(Item.objects.all() if scope is None else scope, month)
     if plan is not None:
         items = items.filter(plan=plan)
-    late_report = Exists(StatusReport.objects.filter(item=OuterRef("pk"), month=month,
-                                                     filed_at__gte=_deadline_end(month)))
     sums = items.aggregate(due=Count("pk"), reported=Count("pk", filter=reported_for(month)),
-                           late=Count("pk", filter=late_report))
+                           late=Count("pk", filter=late_report(month)))
     return {**sums, "missing": sums["due"] - sums["reported"]}
 
 

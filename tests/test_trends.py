@@ -1,7 +1,9 @@
-"""Trends (issue 24 part 4): month-end figures stored by the nightly run at each month end (a
-re-run overwrites, a missed night is caught up, a month is final once its reporting deadline has
-passed), back-filled from the reports to the same rows, read by the dashboard — the plan's for
-planners and leaders, its own units' for a unit user — and never recomputed per view."""
+"""Trends (issue 24 part 4): month-end figures stored by the nightly run at each month end — the
+lights taken once from the stored figures of the evaluation after the month's end and kept, the
+investment and reporting refreshed until the reporting deadline (a month is then final), a
+missed night caught up — back-filled from the reports to the same rows, read by the dashboard
+(the plan's for planners and leaders, its own units' for a unit user) and never recomputed per
+view."""
 import datetime
 import json
 import re
@@ -16,7 +18,7 @@ from portfolio.outbox import nightly
 from portfolio.summary import compute_dashboard
 from portfolio.trends import backfill, write_month_ends
 from projects.models import Item, ItemStatus, ItemUnit, ListKind, Plan, PlanState, ProjectType, Unit
-from reporting.models import AnnualTarget, StatusReport
+from reporting.models import AnnualTarget, Milestone, StatusReport
 from tests.conftest import UNIT_A, UNIT_B
 
 pytestmark = pytest.mark.django_db
@@ -74,11 +76,12 @@ def test_the_nightly_run_writes_the_month_just_ended(zone):
     # only the month just ended: history before the first stored month is the backfill's
     assert list(MonthEndFigures.objects.filter(plan=plan, unit=None).values_list("month", flat=True)) == [D(2026, 4, 1)]
     april = row(plan, D(2026, 4, 1))
-    assert april.written_on == D(2026, 5, 1)
+    assert april.written_on == D(2026, 5, 1) and april.lights_as_of == D(2026, 5, 1)
     assert april.year_planned == Decimal("18") and april.year_completed == Decimal("7.75")
     assert (april.reports_due, april.reports_on_time) == (3, 0)  # April's reports not yet filed
-    # the lights at the month's end are those the dashboard showed for that day
-    shown = compute_dashboard(_planner(), D(2026, 4, 30), plan)
+    # the lights at the month's end are the stored ones of the evaluation after it (the night of
+    # the 1st, which counts April as elapsed): what the dashboard showed that day
+    shown = compute_dashboard(_planner(), D(2026, 5, 1), plan)
     counts = {light: sum(k["lights"][light] for k in shown["per_list"]) for light in ("red", "yellow", "green", "done")}
     assert (april.red, april.yellow, april.green, april.done) == tuple(counts.values())
     assert april.red + april.yellow + april.green + april.done == 3
@@ -89,31 +92,62 @@ def test_the_nightly_run_writes_the_month_just_ended(zone):
     assert row(plan, D(2026, 4, 1), zone["b"]).year_completed == Decimal("4")
 
 
-def test_reruns_overwrite_until_the_deadline_and_missed_nights_are_caught_up(zone):
+def lights(r):
+    return r.red, r.yellow, r.green, r.done
+
+
+def test_reruns_refresh_reporting_until_the_deadline_keep_the_lights_and_catch_up_missed_nights(zone):
     plan, p1 = zone["plan"], zone["p1"]
-    write_month_ends(D(2026, 5, 1))
+    nightly(D(2026, 5, 1))
+    first = lights(row(plan, D(2026, 4, 1)))
+    assert first[0] == 0
     filed(p1, D(2026, 4, 1), Decimal("1.25"), D(2026, 5, 3))
-    write_month_ends(D(2026, 5, 4))  # again: April's reports are still coming in
+    # a milestone entered late turns p2 red in the stored lights of May 4
+    Milestone.objects.create(item=zone["p2"], name="主体完工", due_date=D(2026, 4, 15))
+    nightly(D(2026, 5, 4))  # again: April's reports are still coming in
     april = row(plan, D(2026, 4, 1))
     assert april.written_on == D(2026, 5, 4) and april.reports_on_time == 1
     assert april.year_completed == Decimal("9")
+    assert lights(april) == first and april.lights_as_of == D(2026, 5, 1)  # April's lights are kept
+    assert compute_dashboard(_planner(), D(2026, 5, 4), plan)["lights"]["red"] == 1
     assert MonthEndFigures.objects.filter(plan=plan, month=D(2026, 4, 1)).count() == 3  # plan + two units
-    write_month_ends(D(2026, 5, 6))  # the first night after the deadline: final
-    write_month_ends(D(2026, 5, 7))
+    nightly(D(2026, 5, 6))  # the first night after the deadline: final
+    nightly(D(2026, 5, 7))
     assert row(plan, D(2026, 4, 1)).written_on == D(2026, 5, 6)
-    # nights of June 1 to July 1 missed: July 2 writes May and June
-    write_month_ends(D(2026, 7, 2))
-    months = sorted(MonthEndFigures.objects.filter(plan=plan, unit=None).values_list("month", "written_on"))
-    assert months == [(D(2026, 4, 1), D(2026, 5, 6)), (D(2026, 5, 1), D(2026, 7, 2)), (D(2026, 6, 1), D(2026, 7, 2))]
+    # nights of June 1 to July 1 missed: July 2 writes May and June, with the lights of its evaluation
+    nightly(D(2026, 7, 2))
+    months = sorted(MonthEndFigures.objects.filter(plan=plan, unit=None).values_list("month", "written_on",
+                                                                                        "lights_as_of"))
+    assert months == [(D(2026, 4, 1), D(2026, 5, 6), D(2026, 5, 1)), (D(2026, 5, 1), D(2026, 7, 2), D(2026, 7, 2)),
+                      (D(2026, 6, 1), D(2026, 7, 2), D(2026, 7, 2))]
     assert row(plan, D(2026, 6, 1)).reports_due == 3 and row(plan, D(2026, 6, 1)).reports_on_time == 0
+    shown = compute_dashboard(_planner(), D(2026, 7, 2), plan)["per_list"]
+    assert lights(row(plan, D(2026, 6, 1))) == tuple(sum(k["lights"][light] for k in shown)
+                                                     for light in ("red", "yellow", "green", "done"))
+
+
+def test_the_nightly_step_reads_stored_lights_and_never_derives_them_live(zone, monkeypatch):
+    import portfolio.summary
+
+    def live(*args, **kwargs):
+        raise AssertionError("the nightly trend step derived lights live")
+
+    nightly(D(2026, 5, 1))  # the evaluation first, then the trend step under watch
+    MonthEndFigures.objects.all().delete()
+    monkeypatch.setattr(portfolio.summary, "with_findings", live)
+    write_month_ends(D(2026, 5, 1))
+    assert row(zone["plan"], D(2026, 4, 1)).lights_as_of == D(2026, 5, 1)
+    # without an evaluation after the month's end the month waits (it is not derived live)
+    MonthEndFigures.objects.all().delete()
+    assert write_month_ends(D(2026, 6, 1)) == 0 and not MonthEndFigures.objects.filter(month=D(2026, 5, 1)).exists()
 
 
 def test_backfill_from_the_reports_equals_what_the_nightly_run_wrote(zone):
     plan, p1 = zone["plan"], zone["p1"]
-    write_month_ends(D(2026, 5, 1))
+    nightly(D(2026, 5, 1))
     filed(p1, D(2026, 4, 1), Decimal("1.25"), D(2026, 5, 3))
-    for day in (D(2026, 5, 4), D(2026, 5, 6), D(2026, 6, 1), D(2026, 6, 6), D(2026, 7, 6)):
-        write_month_ends(day)
+    for day in (D(2026, 5, 4), D(2026, 5, 6), D(2026, 6, 1), D(2026, 6, 6), D(2026, 7, 1), D(2026, 7, 6)):
+        nightly(day)
     nightly_rows = stored(plan)
     assert {m for _, m in nightly_rows} == {D(2026, 4, 1), D(2026, 5, 1), D(2026, 6, 1)}
     MonthEndFigures.objects.filter(plan=plan).delete()
@@ -125,15 +159,20 @@ def test_backfill_from_the_reports_equals_what_the_nightly_run_wrote(zone):
     assert (january.reports_due, january.reports_on_time, january.year_completed) == (3, 3, Decimal("3.25"))
     march = row(plan, D(2026, 3, 1))
     assert (march.reports_due, march.reports_on_time) == (3, 0)  # p1's March report came late
-    # a second backfill writes the same rows again
-    assert backfill(plan, D(2026, 7, 6)) == 6 and stored(plan) == back
+    # the lights are derived for the 1st after each month, the date the nightly run reads them
+    assert set(MonthEndFigures.objects.filter(plan=plan).values_list("month", "lights_as_of")) == \
+        {(D(2026, m, 1), D(2026, m + 1, 1)) for m in range(1, 7)}
+    # a second backfill keeps the rows stored
+    assert backfill(plan, D(2026, 7, 6)) == 0 and stored(plan) == back
 
 
 def _planner():
+    from django.contrib.auth.models import User
+
     from tests.conftest import make_user
     from projects.models import Role
 
-    return make_user("trend_planner", Role.PLANNER)
+    return User.objects.filter(username="trend_planner").first() or make_user("trend_planner", Role.PLANNER)
 
 
 def trends_on(html):
