@@ -301,11 +301,18 @@ BOUNDARY_NIGHTS = [("1 December", datetime.date(2026, 12, 1)), ("6 December", da
 
 
 def boundary_nights():
+    """The evaluation of each night (evaluate_flags), and the nightly run's month-end trend step
+    after it (portfolio/trends.py write_month_ends, recorded as '<night> trends')."""
+    from portfolio.trends import write_month_ends
+
     nights = {}
     for label, night in BOUNDARY_NIGHTS:
         t = time.perf_counter()
         call_command("evaluate_flags", as_of=night.isoformat(), no_notify=True, stdout=open(os.devnull, "w"))
         nights[label] = round(time.perf_counter() - t, 2)
+        t = time.perf_counter()
+        write_month_ends(night)
+        nights[f"{label} trends"] = round(time.perf_counter() - t, 2)
     # back to the benchmark's date, so a next stage starts where this one did
     call_command("evaluate_flags", as_of=AS_OF.isoformat(), no_notify=True, stdout=open(os.devnull, "w"))
     return nights
@@ -315,7 +322,7 @@ def table(results):
     head = ["entries", "login ms", "list ms (queries)", "problems list planner / unit ms",
             "orders list planner / unit ms", "dash leader warm ms", "dash unit warm ms",
             "dash leader after report / edit ms", "evaluate_flags first / repeat / next night s",
-            "night with 催办 s (sent)", "boundary nights 1 Dec / 6 Dec / 1 Jan / 6 Jan s",
+            "night with 催办 s (sent)", "boundary nights 1 Dec / 6 Dec / 1 Jan / 6 Jan s (evaluation+trends)",
             "csv all: rows, s, peak MB", "rollup xlsx ms", "import ms", "load req/s (errors)",
             "zone planner list ms", "zones compared warm / after report ms"]
     lines = [" | ".join(head), " | ".join("---" for _ in head)]
@@ -330,7 +337,7 @@ def table(results):
             f'{r["dashboard_leader_after_report"]["median_ms"]} / {r["dashboard_leader_after_edit"]["median_ms"]}',
             f'{e["first"]} / {e["repeat"]} / {r["evaluate_flags_next_night_s"]}',
             f'{r["nightly_with_reminders_s"]["total"]} ({r["nightly_with_reminders_s"]["reminders_sent"]})',
-            " / ".join(str(v) for v in r["evaluate_flags_boundary_nights_s"].values()),
+            " / ".join(f"{v}+{r['evaluate_flags_boundary_nights_s'].get(k + ' trends')}" for k, v in r["evaluate_flags_boundary_nights_s"].items() if not k.endswith("trends")),
             f'{r["csv_export_all"]["rows"]}, {r["csv_export_all"]["ms"] / 1000:.1f}, {r["csv_export_all"]["peak_rss_mb"]}',
             r["export_rollup_xlsx_ms"], r["import_plan_real_ms"],
             f'{r["load_list_page"]["requests_per_s"]} ({r["load_list_page"]["errors"]})',
