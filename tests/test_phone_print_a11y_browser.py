@@ -155,3 +155,63 @@ def test_the_to_do_badge_shows_on_a_phone_without_opening_the_menu(browser, live
         page.wait_for_url(live_server.url + "/my/")
     finally:
         page.context.close()
+
+
+def card_texts(page):
+    """Each card on the page: its header (or first line) and whether it prints something beyond it."""
+    return page.evaluate("""() => [...document.querySelectorAll('main .card')].map(card => {
+        const header = card.querySelector('.card-header');
+        const title = (header ? header.innerText : card.innerText.split('\\n')[0]).trim();
+        const text = card.innerText.trim();
+        const box = card.getBoundingClientRect();
+        return {title, visible: box.width > 0 && box.height > 0, content: text.length - title.length};
+    })""")
+
+
+@pytest.mark.parametrize("role", ["leader", "unit_dev"])
+def test_every_dashboard_card_prints_with_its_figures(browser, live_server, real_plan, role):
+    kind, units = ROLES[role]
+    make_user("print_" + role, kind, units)
+    page = open_as(browser, live_server, "print_" + role, DESKTOP)
+    try:
+        page.wait_for_selector("#chart-ranking[data-ready]")
+        page.emulate_media(media="print")
+        cards = card_texts(page)
+        assert len(cards) >= 8
+        blank = [c["title"] for c in cards if not c["visible"] or c["content"] < 4]
+        assert not blank, blank
+        lights = page.locator("#light-totals-card")
+        for light in ("red", "yellow", "green", "done"):
+            assert page.locator(f'[data-figure="light-{light}"]').is_visible()
+        assert "红 " in lights.inner_text() and "完成 " in lights.inner_text()
+        # Every chart prints as its figures: the canvas is left out, its table shown.
+        for chart in ("chart-category", "chart-years", "chart-lights", "chart-ranking"):
+            assert not page.locator("#" + chart).is_visible()
+            table = page.locator(f"#{chart}-table")
+            assert table.is_visible() and table.locator("tbody tr").count() > 0, chart
+        names = page.locator("#chart-lights-table tbody th").all_inner_texts()
+        assert names and all(names)
+        page.screenshot(path=str(SHOTS / f"24_dashboard_print_{role}.png"), full_page=True)
+        (SHOTS / f"24_dashboard_print_{role}.pdf").write_bytes(page.pdf(prefer_css_page_size=True))
+        page.emulate_media(media="screen")  # on the screen the tables are for screen readers only
+        assert page.locator("#chart-lights").is_visible()
+        assert page.locator("#chart-lights-table").evaluate("e => getComputedStyle(e).clip") == "rect(0px, 0px, 0px, 0px)"
+    finally:
+        page.context.close()
+
+
+def test_a_list_prints_as_a_table_with_its_head_on_every_page(browser, live_server, real_plan):
+    make_user("print_list", Role.LEADER)
+    page = open_as(browser, live_server, "print_list", DESKTOP)
+    try:
+        page.goto(live_server.url + "/lists/project/")
+        page.emulate_media(media="print")
+        table = page.locator("table.item-table")
+        assert table.evaluate("e => getComputedStyle(e).display") == "table"
+        assert table.locator("thead").evaluate("e => getComputedStyle(e).display") == "table-header-group"
+        region = page.locator(".table-responsive").first
+        assert region.evaluate("e => getComputedStyle(e).overflowX") == "visible"  # nothing cut off at the edge
+        assert table.locator("tbody tr").first.is_visible()
+        page.screenshot(path=str(SHOTS / "24_list_print.png"), full_page=False)
+    finally:
+        page.context.close()
