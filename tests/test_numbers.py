@@ -37,7 +37,7 @@ def test_the_report_form_opens_a_filed_amount_with_two_decimals(client, unit_a_u
 
 
 def test_money_input_keeps_every_stored_digit():
-    assert [money_input(v) for v in (D("0.1500"), D("3"), D("12.3000"), D("0.1234"), None)] == \
+    assert [money_input(v) for v in (D("0.1500"), D(3), D("12.3000"), D("0.1234"), None)] == \
         ["0.15", "3.00", "12.30", "0.1234", None]
 
 
