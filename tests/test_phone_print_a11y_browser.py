@@ -16,7 +16,8 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 from django.utils import timezone
 
-from projects.models import Item, ListKind, Plan, PlanState, Role, Unit
+from projects.continuation import set_predecessor
+from projects.models import Item, ItemStatus, ListKind, Plan, PlanState, Role, Unit
 from supervision.models import Order, Problem, ProblemLevel
 from tests.conftest import SHOTS, UNIT_A, make_user
 from tests.test_browser import TIMEOUT_MS
@@ -45,11 +46,21 @@ def navigation_pages(role):
     return pages
 
 
-def detail_pages(problem, order):
-    """One entry per list (of UNIT_A, so every role sees it), a problem and an order."""
+def detail_pages(role, problem, order, carried):
+    """One entry per list (of UNIT_A, so every role sees it), a problem and an order; the change
+    log and a plan's review for planners and leaders, the report form for those who report."""
     entries = [Item.objects.filter(list_kind=kind, unit_links__unit__name=UNIT_A).order_by("seq").first()
                for kind in ListKind]
-    return [f"/items/{item.pk}/" for item in entries if item] + [f"/problems/{problem.pk}/", f"/orders/{order.pk}/"]
+    pages = [f"/items/{item.pk}/" for item in entries if item] + [f"/problems/{problem.pk}/", f"/orders/{order.pk}/"]
+    if role in ("planner", "leader"):
+        pages += [f"/items/{problem.item_id}/?tab=history", f"/plans/{problem.item.plan.code}/review/",
+                  f"/items/{carried.pk}/"]
+    if role in ("planner", "unit_dev"):
+        pages.append(f"/items/{problem.item_id}/report/")
+    return pages
+
+
+SHOWN = {"/reports/status/", "/reports/batch/", "/ranking/", "/flags/", "/indicators/"}  # screenshots for a look
 
 
 @pytest.fixture
@@ -59,7 +70,7 @@ def loop_rows(real_plan):
     from indicators.importer import import_indicators
 
     import_indicators(INDICATOR_TEXT, real_plan.code)
-    Plan.objects.create(code="ojk-15-draft", name="瓯江口产业集聚区发展“十五五”规划重大项目、重大平台、重大产业清单（动态调整征求意见稿）",
+    draft = Plan.objects.create(code="ojk-15-draft", name="瓯江口产业集聚区发展“十五五”规划重大项目、重大平台、重大产业清单（动态调整征求意见稿）",
                         start_year=2026, end_year=2030, state=PlanState.DRAFT)
     planner = make_user("a11y_planner_rows", Role.PLANNER)
     unit = Unit.objects.get(name=UNIT_A)
@@ -69,7 +80,13 @@ def loop_rows(real_plan):
                                      raised_by=planner, description="征地拆迁进度滞后", kind="land")
     order = Order.objects.create(unit=unit, item=item, issued_by=planner, deadline=deadline,
                                  issued_on=timezone.localdate(), requirement="请于期限前完成征地")
-    return problem, order
+    # a change for the change log, and the entry carried into the next plan (its page shows this one)
+    item.status, item._history_user = ItemStatus.IN_PROGRESS, planner
+    item.save()
+    carried = Item.objects.create(plan=draft, list_kind=ListKind.PROJECT, seq=1, name=item.name,
+                                  status=ItemStatus.NOT_STARTED, start_year=2026, end_year=2028)
+    set_predecessor(carried, item, planner)
+    return problem, order, carried
 
 
 def open_as(browser, live_server, username, viewport):
@@ -121,9 +138,12 @@ def test_every_page_passes_axe_and_fits_the_window(browser, live_server, real_pl
     page = open_as(browser, live_server, username, viewport)
     problems = {}
     try:
-        for path in navigation_pages(role) + detail_pages(*loop_rows):
+        for path in navigation_pages(role) + detail_pages(role, *loop_rows):
             response = page.goto(live_server.url + path)
             assert response.status == 200, (path, response.status)
+            if role == "planner" and (path in SHOWN or "tab=history" in path or path.endswith(f"/{loop_rows[2].pk}/")):
+                name = path.strip("/").replace("/", "_").replace("?tab=", "_") or "home"
+                page.screenshot(path=str(SHOTS / f"24_{name}_{width}.png"), full_page=width == "desktop")
             found = axe_findings(page)
             if width == "phone":
                 wide = overflow(page)
