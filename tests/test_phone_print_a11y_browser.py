@@ -175,6 +175,13 @@ def test_the_to_do_badge_shows_on_a_phone_without_opening_the_menu(browser, live
         page.wait_for_url(live_server.url + "/my/")
     finally:
         page.context.close()
+    page = open_as(browser, live_server, "badge_dev", DESKTOP)  # on a desktop: at the end of the bar
+    try:
+        box = page.locator("#nav-todo").bounding_box()
+        assert page.locator("#nav-todo").is_visible() and box["x"] + box["width"] <= DESKTOP["width"]
+        page.screenshot(path=str(SHOTS / "24_badge_1440px.png"), clip={"x": 0, "y": 0, "width": 1440, "height": 120})
+    finally:
+        page.context.close()
 
 
 def card_texts(page):
