@@ -125,6 +125,7 @@ class IndicatorRowsTable(tables.Table):
             exclude += ("actual_growth",)
         super().__init__(data, exclude=exclude, **kwargs)
         self.kind, self.year, self.planner = kind, year, planner
+        self.region_label = table.title  # the scroll region's name (templates/shared/table.html)
         base, end = table.baseline_year, table.target_year
         labels = {"baseline": f"{base} 年（基期）" if base else "基期值",
                   "target": f"{end} 年目标" if end else "目标值",

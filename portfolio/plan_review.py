@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from projects.models import Item, ItemStatus, ItemUnit, ListKind, ProjectType
 
-from projects.formatting import PENDING
+from projects.formatting import money as money_text
 from .evaluation import state
 from .models import ItemYearFigures
 from .rollup import programme_sheet, write_xlsx
@@ -201,7 +201,7 @@ def display_value(value, is_money, is_pct):
     if isinstance(value, str):
         return value
     if is_money:
-        return PENDING if value is None else f"{Decimal(value):,.2f}"
+        return money_text(value)
     if is_pct:
         return "—" if value is None else f"{value}"
     return "" if value is None else str(value)

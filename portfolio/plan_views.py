@@ -31,7 +31,7 @@ def _manager(user, plan=None):
 
 
 class CloseForm(forms.Form):
-    as_of = forms.DateField(label="收官评估日期", widget=forms.DateInput(attrs={"type": "date", "class": "form-control form-control-sm"}))
+    as_of = forms.DateField(label="收官评估日期", widget=forms.DateInput(attrs={"type": "date", "class": "form-control form-control-sm", "aria-label": "收官评估日期"}))
 
     def __init__(self, *args, plan, **kwargs):
         super().__init__(*args, **kwargs)

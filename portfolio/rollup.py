@@ -19,7 +19,8 @@ from projects.models import Item, ListKind, ProjectType, Role, Unit, period_text
 from projects.names import pinyin_key
 
 from projects.exports import XLSX_TYPE, csv_value, safe_text, set_page_setup
-from projects.formatting import PENDING
+from projects.formatting import MONEY_FORMAT, PENDING, round_money
+from .rules import Unassigned
 from .summary import dashboard, entry_figures, rate, scoped_items
 from .tables import ItemTable, list_records, not_reported, with_list_figures
 
@@ -169,16 +170,19 @@ def summary_sheet(plan, user, as_of):
     width = len(head)
     rows = [("category", [f"汇总（截至 {as_of:%Y-%m-%d}）"] + [""] * (width - 1))]
 
-    def block(title, groups):
+    def line(kind, title, name, r):
+        return (kind, [title, name, r.get("total"), r.get("plan"), reported(r.get("completed")),
+                       r.get("expected"), rate(r.get("completed"), r.get("total")), r.get("count")])
+
+    def block(title, groups, total_name="合计"):
         rows.append(("category", [title] + [""] * (width - 1)))
         rows.append(("head", head))
-        for name, r in groups:
-            rows.append(("item", [title, name, r.get("total"), r.get("plan"), r.get("completed"),
-                                  r.get("expected"), rate(r.get("completed"), r.get("total")), r.get("count")]))
+        rows.extend(line("item", title, name, r) for name, r in groups)
+        rows.append(line("total", total_name, "", s["totals"]))
 
     block("按类别", [(r["name"], r) for r in s["by_category"]])
     block("按项目类型", [(r["label"], r) for r in s["by_type"]])
-    block("按责任单位（多单位事项计入每个单位）", unit_groups(user, plan, as_of))
+    block("按责任单位（多单位事项计入每个单位）", unit_groups(user, plan, as_of), "合计（每个项目计一次）")
     rows.append(("category", ["按年度"] + [""] * (width - 1)))
     rows.append(("head", ["分组", "年度", "年度计划投资（亿元）", "完成投资（亿元）", "累计计划投资（亿元）",
                           "累计完成投资（亿元）", "完成率（%）"]))
@@ -186,20 +190,37 @@ def summary_sheet(plan, user, as_of):
     for r in s["by_year"]:
         planned_sum = _sum([planned_sum, r["planned"]])
         completed_sum = _sum([completed_sum, r["completed"]])
-        rows.append(("item", ["按年度", r["year"], r["planned"], r["completed"], planned_sum, completed_sum,
-                              rate(r["completed"], r["planned"])]))
+        rows.append(("item", ["按年度", r["year"], r["planned"], reported(r["completed"]), planned_sum,
+                              reported(completed_sum), rate(r["completed"], r["planned"])]))
+    if s["by_year"]:
+        rows.append(("total", ["合计", "", planned_sum, reported(completed_sum), "", "",
+                               rate(completed_sum, planned_sum)]))
     return "汇总", rows, {2, 3, 4, 5}, {6}
 
 
+def reported(completed):
+    """A completed amount of a group: 未报 when none of its projects has reported a figure (as the
+    lists say per entry); 待定 is for planned money that is NULL."""
+    return NOT_REPORTED if completed is None else completed
+
+
+UNASSIGNED = Unassigned.label  # 责任未落实: no unit link, as the rule reads the fact has_unit
+
+
 def unit_groups(user, plan, as_of):
-    """[(unit name, sums)] of the projects each unit leads or supports, within the user's scope."""
+    """[(unit name, sums)] of the projects each unit leads or supports, within the user's scope,
+    then the projects without a responsible unit as 责任未落实."""
     figures, _ = entry_figures(scoped_items(user, plan, as_of).filter(list_kind=ListKind.PROJECT), as_of)
-    rows = figures.order_by().values(unit=F("unit_links__unit__name")).annotate(
-        count=Count("pk"), total=Sum("total_investment"), plan=Sum("plan_investment"),
-        completed=Sum("cumulative"), expected=Sum("expected_amount")).filter(unit__isnull=False)
+    sums = {"count": Count("pk"), "total": Sum("total_investment"), "plan": Sum("plan_investment"),
+            "completed": Sum("cumulative"), "expected": Sum("expected_amount")}
+    rows = figures.order_by().values(unit=F("unit_links__unit__name")).annotate(**sums).filter(unit__isnull=False)
     if role_of(user) == Role.UNIT:
         rows = rows.filter(unit_links__unit__in=Unit.objects.filter(members=user))
-    return sorted(((r["unit"], r) for r in rows), key=lambda pair: pinyin_key(pair[0]))
+    groups = sorted(((r["unit"], r) for r in rows), key=lambda pair: pinyin_key(pair[0]))
+    unassigned = figures.filter(unit_links__isnull=True).aggregate(**sums)
+    if unassigned["count"]:
+        groups.append((UNASSIGNED, unassigned))
+    return groups
 
 
 # ---------------------------------------------------------------- writers
@@ -207,6 +228,8 @@ def unit_groups(user, plan, as_of):
 def _xlsx_value(value, is_money):
     if is_money and value is None:
         return PENDING
+    if is_money and isinstance(value, (Decimal, float, int)) and not isinstance(value, bool):
+        return round_money(value)
     return value
 
 
@@ -239,7 +262,7 @@ def write_xlsx(sheets, target):
                 elif kind in ("subtotal", "total"):
                     cell.font = bold
                 if is_money and isinstance(cell.value, (Decimal, float)):
-                    cell.number_format = "#,##0.00"
+                    cell.number_format = MONEY_FORMAT
                 elif (c - 1) in pct_cols and isinstance(cell.value, (Decimal, float)):
                     cell.number_format = "0.0"
                 elif is_money:

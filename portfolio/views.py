@@ -188,6 +188,9 @@ def item_detail(request, pk):
 
         chain_reports = (StatusReport.objects.filter(item__in=[e for e in chain if e.pk != item.pk])
                          .select_related("item__plan", "filed_by").order_by("-month"))
+    # the entry it continues, as it stood when its plan closed (a closed plan's figures are frozen)
+    predecessor = Item.objects.select_related("plan", "figures").filter(
+        pk=item.predecessor_id, pk__in=[e.pk for e in chain]).first() if item.predecessor_id else None
     # the project's cumulative investment, across its chain of plans (as the stored fact reads it)
     from reporting.cumulative import cumulative_report
 
@@ -204,6 +207,8 @@ def item_detail(request, pk):
     return render(request, "portfolio/item_detail.html", {
         "problems": problems, "orders": orders, "can_order": role in (Role.PLANNER, Role.LEADER),
         "chain": chain if len(chain) > 1 else [], "chain_reports": chain_reports, "link_form": link_form,
+        "predecessor": predecessor,
+        "predecessor_light": light_badge(getattr(getattr(predecessor, "figures", None), "light", None)),
         "item": item, "figures": figures, "cumulative": cumulative,
         "light": light_badge(figures.light if figures else None),
         "targets": item.annual_targets.all(),

@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 from django.http import FileResponse, StreamingHttpResponse
 
-from .formatting import PENDING
+from .formatting import MONEY_FORMAT, PENDING, round_money
 
 FORMATS = ("csv", "xlsx")
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -66,7 +66,7 @@ def safe_text(value: str) -> str:
 
 def csv_value(value, is_money=False):
     if is_money and not isinstance(value, str):  # a money column's text (未报) is written as text
-        return PENDING if value is None else f"{Decimal(value):.2f}"
+        return PENDING if value is None else f"{round_money(value):.2f}"
     if value is None:
         return ""
     if isinstance(value, (int, float, Decimal)):
@@ -103,8 +103,9 @@ def xlsx_cell(sheet, value, is_money=False):
         cell.alignment = Alignment(horizontal="right")
         return cell
     if isinstance(value, Decimal):
-        cell = WriteOnlyCell(sheet, value=value)  # written as the decimal's own digits, never a float
-        cell.number_format = "#,##0.00" if is_money else "0.0"
+        # Written as the decimal's own digits, never a float; money as shown on the pages.
+        cell = WriteOnlyCell(sheet, value=round_money(value) if is_money else value)
+        cell.number_format = MONEY_FORMAT if is_money else "0.0"
         return cell
     cell = WriteOnlyCell(sheet, value=value)
     if isinstance(value, str):

@@ -5,6 +5,7 @@ from django import forms
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from projects.formatting import money_input
 from projects.lifecycle import frozen_reason
 from projects.models import ListKind
 from reporting.calendar import add_months, check_met_date, check_report_month
@@ -61,6 +62,10 @@ class StatusReportForm(forms.ModelForm):
             if name in self.fields:
                 self.fields[name].widget.attrs.update({"step": "0.01", "min": "0", "inputmode": "decimal"})
         self.fields["progress_pct"].widget.attrs["max"] = "100"
+        if not self.is_bound:  # a filed report opens with its amounts as pages show them (0.15, not 0.1500)
+            for name in MONEY_FIELDS:
+                if name in self.fields and self.initial.get(name) is not None:
+                    self.initial[name] = money_input(self.initial[name])
         for field in self.fields.values():
             field.widget.attrs.setdefault("class", "form-control")
         self.warnings = []

@@ -58,6 +58,7 @@ def row_key(item_id, month: datetime.date, version: int) -> str:
 @dataclass
 class ReportImport:
     saved: list = field(default_factory=list)  # (item, report)
+    saved_rows: list = field(default_factory=list)  # (where in the file, item, report), in file order
     unchanged: int = 0
     blank: int = 0
     dry_run: bool = False
@@ -158,7 +159,9 @@ def import_reports(fileobj, filename, user, dry_run=False) -> ReportImport:
                 result.unchanged += 1
                 continue
             try:
-                result.saved.append((item, save_report(form, item, user)))
+                report = save_report(form, item, user)
+                result.saved.append((item, report))
+                result.saved_rows.append((row.where, item, report))
             except ReportConflict as conflict:
                 other = conflict.args[0]
                 errors.append(cell_error(filename, row.where, KEY, row.cells[0],

@@ -81,6 +81,24 @@ def unit_status(month: datetime.date, today: datetime.date, plan=None, scope=Non
     return rows
 
 
+def unit_contacts(units) -> dict:
+    """{unit id: {person, phone, email, from_users}}: the unit's contact as recorded on the unit;
+    where none is recorded, its active users — the people the reminder e-mail reaches."""
+    users = defaultdict(list)
+    for unit_id, first, last, username, email in (
+            User.objects.filter(is_active=True, units__in=list(units)).order_by("username")
+            .values_list("units", "first_name", "last_name", "username", "email")):
+        users[unit_id].append(((last + first) or username, email))
+    contacts = {}
+    for unit in units:
+        names = "、".join(name for name, _ in users[unit.pk])
+        emails = "、".join(email for _, email in users[unit.pk] if email)
+        contacts[unit.pk] = {"person": unit.contact_person or names, "phone": unit.contact_phone,
+                             "email": unit.contact_email or emails,
+                             "from_users": not unit.contact_person and bool(names)}
+    return contacts
+
+
 def entry_totals(month: datetime.date, plan=None, scope=None) -> dict:
     """The month's entries due, reported, reported late and missing, each entry counted once
     (the per-unit rows count an entry once per responsible unit)."""

@@ -14,7 +14,7 @@ from projects.validation import parse_id
 from reporting.calendar import month_choices, report_deadline
 
 from projects.params import BadParameter, bad_request, plan_param
-from reporting.status import entry_totals, month_param, unit_status
+from reporting.status import entry_totals, month_param, unit_contacts, unit_status
 
 
 def _require(user, permission):
@@ -35,6 +35,9 @@ def reporting_status(request):
         return bad_request(request, error)
     scope = Item.objects.visible_to(request.user)
     rows = unit_status(month, today, plan, scope)
+    contacts = unit_contacts([r["unit"] for r in rows])
+    for r in rows:
+        r["contact"] = contacts[r["unit"].pk]
     totals = {key: sum(r[key] for r in rows) for key in ("due", "reported", "late", "missing", "overdue")}
     return render(request, "reporting/reporting_status.html", {
         "month": month, "months": month_choices(today), "rows": rows, "totals": totals, "plan": plan,

@@ -161,12 +161,13 @@ def report_batch(request):
         raise Http404
     form, errors, result = upload_file(request, ReportUploadForm,
                                        lambda upload: (upload.name, import_reports(upload, upload.name, request.user)))
-    if result:
+    saved_rows = []
+    if result:  # shown on the response itself: sending the same file again changes nothing
         name, imported = result
         messages.success(request, f"{name}：{imported.summary()}")
-        return redirect("report_batch")
+        saved_rows = imported.saved_rows
     units = Unit.objects.all() if role == Role.PLANNER else request.user.units.all()
     return render(request, "reporting/report_batch.html", {
-        "form": form, "errors": errors, "units": units.order_by("name"),
+        "form": form, "errors": errors, "units": units.order_by("name"), "saved_rows": saved_rows,
         "months": month_choices(timezone.localdate()), "due_month": month_asked(timezone.localdate()),
     })

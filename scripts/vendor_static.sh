@@ -12,3 +12,9 @@ cp "$tmp"/node_modules/echarts/dist/echarts.min.js "$here/static/vendor/echarts/
 # every reference a file makes).
 sed -i '/sourceMappingURL=/d' "$here"/static/vendor/bootstrap/bootstrap.min.css "$here"/static/vendor/bootstrap/bootstrap.bundle.min.js
 rm -rf "$tmp"
+# The tests' axe-core (tests/vendor/package.json pins it; loaded only into pages under test).
+tmp=$(mktemp -d)
+cp "$here/tests/vendor/package.json" "$tmp/"
+(cd "$tmp" && npm install --no-audit --no-fund >/dev/null)
+cp "$tmp"/node_modules/axe-core/axe.min.js "$tmp"/node_modules/axe-core/LICENSE "$here/tests/vendor/axe-core/"
+rm -rf "$tmp"

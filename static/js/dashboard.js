@@ -7,7 +7,39 @@
     const chart = echarts.init(el);
     chart.setOption(Object.assign({ tooltip: { trigger: 'axis' }, grid: { left: 60, right: 20, bottom: 70, top: 40 } }, option));
     window.addEventListener('resize', () => chart.resize());
+    el.after(dataTable(el, option));
     el.dataset.ready = '1';
+  };
+  // The chart's figures as a table: read by screen readers and printed in the chart's place
+  // (a canvas sized for the screen does not print; static/css/print.css swaps the two).
+  const dataTable = (el, option) => {
+    const axis = [option.xAxis, option.yAxis].find(a => a.type === 'category');
+    const money = [option.xAxis, option.yAxis].some(a => a.name === '亿元');
+    const order = axis === option.yAxis ? axis.data.map((_, i) => axis.data.length - 1 - i) : axis.data.map((_, i) => i);
+    const cell = (tag, text, cls) => {
+      const c = document.createElement(tag);
+      c.textContent = text;
+      if (cls) c.className = cls;
+      return c;
+    };
+    const table = document.createElement('table');
+    table.className = 'table table-sm chart-data';
+    table.id = el.id + '-table';
+    const header = el.closest('.card') && el.closest('.card').querySelector('.card-header');
+    if (header) table.append(cell('caption', header.firstChild.textContent.trim()));
+    const head = document.createElement('tr');
+    head.append(cell('th', ''), ...option.series.map(s => cell('th', s.name, 'text-end')));
+    table.createTHead().append(head);
+    const body = table.createTBody();
+    order.forEach(i => {
+      const row = document.createElement('tr');
+      row.append(cell('th', axis.data[i]), ...option.series.map(s => {
+        const v = s.data[i];
+        return cell('td', v === null || v === undefined ? '—' : (money ? Number(v).toFixed(2) : String(v)), 'text-end');
+      }));
+      body.append(row);
+    });
+    return table;
   };
   const axisLabel = { interval: 0, rotate: 20, fontSize: 11 };
   const periodInvestment = '“' + data.period_label + '”投资';
