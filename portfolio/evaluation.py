@@ -6,14 +6,17 @@ changed: a night on which no data changed and no date boundary passed writes no 
 row, only the evaluation date. See docs/architecture.md, "From a saved report to a light".
 """
 import datetime
+import json
 from dataclasses import dataclass, field
 
 from django.core.exceptions import EmptyResultSet
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef, Q, Sum
 from django.db.models.functions import ExtractYear
 from django.utils import timezone
 
+from projects.idsets import id_set
 from projects.models import Item, ItemUnit, PlanState
 from reporting.calendar import late_month
 from reporting.models import AnnualTarget, Milestone, StatusReport
@@ -66,52 +69,59 @@ def _lock():
 NOT_NULL_DEFAULTS = {"reports_on_time": 0, "light": "green"}
 
 
-def _upsert(queryset, columns):
-    """INSERT ... SELECT the queryset's columns into ItemFigures; existing rows are updated only
-    where a value differs. Returns the number of rows written."""
-    table = ItemFigures._meta.db_table
+def _insert_select(model, key, targets, selected, sql, params, columns, constants=(), touched=()) -> int:
+    """INSERT INTO model's table (targets) SELECT the subquery's `selected` columns, then
+    `constants` (one parameter each); a row whose `key` exists is updated only where one of
+    `columns` differs (and then `touched` too). Set-based: one statement whatever the number of
+    rows. Returns the number of rows written."""
+    table = model._meta.db_table
     quote = connection.ops.quote_name
-    defaults = {k: v for k, v in NOT_NULL_DEFAULTS.items() if k not in columns}
+    select = ", ".join([*(f"s.{quote(n)}" for n in selected), *("%s" for _ in constants)])
+    distinct = "IS DISTINCT FROM" if connection.vendor == "postgresql" else "IS NOT"
+    updates = ", ".join(f"{quote(c)} = EXCLUDED.{quote(c)}" for c in [*columns, *touched])
+    changed = " OR ".join(f"{table}.{quote(c)} {distinct} EXCLUDED.{quote(c)}" for c in columns)
+    with connection.cursor() as cursor:
+        cursor.execute(  # WHERE true: SQLite's parser needs it before ON CONFLICT
+            f"INSERT INTO {table} ({', '.join(map(quote, targets))}) SELECT {select} FROM ({sql}) s WHERE true "
+            f"ON CONFLICT ({', '.join(map(quote, key))}) DO UPDATE SET {updates} WHERE {changed}",
+            [*constants, *params])
+        return cursor.rowcount
+
+
+def _upsert(queryset, columns, touch=None):
+    """INSERT ... SELECT the queryset's columns into ItemFigures; existing rows are updated only
+    where a value differs. touch: {column: value} written with every row written. Returns the
+    number of rows written."""
+    defaults = {**{k: v for k, v in NOT_NULL_DEFAULTS.items() if k not in columns}, **(touch or {})}
     try:
         sql, params = queryset.order_by().values("pk", *columns).query.sql_with_params()
     except EmptyResultSet:  # no entries to write
         return 0
-    names = ["item_id", *columns, *defaults]
-    select = ", ".join([f"s.{quote('pk')}", *(f"s.{quote(c)}" for c in columns),
-                        *("%s" for _ in defaults)])
-    distinct = "IS DISTINCT FROM" if connection.vendor == "postgresql" else "IS NOT"
-    updates = ", ".join(f"{quote(c)} = EXCLUDED.{quote(c)}" for c in columns)
-    changed = " OR ".join(f"{table}.{quote(c)} {distinct} EXCLUDED.{quote(c)}" for c in columns)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} ({', '.join(map(quote, names))}) SELECT {select} FROM ({sql}) s WHERE true "
-            f"ON CONFLICT (item_id) DO UPDATE SET {updates} WHERE {changed}",
-            [*defaults.values(), *params])
-        return cursor.rowcount
+    return _insert_select(ItemFigures, ["item_id"], ["item_id", *columns, *defaults], ["pk", *columns],
+                          sql, params, columns, tuple(defaults.values()), tuple(touch or ()))
 
 
 def write_data_figures(items, read_at=None) -> int:
     """The facts taken from the entries' reports and milestones, and their completed investment
     per year; `facts_at` records when they were read (the night compares it with the rows'
     updated_at, `stale_entries`)."""
-    written = _upsert(live_data_facts(items, None), DATA_COLUMNS)
-    ItemFigures.objects.filter(item__in=items).update(facts_at=read_at or timezone.now())
+    read_at = read_at or timezone.now()
+    written = _upsert(live_data_facts(items, None), DATA_COLUMNS, touch={"facts_at": read_at})
+    # the rows read but unchanged (those written carry it already)
+    ItemFigures.objects.filter(item__in=items).exclude(facts_at=read_at).update(facts_at=read_at)
+    # The years' sums, upserted where they differ, and the years left without reports removed:
+    # two statements, however many entries (a first run writes 150,000 rows at 50,000 entries).
     years = (StatusReport.objects.filter(item__in=items).annotate(y=ExtractYear("month")).order_by()
              .values("item_id", "y").annotate(s=Sum("month_investment")))
-    current = {(r.item_id, r.year): r for r in ItemYearFigures.objects.filter(item__in=items)}
-    create, update = [], []
-    for row in years:
-        key = (row["item_id"], row["y"])
-        existing = current.pop(key, None)
-        if existing is None:
-            create.append(ItemYearFigures(item_id=key[0], year=key[1], completed=row["s"]))
-        elif existing.completed != row["s"]:
-            existing.completed = row["s"]
-            update.append(existing)
-    ItemYearFigures.objects.bulk_create(create, batch_size=5000)
-    ItemYearFigures.objects.bulk_update(update, ["completed"], batch_size=1000)
-    ItemYearFigures.objects.filter(pk__in=[r.pk for r in current.values()]).delete()
-    return written + len(create) + len(update) + len(current)
+    try:
+        sql, params = years.query.sql_with_params()
+    except EmptyResultSet:
+        return written
+    written += _insert_select(ItemYearFigures, ["item_id", "year"], ["item_id", "year", "completed"],
+                              ["item_id", "y", "s"], sql, params, ["completed"])
+    without_reports = ItemYearFigures.objects.filter(item__in=items).exclude(Exists(
+        StatusReport.objects.filter(item=OuterRef("item"), month__year=OuterRef("year"))))
+    return written + without_reports.delete()[0]
 
 
 def date_key(as_of: datetime.date):
@@ -129,8 +139,9 @@ def write_date_figures(items, as_of, stale=None) -> int:
     return written + _upsert(with_findings(items, as_of, source="figures"), DERIVED_COLUMNS)
 
 
-def sync_flags(items, as_of, result: EvaluationResult):
-    """Open, change and resolve flags so that the open flags are exactly the findings."""
+def sync_flags(items, as_of, result: EvaluationResult, mark_notified=False):
+    """Open, change and resolve flags so that the open flags are exactly the findings.
+    mark_notified: the flags that open or get worse are marked notified (declined, not owed)."""
     found = findings(as_of, items, source="figures")
     open_flags = {
         (item_id, kind): (pk, severity, detail)
@@ -141,25 +152,70 @@ def sync_flags(items, as_of, result: EvaluationResult):
     for key, (severity, detail) in found.items():
         current = open_flags.pop(key, None)
         if current is None:
-            new.append(Flag(item_id=key[0], kind=key[1], severity=severity, detail=detail,
-                            opened_on=as_of, changed_on=as_of))
+            new.append((key[0], key[1], severity, detail))
             continue
         pk, old_severity, old_detail = current
         if old_severity != severity or old_detail != detail:
-            changed.append(Flag(pk=pk, severity=severity, detail=detail, changed_on=as_of))
-            if SEVERITY_RANK[Severity(severity)] > SEVERITY_RANK[Severity(old_severity)]:
+            worse = SEVERITY_RANK[Severity(severity)] > SEVERITY_RANK[Severity(old_severity)]
+            changed.append((pk, severity, detail, worse))
+            if worse:
                 result.to_notify.append(pk)
     gone = [pk for pk, _, _ in open_flags.values()]
-    Flag.objects.bulk_create(new, batch_size=5000)
-    Flag.objects.bulk_update(changed, ["severity", "detail", "changed_on"], batch_size=1000)
-    for start in range(0, len(gone), 10000):
-        Flag.objects.filter(pk__in=gone[start:start + 10000]).update(resolved_on=as_of, changed_on=as_of)
+    result.to_notify += _create_flags(new, as_of, mark_notified)
+    _change_flags(changed, as_of, mark_notified)
+    if gone:
+        Flag.objects.filter(pk__in=id_set(gone)).update(resolved_on=as_of, changed_on=as_of)
     result.opened, result.updated, result.resolved = len(new), len(changed), len(gone)
-    if new:
-        # SQLite's bulk_create may not return ids: look the new flags up.
-        result.to_notify += list(Flag.objects.filter(
-            resolved_on__isnull=True, opened_on=as_of, notified_severity="",
-            item_id__in={f.item_id for f in new}, kind__in={f.kind for f in new}).values_list("pk", flat=True))
+
+
+def _create_flags(new, as_of, mark_notified) -> list:
+    """Insert the flags that open ((item id, kind, severity, detail)); returns their ids. On
+    PostgreSQL one INSERT … SELECT FROM jsonb_to_recordset (the rows as one JSON parameter) per
+    20,000 flags, with the ids returned; elsewhere bulk_create, then the ids looked up (SQLite's
+    may not return them)."""
+    if not new:
+        return []
+    if connection.vendor != "postgresql":
+        Flag.objects.bulk_create([Flag(item_id=i, kind=k, severity=s, detail=d, opened_on=as_of, changed_on=as_of,
+                                       notified_severity=s if mark_notified else "") for i, k, s, d in new],
+                                 batch_size=5000)
+        return list(Flag.objects.filter(
+            resolved_on__isnull=True, opened_on=as_of, item_id__in={f[0] for f in new},
+            kind__in={f[1] for f in new}).values_list("pk", flat=True))
+    return _per_batch(
+        f"INSERT INTO {Flag._meta.db_table} (item_id, kind, severity, detail, opened_on, changed_on, "
+        "notified_severity) SELECT i, k, s, d, %s, %s, CASE WHEN %s THEN s ELSE '' END "
+        "FROM jsonb_to_recordset(%s::jsonb) AS t(i bigint, k text, s text, d jsonb) RETURNING id",
+        [as_of, as_of, mark_notified], new, "iksd")
+
+
+def _per_batch(sql, params, rows, names) -> list:
+    """Run `sql` once per 20,000 rows, the rows its last parameter: one JSON array of objects whose
+    keys are the letters of `names`. Returns the first column of what it returns, if anything."""
+    returned = []
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), 20000):
+            batch = [dict(zip(names, row)) for row in rows[start:start + 20000]]
+            cursor.execute(sql, [*params, json.dumps(batch, cls=DjangoJSONEncoder)])
+            returned += [row[0] for row in cursor.fetchall()] if cursor.description else []
+    return returned
+
+
+def _change_flags(changed, as_of, mark_notified):
+    """Write the new severity and facts ((id, severity, detail, worse)) of the flags that changed:
+    on PostgreSQL one UPDATE … FROM jsonb_to_recordset per 20,000 flags; elsewhere bulk_update."""
+    if connection.vendor != "postgresql":
+        Flag.objects.bulk_update([Flag(pk=pk, severity=s, detail=d, changed_on=as_of) for pk, s, d, _ in changed],
+                                 ["severity", "detail", "changed_on"], batch_size=1000)
+        if mark_notified:
+            Flag.objects.filter(pk__in=[pk for pk, _, _, worse in changed if worse]).update(
+                notified_severity=F("severity"))
+        return
+    _per_batch(
+        f"UPDATE {Flag._meta.db_table} f SET severity = t.s, detail = t.d, changed_on = %s, "
+        "notified_severity = CASE WHEN %s AND t.w THEN t.s ELSE f.notified_severity END "
+        "FROM jsonb_to_recordset(%s::jsonb) AS t(i bigint, s text, d jsonb, w boolean) WHERE f.id = t.i",
+        [as_of, mark_notified], changed, "isdw")
 
 
 def stale_entries(items):
@@ -179,20 +235,22 @@ def stale_entries(items):
     return ids
 
 
-def evaluate(as_of: datetime.date, item_ids=None, plan=None, refresh=False) -> EvaluationResult:
+def evaluate(as_of: datetime.date, item_ids=None, plan=None, refresh=False, mark_notified=False) -> EvaluationResult:
     """Evaluate entries as of a date and store the outcome.
 
     item_ids (or plan): only these entries, after a change to them: their facts are read again
     from their rows. Neither: every entry (the nightly run): facts are read again only for
     entries that have no figures yet (the first run, new entries), or for all with
-    refresh=True; every change since re-evaluated its own entries."""
+    refresh=True; every change since re-evaluated its own entries. mark_notified: the alerts of
+    this run are declined (`evaluate_flags --no-notify`): the flags that open or get worse are
+    written as notified."""
     result = EvaluationResult(as_of)
     read_at = timezone.now()
     # The nightly run watches the plans 执行中; a closed plan keeps what its closing evaluated.
     items = Item.objects.all() if item_ids is not None or plan is not None else \
         Item.objects.filter(plan__state=PlanState.ACTIVE)
     if item_ids is not None:
-        items = items.filter(pk__in=list(item_ids))
+        items = items.filter(pk__in=id_set(item_ids))
     if plan is not None:
         items, item_ids = items.filter(plan=plan), item_ids or ()
     with transaction.atomic():
@@ -201,14 +259,14 @@ def evaluate(as_of: datetime.date, item_ids=None, plan=None, refresh=False) -> E
         if item_ids is not None or refresh:
             stale = items
         else:  # read now: once their figures are written these entries no longer lack them
-            stale = Item.objects.filter(pk__in=list(stale_entries(items)))
+            stale = Item.objects.filter(pk__in=id_set(stale_entries(items)))
         written = write_data_figures(stale, read_at)
         # Within one month and reporting period, on the same thresholds, the date's figures of
         # unchanged entries stand.
         same_period = (item_ids is None and not refresh and previous and date_key(previous) == date_key(as_of)
                        and state().thresholds == thresholds_key())
         written += write_date_figures(items, as_of, stale=stale if same_period else None)
-        sync_flags(items, as_of, result)
+        sync_flags(items, as_of, result, mark_notified)
         result.figures_written = written
         if item_ids is None:
             row = state()
