@@ -143,6 +143,8 @@ def sync_flags(items, as_of, result: EvaluationResult, mark_notified=False):
     """Open, change and resolve flags so that the open flags are exactly the findings.
     mark_notified: the flags that open or get worse are marked notified (declined, not owed)."""
     found = findings(as_of, items, source="figures")
+    if connection.vendor == "postgresql":
+        return _sync_flags_in_sql(items, as_of, found, result, mark_notified)
     open_flags = {
         (item_id, kind): (pk, severity, detail)
         for pk, item_id, kind, severity, detail in Flag.objects.filter(resolved_on__isnull=True, item__in=items)
@@ -152,70 +154,71 @@ def sync_flags(items, as_of, result: EvaluationResult, mark_notified=False):
     for key, (severity, detail) in found.items():
         current = open_flags.pop(key, None)
         if current is None:
-            new.append((key[0], key[1], severity, detail))
+            new.append(Flag(item_id=key[0], kind=key[1], severity=severity, detail=detail, opened_on=as_of,
+                            changed_on=as_of, notified_severity=severity if mark_notified else ""))
             continue
         pk, old_severity, old_detail = current
         if old_severity != severity or old_detail != detail:
             worse = SEVERITY_RANK[Severity(severity)] > SEVERITY_RANK[Severity(old_severity)]
-            changed.append((pk, severity, detail, worse))
+            changed.append(Flag(pk=pk, severity=severity, detail=detail, changed_on=as_of,
+                                notified_severity=severity if worse and mark_notified else None))
             if worse:
                 result.to_notify.append(pk)
     gone = [pk for pk, _, _ in open_flags.values()]
-    result.to_notify += _create_flags(new, as_of, mark_notified)
-    _change_flags(changed, as_of, mark_notified)
-    if gone:
-        Flag.objects.filter(pk__in=id_set(gone)).update(resolved_on=as_of, changed_on=as_of)
+    Flag.objects.bulk_create(new, batch_size=5000)
+    Flag.objects.bulk_update(changed, ["severity", "detail", "changed_on"], batch_size=1000)
+    Flag.objects.bulk_update([f for f in changed if f.notified_severity], ["notified_severity"], batch_size=1000)
+    Flag.objects.filter(pk__in=id_set(gone)).update(resolved_on=as_of, changed_on=as_of)
     result.opened, result.updated, result.resolved = len(new), len(changed), len(gone)
+    if new:
+        # SQLite's bulk_create may not return ids: look the new flags up.
+        result.to_notify += list(Flag.objects.filter(
+            resolved_on__isnull=True, opened_on=as_of, notified_severity=F("severity") if mark_notified else "",
+            item_id__in={f.item_id for f in new}, kind__in={f.kind for f in new}).values_list("pk", flat=True))
 
 
-def _create_flags(new, as_of, mark_notified) -> list:
-    """Insert the flags that open ((item id, kind, severity, detail)); returns their ids. On
-    PostgreSQL one INSERT … SELECT FROM jsonb_to_recordset (the rows as one JSON parameter) per
-    20,000 flags, with the ids returned; elsewhere bulk_create, then the ids looked up (SQLite's
-    may not return them)."""
-    if not new:
-        return []
-    if connection.vendor != "postgresql":
-        Flag.objects.bulk_create([Flag(item_id=i, kind=k, severity=s, detail=d, opened_on=as_of, changed_on=as_of,
-                                       notified_severity=s if mark_notified else "") for i, k, s, d in new],
-                                 batch_size=5000)
-        return list(Flag.objects.filter(
-            resolved_on__isnull=True, opened_on=as_of, item_id__in={f[0] for f in new},
-            kind__in={f[1] for f in new}).values_list("pk", flat=True))
-    return _per_batch(
-        f"INSERT INTO {Flag._meta.db_table} (item_id, kind, severity, detail, opened_on, changed_on, "
-        "notified_severity) SELECT i, k, s, d, %s, %s, CASE WHEN %s THEN s ELSE '' END "
-        "FROM jsonb_to_recordset(%s::jsonb) AS t(i bigint, k text, s text, d jsonb) RETURNING id",
-        [as_of, as_of, mark_notified], new, "iksd")
-
-
-def _per_batch(sql, params, rows, names) -> list:
-    """Run `sql` once per 20,000 rows, the rows its last parameter: one JSON array of objects whose
-    keys are the letters of `names`. Returns the first column of what it returns, if anything."""
-    returned = []
+def _sync_flags_in_sql(items, as_of, found, result, mark_notified):
+    """sync_flags on PostgreSQL: the findings go into a temporary table (one JSON parameter per
+    20,000), and three statements resolve, change and open flags against it; no open flag is read
+    into Python. The same decisions as the loop above: a flag changes when its severity or its
+    facts (jsonb equality) differ; it got worse when its severity's rank rose."""
+    flag = Flag._meta.db_table
+    rank = "CASE {} " + " ".join(f"WHEN '{sev.value}' THEN {n}" for sev, n in SEVERITY_RANK.items()) + " ELSE 0 END"
+    scope, scope_params = items.order_by().values("pk").query.sql_with_params()
     with connection.cursor() as cursor:
+        cursor.execute("CREATE TEMPORARY TABLE IF NOT EXISTS evaluation_found "
+                       "(i bigint, k text, s text, d jsonb, PRIMARY KEY (i, k)) ON COMMIT DROP")
+        cursor.execute("TRUNCATE evaluation_found")
+        rows = [{"i": i, "k": k, "s": sev, "d": detail} for (i, k), (sev, detail) in found.items()]
         for start in range(0, len(rows), 20000):
-            batch = [dict(zip(names, row)) for row in rows[start:start + 20000]]
-            cursor.execute(sql, [*params, json.dumps(batch, cls=DjangoJSONEncoder)])
-            returned += [row[0] for row in cursor.fetchall()] if cursor.description else []
-    return returned
-
-
-def _change_flags(changed, as_of, mark_notified):
-    """Write the new severity and facts ((id, severity, detail, worse)) of the flags that changed:
-    on PostgreSQL one UPDATE … FROM jsonb_to_recordset per 20,000 flags; elsewhere bulk_update."""
-    if connection.vendor != "postgresql":
-        Flag.objects.bulk_update([Flag(pk=pk, severity=s, detail=d, changed_on=as_of) for pk, s, d, _ in changed],
-                                 ["severity", "detail", "changed_on"], batch_size=1000)
-        if mark_notified:
-            Flag.objects.filter(pk__in=[pk for pk, _, _, worse in changed if worse]).update(
-                notified_severity=F("severity"))
-        return
-    _per_batch(
-        f"UPDATE {Flag._meta.db_table} f SET severity = t.s, detail = t.d, changed_on = %s, "
-        "notified_severity = CASE WHEN %s AND t.w THEN t.s ELSE f.notified_severity END "
-        "FROM jsonb_to_recordset(%s::jsonb) AS t(i bigint, s text, d jsonb, w boolean) WHERE f.id = t.i",
-        [as_of, mark_notified], changed, "isdw")
+            cursor.execute("INSERT INTO evaluation_found SELECT * FROM jsonb_to_recordset(%s::jsonb) "
+                           "AS t(i bigint, k text, s text, d jsonb)",
+                           [json.dumps(rows[start:start + 20000], cls=DjangoJSONEncoder)])
+        cursor.execute("ANALYZE evaluation_found")
+        cursor.execute(
+            f"UPDATE {flag} f SET resolved_on = %s, changed_on = %s WHERE f.resolved_on IS NULL "
+            f"AND f.item_id IN ({scope}) AND NOT EXISTS "
+            "(SELECT 1 FROM evaluation_found t WHERE t.i = f.item_id AND t.k = f.kind)",
+            [as_of, as_of, *scope_params])
+        result.resolved = cursor.rowcount
+        cursor.execute(
+            f"UPDATE {flag} f SET severity = x.s, detail = x.d, changed_on = %s, "
+            "notified_severity = CASE WHEN %s AND x.worse THEN x.s ELSE f.notified_severity END "
+            f"FROM (SELECT o.id, t.s, t.d, {rank.format('t.s')} > {rank.format('o.severity')} AS worse "
+            f"      FROM evaluation_found t JOIN {flag} o ON o.item_id = t.i AND o.kind = t.k "
+            "      WHERE o.resolved_on IS NULL AND (o.severity <> t.s OR o.detail <> t.d)) x "
+            "WHERE f.id = x.id RETURNING f.id, x.worse", [as_of, mark_notified])
+        changed = cursor.fetchall()
+        result.updated = len(changed)
+        result.to_notify += [pk for pk, worse in changed if worse]
+        cursor.execute(
+            f"INSERT INTO {flag} (item_id, kind, severity, detail, opened_on, changed_on, notified_severity) "
+            "SELECT t.i, t.k, t.s, t.d, %s, %s, CASE WHEN %s THEN t.s ELSE '' END FROM evaluation_found t "
+            f"WHERE NOT EXISTS (SELECT 1 FROM {flag} f WHERE f.resolved_on IS NULL AND f.item_id = t.i AND f.kind = t.k) "
+            "RETURNING id", [as_of, as_of, mark_notified])
+        opened = [row[0] for row in cursor.fetchall()]
+        result.opened = len(opened)
+        result.to_notify += opened
 
 
 def stale_entries(items):

@@ -106,9 +106,10 @@ def compute_dashboard(user, as_of: datetime.date, plan=None, stored_as_of=None, 
     lights = dict.fromkeys(LIGHTS, 0)
     lights_by_category = {}
     red_count = 0
-    # One pass over the entries for the lists' lights, the red count and the projects' sums.
-    for r in figures.order_by().values("list_kind", "category_id", "category__name", "category__order",
-                                       "project_type", "light").annotate(
+    # One pass over the entries for the lists' lights, the red count and the projects' sums, by
+    # category name (the card's rows; plans in force share their categories' names).
+    for r in figures.order_by().values("list_kind", "category__name", "project_type", "light").annotate(
+            cat_id=Min("category_id"), cat_order=Min("category__order"),
             count=Count("pk"), total=Sum("total_investment"), plan=Sum("plan_investment"),
             completed=Sum("cumulative"), expected=Sum("expected_amount"),
             known_total=Sum("total_investment", filter=Q(total_investment__isnull=False)),
@@ -120,7 +121,7 @@ def compute_dashboard(user, as_of: datetime.date, plan=None, stored_as_of=None, 
         if r["list_kind"] != ListKind.PROJECT:
             continue
         name = r["category__name"] or "未分类"
-        cat = by_category.setdefault(name, {"name": name, "id": r["category_id"], "order": r["category__order"] or 99,
+        cat = by_category.setdefault(name, {"name": name, "id": r["cat_id"], "order": r["cat_order"] or 99,
                                             "count": 0, **dict.fromkeys(MONEY)})
         kind = by_type.setdefault(r["project_type"] or "", {
             "project_type": r["project_type"] or "", "count": 0, **dict.fromkeys(MONEY),
