@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db.models import (
-    BooleanField, Case, Count, DecimalField, Exists, ExpressionWrapper, F, IntegerField, OuterRef, Q, Subquery,
-    Sum, Value, When,
+    BooleanField, Case, Count, DecimalField, Exists, ExpressionWrapper, F, FilteredRelation, IntegerField, OuterRef, Q,
+    Subquery, Sum, Value, When,
 )
 from django.db.models.functions import Cast, Coalesce, ExtractMonth, ExtractYear, Greatest, Least, NullIf
 
@@ -112,17 +112,18 @@ def live_year_completed(as_of: datetime.date):
     return Subquery(done, output_field=DEC)
 
 
-def stored_year_completed(as_of: datetime.date):
-    """The same from ItemYearFigures (the year's reports, summed by the evaluation)."""
-    from django.apps import apps
-
-    year_figures = apps.get_model("portfolio", "ItemYearFigures")  # portfolio.models imports the rules
-    return Subquery(year_figures.objects.filter(item=OuterRef("pk"), year=as_of.year).values("completed")[:1],
-                    output_field=DEC)
+def with_stored_year_completed(queryset, as_of: datetime.date):
+    """The same from ItemYearFigures (the year's reports, summed by the evaluation): a join on the
+    entry's one row of the year (unique per entry and year), which PostgreSQL hashes once for
+    every entry instead of probing per entry."""
+    return queryset.annotate(year_row=FilteredRelation("year_figures", condition=Q(year_figures__year=as_of.year))) \
+        .annotate(year_completed=F("year_row__completed"))
 
 
 def reports_on_time_expression(as_of: datetime.date):
-    on_time = (StatusReport.objects.filter(on_time_condition(as_of), item=OuterRef("pk"))
+    # month__in repeats what the condition says, so that each entry's six months are looked up
+    # in the (item, month) index instead of every report of the entry being read
+    on_time = (StatusReport.objects.filter(on_time_condition(as_of), item=OuterRef("pk"), month__in=on_time_months(as_of))
                .order_by().values("item").annotate(n=Count("pk")).values("n"))
     return Coalesce(Subquery(on_time, output_field=IntegerField()), Value(0))
 
@@ -146,14 +147,16 @@ def date_facts(queryset, as_of: datetime.date):
     evenly by month) and done; with an annual target of the date's year (年度计划投资 > 0), the
     year's 序时进度 and 完成率 (the queryset carries `year_completed`)."""
     year, month = as_of.year, as_of.month
-    target_now = AnnualTarget.objects.filter(item=OuterRef("pk"), year=year).values("planned_investment")[:1]
+    # the year's target (one per entry and year), joined once: a subquery would run for every
+    # entry in each of the three expressions that name it
+    queryset = queryset.annotate(target_now=FilteredRelation("annual_targets", condition=Q(annual_targets__year=year)))
     total = _dec(NullIf(F("total_investment"), Value(ZERO)))
     period_months = (F("end_year") - F("start_year") + 1) * 12
     months_done = Greatest(Value(0), Least(Value(year * 12 + month - 1) - F("start_year") * 12, period_months))
     even_pct = _dec(months_done) * Value(HUNDRED) / _dec(period_months)
     return queryset.annotate(
         reports_on_time=reports_on_time_expression(as_of),
-        year_planned=Subquery(target_now, output_field=DEC),
+        year_planned=F("target_now__planned_investment"),
     ).annotate(
         # LEAST ignores NULL on PostgreSQL but not on SQLite: only known shares reach it.
         expected_pct=Case(
@@ -239,7 +242,7 @@ def with_facts(queryset, as_of: datetime.date, source="live"):
     if source == "figures":
         queryset = stored_date_facts(stored_data_facts(queryset))
     elif source == "stored":
-        queryset = date_facts(stored_data_facts(queryset).annotate(year_completed=stored_year_completed(as_of)), as_of)
+        queryset = date_facts(with_stored_year_completed(stored_data_facts(queryset), as_of), as_of)
     else:
         queryset = date_facts(live_data_facts(queryset, as_of).annotate(year_completed=live_year_completed(as_of)),
                               as_of)

@@ -338,10 +338,11 @@ def findings(as_of: datetime.date, items=None, source="live") -> dict:
     rows = with_findings(items, as_of, source).filter(any_rule).values(
         *FACT_COLUMNS, *(f"sev_{rule.code}" for rule in RULES))
     result = {}
+    columns = [(rule, f"sev_{rule.code}") for rule in RULES]
     for row in rows:
         facts = _Row(row)
-        for rule in RULES:
-            severity = row[f"sev_{rule.code}"]
+        for rule, column in columns:
+            severity = row[column]
             if severity is not None:
                 result[(row["pk"], rule.code)] = (severity, rule.detail(facts))
     return result

@@ -98,24 +98,27 @@ def compute_dashboard(user, as_of: datetime.date, plan=None, stored_as_of=None, 
 
     per_list = {kind.value: {"value": kind.value, "label": kind.label, "n": 0, "lights": dict.fromkeys(LIGHTS, 0)}
                 for kind in ListKind}
-    for row in figures.order_by().values("list_kind", "light").annotate(n=Count("pk")):
-        entry = per_list[row["list_kind"]]
-        entry["n"] += row["n"]
-        entry["lights"][row["light"]] = row["n"]
-
-    projects = figures.filter(list_kind=ListKind.PROJECT)
     by_category, by_type = {}, {}
     totals = {"count": 0, "known_total": Decimal(0), "completed_known": Decimal(0), **dict.fromkeys(MONEY)}
     lights = dict.fromkeys(LIGHTS, 0)
     lights_by_category = {}
-    for r in projects.order_by().values("category_id", "category__name", "category__order", "project_type",
-                                        "light").annotate(
+    red_count = 0
+    # One pass over the entries for the lists' lights, the red count and the projects' sums, by
+    # category name (the card's rows; plans in force share their categories' names).
+    for r in figures.order_by().values("list_kind", "category__name", "project_type", "light").annotate(
+            cat_id=Min("category_id"), cat_order=Min("category__order"),
             count=Count("pk"), total=Sum("total_investment"), plan=Sum("plan_investment"),
             completed=Sum("cumulative"), expected=Sum("expected_amount"),
             known_total=Sum("total_investment", filter=Q(total_investment__isnull=False)),
             completed_known=Sum("cumulative", filter=Q(total_investment__isnull=False))):
+        entry = per_list[r["list_kind"]]
+        entry["n"] += r["count"]
+        entry["lights"][r["light"]] += r["count"]
+        red_count += r["count"] if r["light"] == Light.RED else 0
+        if r["list_kind"] != ListKind.PROJECT:
+            continue
         name = r["category__name"] or "未分类"
-        cat = by_category.setdefault(name, {"name": name, "id": r["category_id"], "order": r["category__order"] or 99,
+        cat = by_category.setdefault(name, {"name": name, "id": r["cat_id"], "order": r["cat_order"] or 99,
                                             "count": 0, **dict.fromkeys(MONEY)})
         kind = by_type.setdefault(r["project_type"] or "", {
             "project_type": r["project_type"] or "", "count": 0, **dict.fromkeys(MONEY),
@@ -148,7 +151,6 @@ def compute_dashboard(user, as_of: datetime.date, plan=None, stored_as_of=None, 
     by_year = [{"year": y, "planned": planned.get(y), "completed": completed.get(y)} for y in years]
 
     red = figures.filter(light=Light.RED)
-    red_count = red.count()
     red_entries = list(red.order_by("plan_id", list_order(), "seq").values("pk", "seq", "name", "list_kind")[:RED_SHOWN])
     reasons = red_reasons([r["pk"] for r in red_entries], as_of, stored)
     red_items = [{"pk": r["pk"], "seq": r["seq"], "name": r["name"], "list_label": ListKind(r["list_kind"]).label,
@@ -208,8 +210,9 @@ def reporting_figures(figures, as_of, list_entries=False) -> dict:
     figures = figures.annotate(filed_asked=reported_for(due_month))
     owing = due & Q(filed_asked=False)
     per_list = {r["list_kind"]: r for r in figures.order_by().values("list_kind").annotate(
-        in_progress=Count("pk", filter=in_progress), due=Count("pk", filter=due), owing=Count("pk", filter=owing))}
-    sums = figures.aggregate(ever=Count("pk", filter=Q(last_month__isnull=False)), entries=Count("pk"))
+        in_progress=Count("pk", filter=in_progress), due=Count("pk", filter=due), owing=Count("pk", filter=owing),
+        ever=Count("pk", filter=Q(last_month__isnull=False)), entries=Count("pk"))}
+    sums = {key: sum(r[key] for r in per_list.values()) for key in ("ever", "entries")}
     owing_lists = [{"value": kind.value, "label": kind.label, "owing": per_list[kind.value]["owing"],
                     "due": per_list[kind.value]["due"], "in_progress": per_list[kind.value]["in_progress"]}
                    for kind in ListKind if kind.value in per_list and per_list[kind.value]["due"]]

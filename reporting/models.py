@@ -107,6 +107,12 @@ class StatusReport(models.Model):
     class Meta:
         verbose_name = verbose_name_plural = "进度填报"
         ordering = ["item", "-month"]
+        # the nightly reconciliation asks, per entry, whether a report changed after its facts
+        # were read (portfolio/evaluation.py stale_entries): one index probe instead of every report
+        indexes = [models.Index(fields=["item", "updated_at"], name="report_item_updated"),
+                   # who filed a month (reporting/owing.py reported_for) and a span of months' investment
+                   # (the 总体情况), read from the index alone on PostgreSQL
+                   models.Index(fields=["month", "item"], include=["month_investment"], name="report_month_item")]
         constraints = [
             models.UniqueConstraint(fields=["item", "month"], name="report_one_per_month"),
             models.CheckConstraint(

@@ -35,14 +35,14 @@ class Command(BaseCommand):
             plan = Plan.objects.filter(code=opts["plan"]).first()
             if plan is None:
                 raise CommandError(f"没有代码为“{opts['plan']}”的规划")
-        result = evaluate(as_of, plan=plan, refresh=opts["refresh"])
+        # --no-notify: the flags that open or get worse are written as notified
+        result = evaluate(as_of, plan=plan, refresh=opts["refresh"], mark_notified=opts["no_notify"])
         indicators = evaluate_indicators(
             None if plan is None else plan.indicators.values_list("pk", flat=True), as_of=as_of)
         if not opts["no_notify"]:
             notify_flag_changes(result.to_notify)
             notify_indicator_changes(indicators.to_notify)
         else:  # not sent now, and not owed: the nightly run sends alerts still owed (portfolio/outbox.py)
-            Flag.objects.filter(pk__in=result.to_notify).update(notified_severity=F("severity"))
             IndicatorStatus.objects.filter(pk__in=indicators.to_notify or []).update(notified_light=F("light"))
         counts = {(r["kind"], r["severity"]): r["n"] for r in Flag.objects.filter(resolved_on__isnull=True)
                   .values("kind", "severity").annotate(n=Count("pk"))}
