@@ -7,7 +7,12 @@
     const chart = echarts.init(el);
     chart.setOption(Object.assign({ tooltip: { trigger: 'axis' }, grid: { left: 60, right: 20, bottom: 70, top: 40 } }, option));
     window.addEventListener('resize', () => chart.resize());
-    el.after(dataTable(el, option));
+    // the figures as a table: read by screen readers, printed instead of the chart; a table
+    // cannot be narrower than its text, so a hidden wrapper keeps it out of the page width
+    const wrap = document.createElement('div');
+    wrap.className = 'chart-data-wrap';
+    wrap.append(dataTable(el, option));
+    el.after(wrap);
     el.dataset.ready = '1';
   };
   // The chart's figures as a table: read by screen readers and printed in the chart's place
