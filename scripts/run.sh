@@ -41,7 +41,7 @@ for seed in 000_linhai_kfq_14th:lhkfq-14:linhai-kfq 001_taizhouwan_jkq_14th:tzwj
 done
 # The 十四五 period ended on 2025-12-31: with no 十五五 list imported yet, the demo shows it closed
 # with its 后评估. Import a 十五五 list with:
-#   .venv/bin/python manage.py import_plan FILE --plan ojk-15 --predecessor ojk-14
+#   /plans/import/ in the browser, or .venv/bin/python manage.py import_plan FILE --plan ojk-15 --predecessor ojk-14 --org ojk
 $PY manage.py close_plan --plan ojk-14 --as-of 2025-12-31 --unless-succeeded
 $PY manage.py evaluate_flags --no-notify
 if [ "${TRACKER_DEMO_USERS:-1}" != 0 ]; then
@@ -57,5 +57,6 @@ trap 'kill $WORKER 2>/dev/null || true' EXIT INT TERM
 echo
 echo "六重清单推进系统：http://$HOST:$PORT/  （Celery worker + beat 已在后台运行，Ctrl+C 结束）"
 echo "“十四五”规划已按 2025-12-31 收官，后评估见 http://$HOST:$PORT/plans/ ；导入“十五五”清单："
-echo "  .venv/bin/python manage.py import_plan 清单文件 --plan ojk-15 --predecessor ojk-14"
+echo "  规划人员登录后在 http://$HOST:$PORT/plans/import/ 上传（先预览，确认后写入）；或命令行："
+echo "  .venv/bin/python manage.py import_plan 清单文件 --plan ojk-15 --predecessor ojk-14 --org ojk"
 $PY manage.py runserver "$HOST:$PORT" --noreload
