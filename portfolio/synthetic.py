@@ -21,7 +21,9 @@ from django.db.models import Max
 from projects.changes import entries_changed
 from projects.models import Category, Item, ItemStatus, ItemUnit, ListKind, Plan, ProjectType, Unit
 from reporting.models import AnnualTarget, Milestone, StatusReport
-from supervision.models import Order, OrderState, Problem, ProblemKind, ProblemLevel, ProblemState, colour_of
+from supervision.models import (
+    OWING_PROBLEM_STATES, Order, OrderState, Problem, ProblemKind, ProblemLevel, ProblemState, colour_of,
+)
 
 # Entries per plan by list (200 in all), in the proportions of the real attachment.
 LIST_MIX = [
@@ -163,7 +165,7 @@ def generate(plans: int, seed: int = 1, units: int = 600, log=lambda s: None):
         now = datetime.datetime(2026, 11, 1, 9, 0, tzinfo=datetime.timezone.utc)
         item_fields = ["id", "plan", "list_kind", "category", "seq", "name", "content", "domain", "project_type",
                        "start_year", "end_year", "total_investment", "total_investment_approx", "plan_investment",
-                       "plan_investment_approx", "status", "units_as_printed", "source_line"]
+                       "plan_investment_approx", "status", "units_as_printed", "source_line", "withdrawal_reason"]
         report_fields = ["id", "item", "month", "status", "progress_pct", "month_investment", "cumulative_investment",
                          "progress_text", "problems", "next_steps", "filed_by", "filed_at", "updated_at", "version"]
         for p in range(first_plan, first_plan + plans):
@@ -198,7 +200,7 @@ def generate(plans: int, seed: int = 1, units: int = 600, log=lambda s: None):
                     copier.add(Item, item_fields, [
                         item_id, plan.pk, kind, category, seq, name, f"合成数据：{name}的建设内容与目标任务。",
                         "科技创新" if kind == ListKind.POLICY else "", ptype, start, end, total, False, plan_inv,
-                        False, status, "", None,
+                        False, status, "", None, "",
                     ])
                     lead = rng.choice(home_units) if rng.random() > 0.04 else None
                     if lead:
@@ -262,7 +264,7 @@ def generate(plans: int, seed: int = 1, units: int = 600, log=lambda s: None):
 PROBLEM_FIELDS = ["id", "item", "report", "description", "kind", "level", "coordinating_unit", "leader",
                   "leader_name", "deadline", "state", "raised_by", "raised_at", "raised_on", "merged_into",
                   "return_reason", "answer", "answered_at", "close_note", "close_file", "close_file_name",
-                  "closed_at", "updated_at"]
+                  "closed_at", "updated_at", "notified_overdue"]
 ORDER_FIELDS = ["id", "item", "problem", "unit", "requirement", "deadline", "state", "issued_by", "issued_at",
                 "issued_on", "signed_at", "answer", "answered_at", "closed_at", "notified_colour", "updated_at"]
 
@@ -321,6 +323,7 @@ def _loop(copier, rng, entries, home_units, issuer, problem_id, order_id, counts
             "已协调落实（合成）" if answered else "", _when(answered, 15) if answered else None,
             "已销号（合成）" if closed else "", "", "", _when(closed, 16) if closed else None,
             _when(closed or answered or raised, 17),
+            state in OWING_PROBLEM_STATES and deadline < REMINDED_ON,  # reminded when it became overdue
         ])
         if state in (ProblemState.PENDING, ProblemState.COORDINATING, ProblemState.ANSWERED):
             problems.append((problem_id, unit))
