@@ -30,6 +30,7 @@ from indicators.evaluation import (
 )
 from indicators.status import path_values
 from projects.params import BadParameter, NotFound, bad_request, format_param
+from projects.permissions import can
 
 ATTRIBUTES = dict(Attribute.choices)
 
@@ -259,7 +260,7 @@ def indicator_sections(user, plan, year, data=None):
         mine = [r for r in rows if r.table.pk == table.pk]
         if mine:
             records = records_of(mine, plan)
-            rows_table = IndicatorRowsTable(records, table=table, year=year, planner=user.has_perm("tracker.manage_plan", plan))
+            rows_table = IndicatorRowsTable(records, table=table, year=year, planner=can(user, "tracker.manage_plan", plan))
             rows_table.summary = summary_of(records)
             sections.append((table, rows_table))
     return f, sections

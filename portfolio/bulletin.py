@@ -22,6 +22,7 @@ from docx.oxml.ns import qn
 from docx.shared import Mm, Pt
 
 from projects.models import Item, Unit
+from projects.permissions import can
 from reporting.calendar import report_deadline
 from reporting.status import unit_status
 
@@ -68,7 +69,7 @@ def bulletin_context(plan, user, month: datetime.date, as_of: datetime.date, tit
     stored_as_of = stored_date(plan, row.as_of)
     figures, stored = entry_figures(scoped_items(user, plan, as_of), as_of, stored_as_of)
     filing = unit_status(month, as_of, plan, Item.objects.visible_to(user))
-    if not user.has_perm("tracker.read_overview", plan):
+    if not can(user, "tracker.read_overview", plan):
         mine = set(Unit.objects.filter(members=user).values_list("pk", flat=True))
         filing = [r for r in filing if r["unit"].pk in mine]
     return {

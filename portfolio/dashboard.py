@@ -23,6 +23,7 @@ from .models import Flag
 from .tables import FlagTable, flag_records
 from .trends import trends
 from projects.params import BadParameter, as_of_param, bad_request, format_param, plan_bar, plan_param
+from projects.permissions import can
 from .rollup import rollup_response
 from .summary import (
     RANKING_SHOWN, dashboard as dashboard_figures, in_force_entries, overview, overview_sentences,
@@ -70,7 +71,7 @@ def dashboard(request):
     general = overview(request.user, as_of, plan, row=row)  # 总体情况: the 通报's own figures
     label = plan.period_name if plan else "规划期"
     operations = {}
-    if request.user.has_perm("tracker.manage_plan"):  # what planners must know about the machinery
+    if can(request.user, "tracker.manage_plan"):  # what planners must know about the machinery
         from .outbox import nightly_problem, pending_count
 
         operations = {"pending_work": pending_count(), "nightly_problem": nightly_problem(),
@@ -96,7 +97,7 @@ def dashboard(request):
 @require_POST
 def trends_backfill(request):
     """A planner's 补算趋势: queue the plan's month-end figures written from the reports."""
-    if not request.user.has_perm("tracker.manage_plan"):
+    if not can(request.user, "tracker.manage_plan"):
         raise PermissionDenied("只有规划人员可以补算趋势数据。")
     plan = Plan.objects.editable_by(request.user).filter(code=request.POST.get("plan", "")[:40]).first()
     if plan is None:
@@ -197,7 +198,7 @@ def bulletin_download(request):
     are due by the dashboard's date, with the dashboard's figures of that date."""
     from .bulletin import DOCX_TYPE, build_bulletin, filename, month_of_bulletin
 
-    if not request.user.has_perm("tracker.read_overview"):
+    if not can(request.user, "tracker.read_overview"):
         raise Http404("通报仅供领导和规划人员下载")
     row = state()
     user, organisation = request.user, None

@@ -1,4 +1,6 @@
 """List filters: one django-filter FilterSet per list, rendered as a Django form by the template."""
+import re
+
 import django_filters as df
 from django import forms
 from django.db.models import Exists, OuterRef, Q
@@ -125,13 +127,18 @@ class FlagFilter(df.FilterSet):
     opened_before = df.DateFilter(label="发现日期止", field_name="opened_on", lookup_expr="lte",
                                   widget=forms.DateInput(attrs={**INPUT, "type": "date"}))
 
-    def __init__(self, *args, user=None, plans=None, **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(self, data=None, *args, user=None, plans=None, **kwargs):
+        code = (data or {}).get("plan") or ""
+        if code and not re.fullmatch(r"[-\w]{1,40}", code):  # no plan has it: the form says so (no NUL to SQL)
+            data = data.copy()
+            data["plan"] = "-"
+            code = "-"
+        super().__init__(data, *args, **kwargs)
         self.filters["unit"].queryset = filter_units(user).order_by("name")
-        self.filters["plan"].queryset = Plan.objects.order_by("-start_year", "code")
+        visible = Plan.objects.visible_to(user) if user is not None else Plan.objects.all()
+        self.filters["plan"].queryset = visible.order_by("-start_year", "code")
         # the categories of the chosen plan, else of the plans shown (those in force)
-        code = (self.data or {}).get("plan")
-        chosen = Plan.objects.filter(code=code) if code else plans
+        chosen = visible.filter(code=code) if code else plans
         self.filters["category"].queryset = Category.objects.filter(plan__in=chosen) \
             .order_by("plan_id", "list_kind", "order") if chosen is not None else Category.objects.none()
         self.form.fields["category"].label_from_instance = lambda c: f"{c.get_list_kind_display()}·{c.name}"

@@ -5,6 +5,7 @@ commands) or cancel. docs/architecture.md, "Import and adjustment"."""
 import datetime
 import hashlib
 import json
+import re
 
 from django import forms
 from django.contrib import messages
@@ -118,9 +119,12 @@ def plan_import(request):
                 return redirect("plan_import_preview", token=record.token)
     else:
         initial = {}
-        if request.GET.get("plan"):
+        codes = {k: request.GET.get(k, "") for k in ("plan", "predecessor")}
+        if any(v and not re.fullmatch(r"[-\w]{1,40}", v) for v in codes.values()):
+            codes = {}  # not a plan code: the form opens empty
+        if codes.get("plan"):
             initial["plan"] = Plan.objects.editable_by(request.user).filter(code=request.GET["plan"][:40]).first()
-        if request.GET.get("predecessor"):
+        if codes.get("predecessor"):
             initial["predecessor"] = Plan.objects.editable_by(request.user).filter(
                 code=request.GET["predecessor"][:40]).first()
         form = UploadForm(initial=initial, user=request.user)

@@ -19,6 +19,7 @@ from projects.models import Item, Plan, PlanImport, PlanState
 from projects.exports import XLSX_TYPE
 from .lifecycle import close_plan, reopen_plan
 from projects.params import BadParameter, bad_request, format_param
+from projects.permissions import can
 from .plan_review import display_sheets, review_date, review_filename, review_heading, review_sheets, write_review
 
 
@@ -26,7 +27,7 @@ def _manager(user, plan=None):
     """Closing, reopening and linking are for the planners of the plan's organisation or above
     (projects.permissions "tracker.manage_plan"); asked first without the plan (the role), then
     with it once it is found among the plans the user sees."""
-    if not user.has_perm("tracker.manage_plan", plan):
+    if not can(user, "tracker.manage_plan", plan):
         raise PermissionDenied("只有本组织（或上级组织）的规划人员可以执行此操作")
 
 
@@ -59,14 +60,14 @@ def plan_list(request):
              "close_form": CloseForm(plan=p, initial={"as_of": min(datetime.date(p.end_year, 12, 31), timezone.localdate())})}
             for p in plans]
     imports = []
-    if request.user.has_perm("tracker.read_overview"):
+    if can(request.user, "tracker.read_overview"):
         imports = list(PlanImport.objects.filter(state=PlanImport.State.APPLIED, plan__in=plans)
                        .select_related("plan", "uploaded_by").defer("data", "preview")[:200])
         for record in imports:  # the dashboard the day before and on the day of an adjustment
             if record.adjusted_on:
                 record.before = record.adjusted_on - datetime.timedelta(days=1)
     return render(request, "portfolio/plan_list.html", {
-        "rows": rows, "is_planner": request.user.has_perm("tracker.manage_plan"), "imports": imports,
+        "rows": rows, "is_planner": can(request.user, "tracker.manage_plan"), "imports": imports,
         "in_force": list(plans.in_force().values_list("pk", flat=True)),
     })
 
@@ -114,7 +115,7 @@ def plan_review(request, code):
                             content_type=XLSX_TYPE if fmt == "xlsx" else "text/csv; charset=utf-8")
     return render(request, "portfolio/plan_review.html", {
         "plan": plan, "as_of": review_date(plan), "heading": review_heading(plan), "sheets": display_sheets(review_sheets(plan, request.user)),
-        "successors": plan.successors.all(), "is_planner": request.user.has_perm("tracker.manage_plan", plan),
+        "successors": plan.successors.all(), "is_planner": can(request.user, "tracker.manage_plan", plan),
     })
 
 

@@ -20,6 +20,7 @@ from projects.names import pinyin_key
 
 from projects.exports import XLSX_TYPE, csv_value, safe_text, set_page_setup
 from projects.formatting import MONEY_FORMAT, PENDING, round_money
+from projects.permissions import can
 from .rules import Unassigned
 from .summary import dashboard, entry_figures, rate, scoped_items
 from .tables import ItemTable, list_records, not_reported, with_list_figures
@@ -151,7 +152,7 @@ def build_rollup(plan, user, as_of: datetime.date):
 def programme_sheet(plan, user):
     header = ["序号", "项目名称", "建设内容", "建设年限", "总投资（亿元）"]
     rows = [("head", header)]
-    if not user.has_perm("tracker.read_overview", plan):
+    if not can(user, "tracker.read_overview", plan):
         # The programme rows carry no responsible unit: they are not any one unit's entries.
         rows.append(("category", ["十大（类）百亿工程不按责任单位划分，仅规划人员和领导可见。", "", "", "", ""]))
         return "十大（类）百亿工程", rows, {4}, set()

@@ -24,6 +24,7 @@ from projects.exports import export_table
 from .filters import PAGE_SIZES, ItemFilter
 from .models import Flag
 from projects.params import BadParameter, bad_request, format_param, plan_bar, plan_param
+from projects.permissions import can
 from .summary import in_force_entries
 from .tables import ItemTable, light_badge, list_records, with_list_figures
 
@@ -70,7 +71,7 @@ def list_table(request, list_kind):
     chosen = item_filter.form.cleaned_data.get("plan") if item_filter.is_bound and item_filter.form.is_valid() else None
     back = urlencode({"b": request.get_full_path()})[2:]
     table = ItemTable(list_records(filtered), list_kind=list_kind, period_label=period_label(chosen), back=back,
-                      selectable=request.user.has_perm("tracker.manage_plan"),
+                      selectable=can(request.user, "tracker.manage_plan"),
                       several_organisations=item_filter.several_organisations)
     return item_filter, table
 
@@ -96,7 +97,7 @@ def item_list(request, kind):
         "per_page": per_page, "query_without_page": params.urlencode(),
         "long_fields": ("plan", "unit"), "options_key": options_key(request.user),
         "status_form": BulkStatusForm(list_kind=list_kind, user=request.user)
-        if request.user.has_perm("tracker.manage_plan") else None,
+        if can(request.user, "tracker.manage_plan") else None,
     })
 
 
@@ -139,7 +140,7 @@ def item_bulk_status(request, kind):
     """Set the status of the selected entries of one list (planners only): one audit record per
     entry (django-simple-history), the entries re-evaluated when the change commits."""
     list_kind = _list_kind(kind)
-    if not request.user.has_perm("tracker.manage_plan"):
+    if not can(request.user, "tracker.manage_plan"):
         raise PermissionDenied("只有规划人员可以批量设置状态。")
     form = BulkStatusForm(request.POST, list_kind=list_kind, user=request.user)
     if not form.is_valid():

@@ -8,6 +8,7 @@ from django.shortcuts import render
 from projects.exports import stream_csv, xlsx_response
 from projects.models import Organisation, organisation_of, organisations_in_reach
 from projects.params import BadParameter, as_of_param, bad_request, format_param
+from projects.permissions import can
 
 from .comparison import FORMULA, comparison, sheet_rows
 from .evaluation import state
@@ -45,7 +46,7 @@ def _cells(depth, name, level, figures):
 
 @login_required
 def zone_comparison(request):
-    if not request.user.has_perm("tracker.read_overview"):
+    if not can(request.user, "tracker.read_overview"):
         raise Http404("地区比拼仅供领导和规划人员查看")
     row = state()
     try:

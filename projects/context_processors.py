@@ -1,4 +1,4 @@
-from .models import ListKind, Role, organisation_of, role_of
+from .models import ListKind, Role, organisation_of, role_of, scope_of
 
 
 def roles(request):
@@ -12,4 +12,6 @@ def roles(request):
         "list_nav": [(k.value, k.label) for k in ListKind],
         # read only when a template asks (the page header and the dashboard's scope line)
         "user_organisation": lambda: organisation_of(request.user) if hasattr(request, "user") else None,
+        # the user's organisation has organisations below it (the scope read for the page anyway)
+        "scope_spans_below": lambda: hasattr(request, "user") and len(scope_of(request.user)) > 1,
     }

@@ -14,6 +14,7 @@ from projects.validation import parse_id
 from reporting.calendar import month_choices, report_deadline
 
 from projects.params import BadParameter, bad_request, plan_param
+from projects.permissions import can
 from reporting.status import entry_totals, month_param, unit_contacts, unit_status
 
 
@@ -43,7 +44,7 @@ def reporting_status(request):
         "month": month, "months": month_choices(today), "rows": rows, "totals": totals, "plan": plan,
         "entries": entry_totals(month, plan, scope),
         "deadline": report_deadline(month), "past_deadline": today > report_deadline(month),
-        "can_remind": request.user.has_perm("tracker.manage_plan"),
+        "can_remind": can(request.user, "tracker.manage_plan"),
     })
 
 

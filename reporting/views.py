@@ -14,6 +14,7 @@ from reporting.forms import (  # noqa: F401  (ReportConflict and save_report are
 from projects.lifecycle import frozen_reason
 from projects.models import Item, Plan, Role, Unit, role_of
 from projects.validation import ImportFailed
+from projects.permissions import can
 from reporting.calendar import check_report_month, month_asked, month_choices
 from reporting.cumulative import chain_cumulative_by_month
 from reporting.models import Milestone, StatusReport
@@ -140,7 +141,7 @@ def upload_file(request, form_class, load):
 
 @login_required
 def targets_upload(request):
-    if not request.user.has_perm("tracker.manage_plan"):
+    if not can(request.user, "tracker.manage_plan"):
         raise Http404
     form, errors, result = upload_file(request, TargetUploadForm, lambda upload: import_targets(
         upload, upload.name, plans=Plan.objects.editable_by(request.user)))
@@ -157,7 +158,7 @@ def targets_upload(request):
 def report_batch(request):
     """批量填报: download the month's template, upload it filled in (all rows or none)."""
     role = role_of(request.user)
-    if not request.user.has_perm("tracker.report_item"):
+    if not can(request.user, "tracker.report_item"):
         raise Http404
     form, errors, result = upload_file(request, ReportUploadForm,
                                        lambda upload: (upload.name, import_reports(upload, upload.name, request.user)))

@@ -19,6 +19,7 @@ from projects.models import Item, ItemUnit, Role, Unit
 from projects.params import BadParameter, bad_request, format_param
 from projects.validation import parse_id
 from projects.versions import options_key
+from projects.permissions import can
 from reporting.models import StatusReport
 
 from .filters import OrderFilter, ProblemFilter
@@ -131,7 +132,7 @@ def render_problem(request, problem, bound=None, status=200):
         .select_related("unit"),
         "merged": Problem.objects.visible_to(user).filter(merged_into=problem),
         "item_visible": Item.objects.visible_to(user).filter(pk=problem.item_id).exists(),
-        "can_order": user.has_perm("tracker.supervise") and problem.state in (ProblemState.COORDINATING, ProblemState.ANSWERED),
+        "can_order": can(user, "tracker.supervise") and problem.state in (ProblemState.COORDINATING, ProblemState.ANSWERED),
         "today": timezone.localdate(), "labels": LABELS,
     }, status=status)
 
@@ -325,7 +326,7 @@ def order_subject(request, user):
 def order_new(request):
     """Issue a 督办 order (leaders and planners) for an entry, a problem or a unit."""
     user = request.user
-    if not user.has_perm("tracker.supervise"):
+    if not can(user, "tracker.supervise"):
         raise PermissionDenied("只有领导和规划人员可以下发督办。")
     item, problem, unit, reach = order_subject(request, user)
     if request.method == "POST":

@@ -29,7 +29,9 @@ def main():
     null = open(os.devnull, "w")
     call_command("migrate", verbosity=0)
     call_command("load_unit_aliases", str(ROOT / "fixtures" / "unit_aliases.csv"), stdout=null)
-    call_command("import_plan", str(ROOT / "fixtures" / "ojk_14th_plan.txt"), "--plan", "ojk-14", stdout=null)
+    call_command("load_organisations", str(ROOT / "fixtures" / "organisations.csv"), stdout=null)  # as scripts/run.sh
+    call_command("import_plan", str(ROOT / "fixtures" / "ojk_14th_plan.txt"), "--plan", "ojk-14", "--org", "ojk",
+                 stdout=null)
     call_command("create_demo_users", "--demo", stdout=null)
     unit = Unit.objects.get(name="温州市瓯江口开发建设投资集团有限公司")
     item = Item.objects.filter(unit_links__unit=unit, list_kind="project").order_by("seq").first()

@@ -368,7 +368,7 @@ def test_closed_plan_alone_is_shown_with_how_to_import_the_next(client, real_pla
     response = client.get("/")
     html = response.content.decode()
     assert response.context["plan"] == real_plan
-    assert "尚无执行中的规划" in html and "--predecessor ojk-14" in html
+    assert "尚无执行中的规划" in html and "/plans/import/?predecessor=ojk-14" in html  # the import page, not a command
 
 
 def test_unit_my_items_default_to_plans_in_force(client, real_plan):

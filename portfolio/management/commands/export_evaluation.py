@@ -41,3 +41,6 @@ class _Everyone:
     is_superuser = True
     is_active = True
     pk = None
+
+    def has_perm(self, perm, obj=None):
+        return True  # the planning office's view: every permission

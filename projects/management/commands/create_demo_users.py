@@ -8,8 +8,10 @@ from django.db import transaction
 
 from projects.importer import normalise_unit_name
 from projects.models import Organisation, OrganisationMember, Role, Unit
+from projects.organisations import load_tree
 
 DEMO_FILE = Path(settings.BASE_DIR) / "fixtures" / "demo_users.csv"
+ORG_FILE = Path(settings.BASE_DIR) / "fixtures" / "organisations.csv"
 
 
 def ensure_role_groups():
@@ -41,6 +43,10 @@ class Command(BaseCommand):
         groups = ensure_role_groups()
         with open(opts["file"], encoding="utf-8") as fh:
             rows = list(csv.DictReader(fh))
+        named = {(r.get("organisation") or "").strip() for r in rows} - {""}
+        if named - set(Organisation.objects.filter(code__in=named).values_list("code", flat=True)) \
+                and ORG_FILE.exists():  # the demo's organisations come with it (as scripts/run.sh loads them)
+            load_tree(ORG_FILE)
         for row in rows:
             user, _ = User.objects.get_or_create(username=row["username"])
             user.set_password(row["password"])
