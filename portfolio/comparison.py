@@ -156,10 +156,14 @@ def tree_of(user):
 
 
 def rank(rows):
-    """Competition ranking by score: equal scores share a place (1, 2, 2, 4)."""
-    rows.sort(key=lambda r: (-r["score"], r["name"]))
+    """Competition ranking by score: equal scores share a place (1, 2, 2, 4). An organisation with
+    no entries on its lists has nothing to score: it is listed last, unranked (—)."""
+    rows.sort(key=lambda r: (not r.get("entries", 1), -r["score"], r["name"]))
     place = 0
     for position, r in enumerate(rows, start=1):
+        if not r.get("entries", 1):
+            r["rank"] = None
+            continue
         if position == 1 or r["score"] != rows[position - 2]["score"]:
             place = position
         r["rank"] = place

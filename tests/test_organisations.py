@@ -279,3 +279,10 @@ def test_a_bulletin_for_an_organisation(tree, client, tmp_path, real_plan):
     assert client.get("/bulletin/", {"org": "wenzhou"}).status_code == 404
     own = client.get("/bulletin/", {"org": "taizhou"})
     assert own.status_code == 200 and "taizhou_" in own["Content-Disposition"]
+
+
+def test_an_organisation_without_entries_is_not_ranked():
+    from portfolio.comparison import rank
+
+    rows = rank([{"name": "甲", "score": 0, "entries": 0}, {"name": "乙", "score": -13, "entries": 280}])
+    assert [(r["name"], r["rank"]) for r in rows] == [("乙", 1), ("甲", None)]
