@@ -6,7 +6,7 @@ from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
 from projects.lights import Light
-from projects.models import Plan, Role, Unit, organisations_in_reach, role_of
+from projects.models import Plan, Role, Unit, reach_to_filter, role_of
 
 
 VALUE_DIGITS = dict(max_digits=24, decimal_places=6)
@@ -86,7 +86,7 @@ class IndicatorQuerySet(models.QuerySet):
         a unit user those its units are responsible for."""
         role = role_of(user)
         if role in (Role.PLANNER, Role.LEADER):
-            reach = organisations_in_reach(user)
+            reach = reach_to_filter(user)
             return self if reach is None else self.filter(plan__organisation_id__in=reach)
         if role is None:
             return self.none()

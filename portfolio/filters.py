@@ -9,6 +9,7 @@ from projects.models import (
     Category, ItemStatus, ItemUnit, ListKind, Organisation, Plan, ProjectType, Unit, organisations_in_reach,
 )
 from projects.validation import parse_id
+from projects.versions import per_version, scope_key
 from projects.widgets import INPUT, SELECT, LongSelect, UnitChoiceFilter, filter_units  # noqa: F401  (the lists' widgets)
 
 from .rules import Light, rule_choices
@@ -19,6 +20,21 @@ PAGE_SIZES = [25, 50, 100, 200]
 def _number(value):
     """A primary key from the query string, or None (bad values are the form's to explain)."""
     return parse_id(value)
+
+
+def _filter_facts(plans, user):
+    """What the list filters offer, read once per data version and scope: the organisations
+    owning the user's plans and those above them within the user's reach (the tree is small: read
+    whole, with each node's path from the top), whether several organisations own them, whether
+    there are several plans."""
+    owners = set(plans.order_by().values_list("organisation_id", flat=True).distinct())
+    reach = organisations_in_reach(user) if user is not None else None
+    above = set()
+    for org in Organisation.objects.all():
+        if org.pk in owners:
+            above |= set(org.tree_path)
+    offered = above if reach is None else above & set(reach)
+    return sorted(offered), len(owners) > 1, plans.count() > 1
 
 
 class ItemFilter(df.FilterSet):
@@ -48,26 +64,18 @@ class ItemFilter(df.FilterSet):
                             widget=LongSelect(attrs=SELECT))
     domain = df.CharFilter(label="领域", field_name="domain", widget=forms.TextInput(attrs=INPUT))
 
-    def __init__(self, data=None, *args, list_kind=None, user=None, plans=None, **kwargs):
+    def __init__(self, data=None, *args, list_kind=None, user=None, plans=None, row=None, **kwargs):
         super().__init__(data, *args, **kwargs)
         self.list_kind = list_kind
         plans = plans if plans is not None else Plan.objects.all()
         self.filters["plan"].queryset = plans.order_by("pk")
-        # the organisations owning the plans and those above them within the user's reach (the
-        # tree is small: read whole, with each node's path from the top)
-        owners = set(plans.order_by().values_list("organisation_id", flat=True).distinct())
-        reach = organisations_in_reach(user) if user is not None else None
-        above = set()
-        for org in Organisation.objects.all():
-            if org.pk in owners:
-                above |= set(org.tree_path)
-        offered = above if reach is None else above & set(reach)
-        self.several_organisations = len(owners) > 1
+        facts = (per_version(f"list-filter:{scope_key(user)}", lambda: _filter_facts(plans, user), row)
+                 if user is not None else _filter_facts(plans, user))
+        offered, self.several_organisations, several_plans = facts
         if len(offered) > 1:
             self.filters["organisation"].queryset = Organisation.objects.filter(pk__in=offered)
         else:
             del self.filters["organisation"]
-        several_plans = plans.count() > 1
         self.filters["unit"].queryset = filter_units(user).order_by("name")
         categories = Category.objects.filter(list_kind=list_kind, plan__in=plans).order_by("plan_id", "order")
         if several_plans:

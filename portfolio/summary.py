@@ -14,8 +14,8 @@ from django.conf import settings
 from django.db.models import Case, CharField, Count, Exists, F, IntegerField, Max, Min, OuterRef, Q, Sum, Value, When
 from django.db.models.functions import Coalesce, ExtractYear
 
-from projects.models import Item, ItemStatus, ListKind, Plan, ProjectType, Role, Unit, organisations_in_reach, role_of
-from projects.versions import cached, scope_key, state  # noqa: F401  (cached and scope_key: part of this module's API)
+from projects.models import Item, ItemStatus, ListKind, Plan, ProjectType, Role, Unit, reach_to_filter, role_of
+from projects.versions import cached, in_force_plan_ids, per_version, scope_key, state  # noqa: F401  (cached and scope_key: part of this module's API)
 from reporting.calendar import late_month, month_asked
 from reporting.models import AnnualTarget, StatusReport
 from reporting.owing import owes_report, reported_for
@@ -59,20 +59,32 @@ def scoped_items(user, plan, as_of: datetime.date):
     return items.filter(plan=plan).listed(as_of) if plan is not None else in_force_entries(items, as_of)
 
 
-def in_force_entries(items, as_of: datetime.date):
+def in_force_entries(items, as_of: datetime.date, row=None):
     """Entries of the plans in force that are on the lists on `as_of` (an entry taken out by an
     adjustment, 调出, leaves from its date: Item.objects.listed). The other filters cost time on
     every grouped query over many entries, so each is added only when it changes the result: the
     plan filter when some plan with lists is not in force, the anti-join when two plans in force
     share a project."""
     items = items.listed(as_of)
-    plans = Plan.objects.in_force()
-    if Plan.objects.filter(Exists(Item.objects.filter(plan=OuterRef("pk")))).exclude(pk__in=plans).exists():
-        items = items.filter(plan__in=plans)
-    if (Item.objects.filter(predecessor__isnull=False).exists()
-            and Item.objects.filter(plan__in=plans, predecessor__plan__in=plans).exists()):
-        items = items.exclude(successor__plan__in=plans)
+    plans, others_hold_lists, carried_within = in_force_shape(row)
+    if others_hold_lists:
+        items = items.filter(plan_id__in=plans)
+    if carried_within:
+        items = items.exclude(successor__plan_id__in=plans)
     return items
+
+
+def in_force_shape(row=None):
+    """(ids of the plans in force, whether a plan not in force holds entries, whether an entry of
+    one plan in force continues an entry of another): read once per data version (row: the
+    evaluation state the request already read)."""
+    def compute():
+        plans = in_force_plan_ids(row)
+        others = Plan.objects.filter(Exists(Item.objects.filter(plan=OuterRef("pk")))).exclude(pk__in=plans).exists()
+        carried = (Item.objects.filter(predecessor__isnull=False).exists()
+                   and Item.objects.filter(plan_id__in=plans, predecessor__plan_id__in=plans).exists())
+        return plans, others, carried
+    return per_version("in-force-shape", compute, row)
 
 
 def stored_date(plan, stored_as_of):
@@ -405,7 +417,7 @@ def unit_ranking(user, as_of: datetime.date, plan=None, row=None) -> list:
     (`rank` of `of`)."""
     key = f"ranking-{ranking_settings_key()}"
     if role_of(user) in (Role.PLANNER, Role.LEADER):
-        reach = organisations_in_reach(user)
+        reach = reach_to_filter(user)
         return cached(key, scope_key(user), plan, as_of,
                       lambda stored_as_of: compute_ranking(as_of, plan, stored_date(plan, stored_as_of),
                                                            organisations=reach), row)

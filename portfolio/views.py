@@ -19,7 +19,7 @@ from reporting.calendar import month_asked, report_deadline
 from reporting.owing import owing
 from supervision.models import Order, OrderState, Problem
 
-from projects.versions import options_key
+from projects.versions import options_key, per_version, request_state
 from projects.exports import export_table
 from .filters import PAGE_SIZES, ItemFilter
 from .models import Flag
@@ -46,12 +46,13 @@ def _per_page(request):
     return value if value in PAGE_SIZES else 50
 
 
-def period_label(plan=None):
+def period_label(plan=None, row=None):
     """The period investment column's name: the chosen plan's period (its 五年规划 name), or the
     period every plan in force shares; None when plans of several periods are shown."""
     if plan is not None:
         return plan.period_name
-    periods = list(Plan.objects.in_force().order_by().values_list("start_year", "end_year").distinct()[:2])
+    periods = per_version("in-force-periods", lambda: list(
+        Plan.objects.in_force().order_by().values_list("start_year", "end_year").distinct()[:2]), row)
     return Plan(start_year=periods[0][0], end_year=periods[0][1]).period_name if len(periods) == 1 else None
 
 
@@ -59,18 +60,19 @@ def list_table(request, list_kind):
     """The user's visible entries of one list, filtered (django-filter) into a Table (django-tables2)."""
     items = Item.objects.visible_to(request.user).filter(list_kind=list_kind)
     today = timezone.localdate()
+    row = request_state(request)
     if not request.GET.get("plan"):  # by default the plans in force; the 规划 filter reaches any
-        items = in_force_entries(items, today)
+        items = in_force_entries(items, today, row)
     else:  # entries taken out by an adjustment (调出) leave the lists from its date
         items = items.listed(today)
     items = with_list_figures(items)
     plans = Plan.objects.visible_to(request.user)
     item_filter = ItemFilter(request.GET or None, queryset=items, list_kind=list_kind, user=request.user,
-                             plans=plans)
+                             plans=plans, row=row)
     filtered = item_filter.qs if item_filter.is_bound else items
     chosen = item_filter.form.cleaned_data.get("plan") if item_filter.is_bound and item_filter.form.is_valid() else None
     back = urlencode({"b": request.get_full_path()})[2:]
-    table = ItemTable(list_records(filtered), list_kind=list_kind, period_label=period_label(chosen), back=back,
+    table = ItemTable(list_records(filtered), list_kind=list_kind, period_label=period_label(chosen, row), back=back,
                       selectable=can(request.user, "tracker.manage_plan"),
                       several_organisations=item_filter.several_organisations)
     return item_filter, table
@@ -95,7 +97,7 @@ def item_list(request, kind):
     return render(request, "portfolio/item_list.html", {
         "list_kind": list_kind, "filter": item_filter, "table": table, "page_sizes": PAGE_SIZES,
         "per_page": per_page, "query_without_page": params.urlencode(),
-        "long_fields": ("plan", "unit"), "options_key": options_key(request.user),
+        "long_fields": ("plan", "organisation", "unit"), "options_key": options_key(request.user, request_state(request)),
         "status_form": BulkStatusForm(list_kind=list_kind, user=request.user)
         if can(request.user, "tracker.manage_plan") else None,
     })

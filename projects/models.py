@@ -5,6 +5,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Exists, OuterRef, Q, Subquery
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Now
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
@@ -152,9 +153,13 @@ def scope_of(user):
         org = organisation_of(user)
         if org is None:
             ids = Organisation.objects.values_list("pk", flat=True) if user.is_superuser else []
+            user._tracker_scope = frozenset(ids)
         else:
-            ids = Organisation.objects.descendants(org, include_self=True).values_list("pk", flat=True)
-        user._tracker_scope = frozenset(ids)
+            # with the number of all organisations, in the same query (reach_to_filter asks it)
+            rows = list(Organisation.objects.descendants(org, include_self=True).annotate(
+                every=RawSQL(f"SELECT COUNT(*) FROM {Organisation._meta.db_table}", ())).values_list("pk", "every"))
+            user._tracker_scope = frozenset(pk for pk, _ in rows)
+            user._tracker_reaches_all = (user._tracker_scope, bool(rows) and len(rows) >= rows[0][1])
     return user._tracker_scope
 
 
@@ -183,6 +188,21 @@ def organisations_in_reach(user):
     return scope_of(user)
 
 
+def reach_to_filter(user):
+    """organisations_in_reach for filtering rows: also None when the scope holds every
+    organisation (a province-wide planner or leader), whose rows then carry no organisation
+    filter — the same rows (and a plan not yet given an organisation), read without a filter
+    that costs a join or a sub-query over every entry at province scale."""
+    reach = organisations_in_reach(user)
+    if reach is None:
+        return None
+    memo = getattr(user, "_tracker_reaches_all", None)
+    if memo is None or memo[0] is not reach:  # acting_for's copy carries a narrower scope
+        memo = (reach, len(reach) >= Organisation.objects.without_tree_fields().count())
+        user._tracker_reaches_all = memo
+    return None if memo[1] else reach
+
+
 class PlanQuerySet(models.QuerySet):
     def in_force(self):
         """The plans whose 六重清单 pages show by default, per owning organisation: those 执行中
@@ -201,7 +221,7 @@ class PlanQuerySet(models.QuerySet):
         it (scope_of); a unit user the plans holding an entry of its units."""
         role = role_of(user)
         if role in (Role.PLANNER, Role.LEADER):
-            reach = organisations_in_reach(user)
+            reach = reach_to_filter(user)
             return self if reach is None else self.filter(organisation_id__in=reach)
         if role is None:
             return self.none()
@@ -446,7 +466,7 @@ class ItemQuerySet(models.QuerySet):
         their units is lead or support, whichever organisation's plan holds them."""
         role = role_of(user)
         if role in (Role.PLANNER, Role.LEADER):
-            reach = organisations_in_reach(user)
+            reach = reach_to_filter(user)
             return self if reach is None else self.filter(plan__organisation_id__in=reach)
         if role is None:
             return self.none()

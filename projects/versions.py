@@ -13,7 +13,7 @@ from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
 
-from .models import EvaluationState, Role, Unit, organisation_of, role_of
+from .models import EvaluationState, Plan, Role, Unit, organisation_of, role_of
 
 STATE_ID = 1
 SCHEMA = 6  # raise when the shape of a cached result changes: results of another shape are never read
@@ -22,6 +22,14 @@ SCHEMA = 6  # raise when the shape of a cached result changes: results of anothe
 def state() -> EvaluationState:
     row = EvaluationState.objects.filter(pk=STATE_ID).first()
     return row or EvaluationState(pk=STATE_ID)
+
+
+def request_state(request) -> EvaluationState:
+    """The evaluation state read once per request (kept on the request as `evaluation_row`)."""
+    row = getattr(request, "evaluation_row", None)
+    if row is None:
+        row = request.evaluation_row = state()
+    return row
 
 
 def figures_date() -> datetime.date:
@@ -80,9 +88,31 @@ def cached(kind, scope, plan, as_of, compute, row=None):
     return value
 
 
-def options_key(user):
+def options_key(user, row=None):
     """What the plan and unit options depend on: the data and whose units they are; None (not
-    cached) inside a transaction, where the version may not name an uncommitted change."""
+    cached) inside a transaction, where the version may not name an uncommitted change.
+    row: the evaluation state the request already read."""
     if connection.in_atomic_block:
         return None
-    return f"{data_version()}:{scope_key(user)}"
+    return f"{(row or state()).version}:{scope_key(user)}"
+
+
+def per_version(kind, compute, row=None):
+    """compute() once per data version, kept in Django's cache: small facts about the whole
+    registry that every list and dashboard asks (which plans are in force). Computed afresh
+    inside a transaction (an uncommitted change is not named by the version) and when the cache
+    is down. row: the evaluation state the request already read."""
+    if connection.in_atomic_block:
+        return compute()
+    key = f"tracker:{SCHEMA}:{kind}:{(row or state()).version}"
+    value = cache.get(key)
+    if value is None:
+        value = compute()
+        cache.set(key, value, settings.TRACKER_CACHE_SECONDS)
+    return value
+
+
+def in_force_plan_ids(row=None) -> list:
+    """The ids of the plans in force (PlanQuerySet.in_force, the one definition), read once per
+    data version: any change to a plan, its state or its entries moves the version."""
+    return per_version("in-force", lambda: sorted(Plan.objects.in_force().values_list("pk", flat=True)), row)

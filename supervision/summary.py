@@ -2,6 +2,7 @@
 import datetime
 
 from django.db.models import Count, Q
+from django.db.models.functions import Coalesce
 
 from projects.versions import cached, scope_key
 
@@ -62,8 +63,10 @@ def unit_timeliness(as_of: datetime.date, items) -> dict:
     for r in problems:
         result.setdefault(r["coordinating_unit_id"], _no_timeliness()).update(
             problems_due=r["due"], problems_on_time=r["on_time"])
-    subject = Q(item__in=ids) | Q(problem__item__in=ids) | Q(item__isnull=True, problem__isnull=True)
-    orders = (Order.objects.due_by(as_of).filter(subject).order_by().values("unit_id")
+    # an order has one subject (order_one_subject): its entry, or its problem's entry, tested
+    # against the entries once
+    orders = (Order.objects.due_by(as_of).annotate(subject_item=Coalesce("item_id", "problem__item_id"))
+              .filter(Q(subject_item__in=ids) | Q(item__isnull=True, problem__isnull=True)).order_by().values("unit_id")
               .annotate(due=Count("pk"), on_time=Count("pk", filter=answered_on_time(as_of))))
     for r in orders:
         result.setdefault(r["unit_id"], _no_timeliness()).update(orders_due=r["due"], orders_on_time=r["on_time"])

@@ -4,11 +4,13 @@ scope: another unit's problem or order is a 404."""
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.views.decorators.http import require_POST
 from django_fsm import ConcurrentTransition, get_available_user_FIELD_transitions
 from django_fsm_log.models import StateLog
@@ -18,7 +20,7 @@ from projects.exports import export_table
 from projects.models import Item, ItemUnit, Role, Unit
 from projects.params import BadParameter, bad_request, format_param
 from projects.validation import parse_id
-from projects.versions import options_key
+from projects.versions import options_key, request_state
 from projects.permissions import can
 from reporting.models import StatusReport
 
@@ -61,6 +63,18 @@ def may(obj, name, user):
     return next(iter(meta.transitions.values())).has_perm(obj, user)
 
 
+class CountedPaginator(Paginator):
+    """A Paginator whose count is that of another queryset with the same rows (`count_of`)."""
+
+    def __init__(self, object_list, per_page, count_of=None, **kwargs):
+        super().__init__(object_list, per_page, **kwargs)
+        self.count_of = count_of
+
+    @cached_property
+    def count(self):
+        return self.count_of.count() if self.count_of is not None else super().count
+
+
 def list_page(request, queryset, filter_class, table, template, filename, title, **filter_kwargs):
     f = filter_class(request.GET or None, queryset=queryset, user=request.user, **filter_kwargs)
     filtered = f.qs if f.is_bound else queryset  # a bad value is shown on its field and filters nothing
@@ -74,15 +88,21 @@ def list_page(request, queryset, filter_class, table, template, filename, title,
         RequestConfig(request, paginate=False).configure(t)
         return export_table(t, fmt, title, f"{filename}_{timezone.localdate():%Y%m%d}.{fmt}")
     per_page = _per_page(request)
-    RequestConfig(request, paginate={"per_page": per_page}).configure(t)
+    # counted on the filtered rows, without the joins that only name the columns
+    RequestConfig(request, paginate={"per_page": per_page, "paginator_class": CountedPaginator,
+                                     "count_of": filtered}).configure(t)
     params = request.GET.copy()
     params.pop("page", None)
     params.pop("_export", None)
     # the unit select (a province's hundreds of units) is rendered once per data version and scope
-    # (templates/shared/filter_fields.html), as on the entry lists
+    # (templates/shared/filter_fields.html), as on the entry lists; the table and its count once per
+    # data version, scope, day (ages, 逾期 and colours move with it) and query
+    # (docs/architecture.md, "What is cached")
+    options = options_key(request.user, request_state(request))
     return render(request, template, {"filter": f, "table": t, "page_sizes": PAGE_SIZES, "per_page": per_page,
-                                      "query_without_page": params.urlencode(),
-                                      "long_fields": ("unit",), "options_key": options_key(request.user)})
+                                      "query_without_page": params.urlencode(), "long_fields": ("unit",),
+                                      "options_key": options,
+                                      "table_key": f"{options}:{timezone.localdate()}" if options else None})
 
 
 # ---------------------------------------------------------------- problems

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django_fsm_log.models import StateLog
 from openpyxl import load_workbook
 
-from projects.models import Item, ListKind, Unit, role_of, scope_of
+from projects.models import Item, ListKind, Unit, reach_to_filter, role_of
 from reporting.models import StatusReport
 from supervision.models import (
     Colour, Order, OrderState, Problem, ProblemKind, ProblemLevel, ProblemState, colour_of,
@@ -480,7 +480,7 @@ def test_dashboard_counts_open_overdue_and_solved_this_month(client, planner, un
     Problem.objects.filter(pk=late.pk).update(deadline=days(-2))
     make_problem(item_a, unit_b, unit_a_user, state=ProblemState.CLOSED, closed_at=timezone.now())
     client.force_login(planner)
-    role_of(planner), scope_of(planner)  # the role and the organisations are read once per user
+    role_of(planner), reach_to_filter(planner)  # the role and the organisations are read once per user
     with CaptureQueriesContext(connection) as queries:
         counts = problem_counts(planner, TODAY())
     assert counts == {"open": 2, "overdue": 1, "solved_month": 1} and len(queries) == 1
