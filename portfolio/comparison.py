@@ -16,7 +16,7 @@ the rates are worked out from the sums."""
 import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import Count, Exists, F, OuterRef, Q, Sum
+from django.db.models import Count, Exists, F, FilteredRelation, OuterRef, Q, Sum
 
 from indicators.evaluation import default_year, status_counts
 from indicators.models import Indicator
@@ -24,11 +24,11 @@ from projects.lights import Light
 from projects.models import Item, ItemStatus, ListKind, Organisation, Plan, organisations_in_reach
 from projects.versions import cached, scope_key
 from reporting.calendar import late_month, month_asked
-from reporting.models import AnnualTarget, StatusReport
+from reporting.models import AnnualTarget
 from reporting.owing import owes_report, reported_for
 from supervision.models import Problem
 
-from .summary import entry_figures, in_force_entries, rate
+from .summary import entry_figures, in_force_entries, rate, year_to_month
 
 COUNTERS = ("entries", "projects", "total", "plan", "year_planned", "year_completed", "red", "yellow", "green",
             "due", "owing", "problems", "indicators_red", "indicators")
@@ -72,9 +72,12 @@ def compute_counters(user, as_of: datetime.date, stored_as_of=None) -> dict:
               .values(org=F("item__plan__organisation_id"))
               .annotate(s=Sum("planned_investment"))):
         _add(acc, r["org"], "year_planned", r["s"] or 0)
-    for r in (StatusReport.objects.filter(item__in=projects, month__gte=datetime.date(year, 1, 1), month__lte=month)
-              .order_by().values(org=F("item__plan__organisation_id"))
-              .annotate(s=Sum("month_investment"))):
+    # the months 1–N from the entries' side: one inner join of the month range to the entries
+    # (hashed on the entries), not a semi-join and a second join to reach the plan's organisation
+    months = FilteredRelation("reports", condition=year_to_month(month, "reports__"))
+    for r in (items.filter(project).exclude(status=ItemStatus.CANCELLED).annotate(months=months)
+              .filter(months__month__isnull=False).order_by()
+              .values(org=F("plan__organisation_id")).annotate(s=Sum("months__month_investment"))):
         _add(acc, r["org"], "year_completed", r["s"] or 0)
 
     for r in (Problem.objects.visible_to(user).open().filter(item__in=items.values("pk")).order_by()

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from django.core.exceptions import EmptyResultSet
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
-from django.db.models import Exists, F, OuterRef, Q, Sum
+from django.db.models import Count, Exists, F, OuterRef, Q, Sum
 from django.db.models.functions import ExtractYear
 from django.utils import timezone
 
@@ -23,7 +23,7 @@ from projects.models import Item, ItemUnit, PlanState
 from reporting.calendar import late_month
 from reporting.models import AnnualTarget, Milestone, StatusReport
 
-from .facts import CHAIN_DEPTH, live_data_facts, with_facts
+from .facts import CHAIN_DEPTH, live_data_facts, on_time_condition, on_time_months, with_facts
 from projects.versions import (  # noqa: F401  (re-exported)
     STATE_ID, data_version, figures_date, raise_version, state, thresholds_key,
 )
@@ -137,8 +137,35 @@ def write_date_figures(items, as_of, stale=None) -> int:
     reports (for `stale` entries only, when given); then the figures derived from those, and
     the light, from the stored columns (two steps, so the date's subqueries run once per
     entry, not once per rule)."""
-    written = _upsert(with_facts(items if stale is None else stale, as_of, source="stored"), DATE_COLUMNS)
+    entries = items if stale is None else stale
+    if connection.vendor == "postgresql":  # the on-time count in one grouped pass, not per entry
+        written = _upsert_date_figures(entries, as_of)
+    else:
+        written = _upsert(with_facts(entries, as_of, source="stored"), DATE_COLUMNS)
     return written + _upsert(with_findings(items, as_of, source="figures"), DERIVED_COLUMNS)
+
+
+def _upsert_date_figures(items, as_of) -> int:
+    """The date's figures of `items` on PostgreSQL, with reports_on_time counted set-based: the
+    reports of the last due months filed by their deadlines (facts.on_time_condition, the
+    condition the per-entry `reports_on_time_expression` counts) in one grouped pass, joined to
+    the entries' other figures; one upsert. Over a province's entries: one scan of six months'
+    reports instead of an index probe per entry (1.9 s → 0.6 s at 200,000 entries)."""
+    others = [c for c in DATE_COLUMNS if c != "reports_on_time"]
+    counts = (StatusReport.objects.filter(on_time_condition(as_of), month__in=on_time_months(as_of),
+                                          item__in=items.order_by().values("pk"))
+              .order_by().annotate(entry=F("item_id")).values("entry").annotate(n=Count("pk")))
+    try:
+        facts_sql, facts_params = with_facts(items, as_of, source="stored").order_by().values(
+            "pk", *others).query.sql_with_params()
+        counts_sql, counts_params = counts.query.sql_with_params()
+    except EmptyResultSet:  # no entries to write
+        return 0
+    sql = (f"SELECT f.*, COALESCE(c.n, 0) AS reports_on_time FROM ({facts_sql}) f "
+           f"LEFT JOIN ({counts_sql}) c ON c.entry = f.pk")
+    defaults = {k: v for k, v in NOT_NULL_DEFAULTS.items() if k not in DATE_COLUMNS}
+    return _insert_select(ItemFigures, ["item_id"], ["item_id", *DATE_COLUMNS, *defaults], ["pk", *DATE_COLUMNS],
+                          sql, [*facts_params, *counts_params], DATE_COLUMNS, tuple(defaults.values()))
 
 
 def sync_flags(items, as_of, result: EvaluationResult, mark_notified=False):
