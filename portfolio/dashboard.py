@@ -16,7 +16,7 @@ from projects.models import Item, Organisation, Plan, acting_for
 from supervision.summary import loop_counts
 
 from projects.exports import export_table, stream_csv, xlsx_response
-from projects.versions import in_force_plan_ids, options_key, request_state
+from projects.versions import in_force_plans, options_key, request_state
 from .evaluation import state
 from .filters import FlagFilter
 from .models import Flag
@@ -75,7 +75,7 @@ def dashboard(request):
         from .outbox import nightly_problem, pending_count
 
         operations = {"pending_work": pending_count(), "nightly_problem": nightly_problem(),
-                      "trend_plan": plan or Plan.objects.filter(pk__in=in_force_plan_ids(row)).order_by("pk").first()}
+                      "trend_plan": plan or in_force_plans(row).order_by("pk").first()}
     today = timezone.localdate()
     return render(request, "portfolio/dashboard.html", {
         **operations,
@@ -84,7 +84,7 @@ def dashboard(request):
         "as_of": as_of, "plan": plan, "s": s, "charts": charts_of(s, ranking, label), "period_label": label,
         "ranking": ranking,
         "overview": general, "overview_sentences": overview_sentences(general),
-        "bulletin_plan": plan or Plan.objects.visible_to(request.user).filter(pk__in=in_force_plan_ids(row)).order_by("pk").first(),
+        "bulletin_plan": plan or in_force_plans(row).visible_to(request.user).order_by("pk").first(),
         "evaluation_row": row,  # read once: the indicator card's cache key needs no query of its own
         **plan_bar(request, plan),
         "reporting_day": settings.TRACKER_REPORTING_DAY,

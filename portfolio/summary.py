@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db.models import Case, CharField, Count, Exists, F, IntegerField, Max, Min, OuterRef, Q, Sum, Value, When
 from django.db.models.functions import Coalesce, ExtractYear
 
+from projects.idsets import id_set
 from projects.models import Item, ItemStatus, ListKind, Plan, ProjectType, Role, Unit, reach_to_filter, role_of
 from projects.versions import cached, in_force_plan_ids, per_version, scope_key, state  # noqa: F401  (cached and scope_key: part of this module's API)
 from reporting.calendar import late_month, month_asked
@@ -68,9 +69,9 @@ def in_force_entries(items, as_of: datetime.date, row=None):
     items = items.listed(as_of)
     plans, others_hold_lists, carried_within = in_force_shape(row)
     if others_hold_lists:
-        items = items.filter(plan_id__in=plans)
+        items = items.filter(plan_id__in=id_set(plans))
     if carried_within:
-        items = items.exclude(successor__plan_id__in=plans)
+        items = items.exclude(successor__plan_id__in=id_set(plans))
     return items
 
 
@@ -80,9 +81,9 @@ def in_force_shape(row=None):
     evaluation state the request already read)."""
     def compute():
         plans = in_force_plan_ids(row)
-        others = Plan.objects.filter(Exists(Item.objects.filter(plan=OuterRef("pk")))).exclude(pk__in=plans).exists()
+        others = Plan.objects.filter(Exists(Item.objects.filter(plan=OuterRef("pk")))).exclude(pk__in=id_set(plans)).exists()
         carried = (Item.objects.filter(predecessor__isnull=False).exists()
-                   and Item.objects.filter(plan_id__in=plans, predecessor__plan_id__in=plans).exists())
+                   and Item.objects.filter(plan_id__in=id_set(plans), predecessor__plan_id__in=id_set(plans)).exists())
         return plans, others, carried
     return per_version("in-force-shape", compute, row)
 

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from .models import Plan
 
-from .versions import figures_date, in_force_plan_ids, options_key, request_state
+from .versions import figures_date, in_force_plans, options_key, request_state
 from .exports import FORMATS
 
 EARLIEST_AS_OF = datetime.date(2000, 1, 1)
@@ -51,7 +51,7 @@ def plan_param(request, default=None):
         return plan
     if default is not None:
         return default
-    plans = list(visible.filter(pk__in=in_force_plan_ids(request_state(request))).order_by("pk")[:2])
+    plans = list(visible.filter(pk__in=in_force_plans(request_state(request))).order_by("pk")[:2])
     return plans[0] if len(plans) == 1 else None
 
 
@@ -76,7 +76,7 @@ def plan_bar(request, plan):
         # lazy: read only when the cached select is rendered afresh
         "plan_choices": Plan.objects.visible_to(request.user).filter(is_synthetic=False).order_by("-start_year", "code"),
         "plan_chosen": request.GET.get("plan", "") if plan is not None else "",
-        "active_plan_exists": lambda: Plan.objects.visible_to(request.user).filter(
-            pk__in=in_force_plan_ids(request_state(request)), state=PlanState.ACTIVE).exists(),
+        "active_plan_exists": lambda: in_force_plans(request_state(request)).visible_to(request.user)
+        .filter(state=PlanState.ACTIVE).exists(),
         "options_key": options_key(request.user, request_state(request)),
     }

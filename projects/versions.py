@@ -13,6 +13,7 @@ from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
 
+from .idsets import id_set
 from .models import EvaluationState, Plan, Role, Unit, organisation_of, role_of
 
 STATE_ID = 1
@@ -116,3 +117,8 @@ def in_force_plan_ids(row=None) -> list:
     """The ids of the plans in force (PlanQuerySet.in_force, the one definition), read once per
     data version: any change to a plan, its state or its entries moves the version."""
     return per_version("in-force", lambda: sorted(Plan.objects.in_force().values_list("pk", flat=True)), row)
+
+
+def in_force_plans(row=None):
+    """Plan.objects.in_force() from the ids read once per data version (one array parameter)."""
+    return Plan.objects.filter(pk__in=id_set(in_force_plan_ids(row)))

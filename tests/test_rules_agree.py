@@ -158,6 +158,22 @@ def test_facts_read_from_the_figures_equal_those_read_from_the_rows(real_plan, d
     assert live == stored
 
 
+def test_the_stored_on_time_count_is_the_per_entry_count(real_plan, django_capture_on_commit_callbacks):
+    """The nightly upsert counts on-time reports in one grouped pass (PostgreSQL); every entry's
+    stored count equals the per-entry expression the live paths use, night after night, also
+    when a night re-evaluates only the entries whose facts changed."""
+    with django_capture_on_commit_callbacks(execute=True):
+        plans = [real_plan, second_plan()]
+        randomise(plans, 5)
+    items = Item.objects.filter(plan__in=plans)
+    for as_of in (day(2026, 3, 1), day(2026, 3, 6), day(2026, 7, 6), day(2026, 7, 20), day(2027, 1, 6)):
+        evaluate(as_of)
+        live = dict(with_facts(items, as_of, "live").values_list("pk", "reports_on_time"))
+        stored = dict(ItemFigures.objects.filter(item__in=items).values_list("item_id", "reports_on_time"))
+        assert stored == live, as_of
+        assert any(live.values()), "some entries must have filed on time"
+
+
 def test_a_new_rule_needs_only_its_object(real_plan, monkeypatch):
     """The worked example of docs/architecture.md: “推进中 but no report for 6 months”."""
     from django.db.models import Q
