@@ -323,7 +323,8 @@ def evaluate(as_of: datetime.date, item_ids=None, plan=None, refresh=False, mark
         else:
             moved = False
         if written or moved or result.opened or result.updated or result.resolved:
-            raise_version()
+            # a change's entries move their plans' slices; a whole evaluation moves everything
+            raise_version(item_ids if item_ids is not None and plan is None and not moved else None)
     return result
 
 

@@ -37,7 +37,7 @@ def drain(limit: int = 50_000, due_only: bool = True) -> int:
     items = {pk for _, kind, pk, _, _ in rows if kind == PendingWork.Kind.ITEM}
     indicators = {pk for _, kind, pk, _, _ in rows if kind == PendingWork.Kind.INDICATOR}
     try:
-        follow_up(items, indicators)
+        follow_up(items, indicators, structural=any(kind == PendingWork.Kind.VERSION for _, kind, *_ in rows))
     except Exception as exc:
         error = "".join(traceback.format_exception_only(exc)).strip()[:2000]
         now = timezone.now()

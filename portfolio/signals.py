@@ -27,9 +27,9 @@ def _queue_alerts(flag_ids, status_ids):
 
 
 @receiver(registry_committed)
-def reevaluate_changed(sender, item_ids, indicator_ids=(), using=None, **kwargs):
+def reevaluate_changed(sender, item_ids, indicator_ids=(), using=None, structural=True, **kwargs):
     try:
-        to_notify, indicators_to_notify = follow_up(item_ids, indicator_ids)
+        to_notify, indicators_to_notify = follow_up(item_ids, indicator_ids, structural)
     except Exception:
         _schedule_drain()
         raise

@@ -24,10 +24,23 @@ def evaluate_flags_task(as_of=None, item_ids=None):
     from .outbox import nightly
 
     if item_ids is None:
-        return nightly(_date(as_of))
+        result = nightly(_date(as_of))
+        try:  # the morning's dashboards, computed now rather than by the first to open them
+            warm_dashboards_task.delay()
+        except Exception:  # broker down: the first page computes them, as after any change
+            pass
+        return result
     result = evaluate(_date(as_of), item_ids=item_ids)
     notify_flag_changes(result.to_notify)
     return result.as_dict()
+
+
+@shared_task(**RELIABLE)
+def warm_dashboards_task():
+    """After the nightly run: planners' and leaders' dashboards into the cache (portfolio/summary.py)."""
+    from .summary import warm_dashboards
+
+    return warm_dashboards()
 
 
 @shared_task(**RELIABLE)

@@ -30,7 +30,9 @@ from django.utils import timezone
 
 logger = logging.getLogger(__name__)
 
-# Sent after commit: item_ids, indicator_ids (sets of ids, may be empty), using (database alias).
+# Sent after commit: item_ids, indicator_ids (sets of ids, may be empty), using (database alias),
+# structural (something was marked that is not confined to these entries: a unit, a category, a
+# plan's state or period, a problem: every cached slice of plans is recomputed).
 # A receiver that raises leaves the work in the outbox (see module docstring).
 registry_committed = Signal()
 
@@ -51,7 +53,7 @@ def _state(using):
     if states is None:
         states = _pending.states = {}
     return states.setdefault(using, {"items": set(), "indicators": set(), "dirty": False, "token": None,
-                                     "hooks": None, "recorded": set(), "failures": 0})
+                                     "hooks": None, "recorded": set(), "failures": 0, "structural": False})
 
 
 def entries_changed(item_ids=(), using=DEFAULT_DB_ALIAS, indicator_ids=()):
@@ -71,6 +73,7 @@ def entries_changed(item_ids=(), using=DEFAULT_DB_ALIAS, indicator_ids=()):
         {("indicator", pk) for pk in indicator_ids if pk is not None}
     if not keys:
         keys = {("version", 0)}
+        state["structural"] = True  # not confined to some entries: every cached slice is recomputed
     state["items"] |= {pk for kind, pk in keys if kind == "item"}
     state["indicators"] |= {pk for kind, pk in keys if kind == "indicator"}
     state["dirty"] = True
@@ -101,13 +104,13 @@ def _announce(using, token):
     state = _state(using)
     if not state["dirty"]:
         return
-    item_ids, indicator_ids = state["items"], state["indicators"]
-    state["items"], state["indicators"], state["dirty"] = set(), set(), False
+    item_ids, indicator_ids, structural = state["items"], state["indicators"], state["structural"]
+    state["items"], state["indicators"], state["dirty"], state["structural"] = set(), set(), False, False
     token = state["token"] or token  # the transaction's, even when an earlier mark's hook runs
     state["token"], state["hooks"], state["recorded"] = None, None, set()
     try:
         registry_committed.send(sender=entries_changed, item_ids=item_ids, indicator_ids=indicator_ids,
-                                using=using)
+                                using=using, structural=structural)
         PendingWork.objects.using(using).filter(token=token).delete()
     except Exception as exc:  # the work stays in the outbox: the drain task and the night retry it
         state["failures"] += 1
@@ -151,7 +154,7 @@ def check_follow_up(command, failures_before: int):
 def discard_pending(using=DEFAULT_DB_ALIAS):
     """Forget marks of a transaction that was rolled back (tests roll back every test)."""
     state = _state(using)
-    state["items"], state["indicators"], state["dirty"] = set(), set(), False
+    state["items"], state["indicators"], state["dirty"], state["structural"] = set(), set(), False, False
     state["token"], state["hooks"], state["recorded"], state["failures"] = None, None, set(), 0
 
 
@@ -195,6 +198,12 @@ def _on_save_or_delete(sender, instance, using=DEFAULT_DB_ALIAS, raw=False, **kw
         return
     item_ids, indicator_ids = _touched(instance)
     entries_changed(item_ids, using=using, indicator_ids=indicator_ids)
+    from .models import Plan
+
+    if isinstance(instance, Plan):
+        # its state and period decide which plans are in force and who owes in other plans
+        # (an entry carried into it): not confined to its own entries
+        entries_changed((), using=using)
 
 
 def _before_item_save(sender, instance, using=DEFAULT_DB_ALIAS, update_fields=None, raw=False, **kwargs):

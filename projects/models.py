@@ -671,9 +671,25 @@ class EvaluationState(models.Model):
     evaluated_at = models.DateTimeField("最近全量评估", null=True)
     # The rule thresholds the stored lights and flags were computed with (portfolio.evaluation.thresholds_key).
     thresholds = models.CharField("评估所用阈值", max_length=200, blank=True)
+    # Moved with `version` by every change that is not confined to some plans' entries (a unit
+    # renamed, a plan's state or period, the nightly run): the partial sums cached per slice of
+    # plans (projects.versions.sliced) name it, the data version of everything else.
+    base_version = models.BigIntegerField("基础数据版本", default=0)
 
     class Meta:
         verbose_name = verbose_name_plural = "评估状态"
+
+
+class DataSlice(models.Model):
+    """The data version of one slice of the plans (plan id modulo projects.versions.SLICES):
+    moved after a change confined to entries of its plans, so the dashboard's partial sums of
+    the other slices stay cached (projects.versions.sliced)."""
+
+    bucket = models.PositiveSmallIntegerField("分片", primary_key=True)
+    version = models.BigIntegerField("数据版本", default=0)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "分片数据版本"
 
 
 class PendingWork(models.Model):

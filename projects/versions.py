@@ -11,13 +11,17 @@ import secrets
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
+from django.db.models import Count
 from django.utils import timezone
 
 from .idsets import id_set
-from .models import EvaluationState, Plan, Role, Unit, organisation_of, role_of
+
+from .models import DataSlice, EvaluationState, Item, Plan, Role, Unit, organisation_of, role_of
 
 STATE_ID = 1
-SCHEMA = 6  # raise when the shape of a cached result changes: results of another shape are never read
+SLICES = 32  # the plans in slices by id (`sliced`): a change recomputes one slice's sums of 32 (the
+# statistics of migration 0014 name this number)
+SCHEMA = 7  # raise when the shape of a cached result changes: results of another shape are never read
 
 
 def state() -> EvaluationState:
@@ -42,15 +46,43 @@ def data_version() -> int:
     return state().version
 
 
-def raise_version():
+def raise_version(items=None):
     """Replace the data version once the current transaction commits: cached results keyed by
     the old version are never read again. A random number, not a counter, so a database
-    restored from a backup never meets results cached for other data under its number."""
+    restored from a backup never meets results cached for other data under its number.
+
+    items: the entries a change was confined to (ids; empty: none, e.g. an indicator), whose
+    plans' slices move (`sliced`); None (the default): anything may have changed, the base
+    version moves and with it every slice. An entry no longer there (deleted) moves the base."""
+    ids = None if items is None else set(items) - {None}
+
     def replace():
         version = secrets.randbits(62)
-        if not EvaluationState.objects.filter(pk=STATE_ID).update(version=version):
-            EvaluationState.objects.get_or_create(pk=STATE_ID, defaults={"version": version})
+        fields = {"version": version}
+        with transaction.atomic():
+            # the slices first, in the same transaction: a reader that sees the new data version
+            # sees the new slice versions too (versions are read in that order)
+            if ids is None or not _move_slices(ids, version):
+                fields["base_version"] = version
+            if not EvaluationState.objects.filter(pk=STATE_ID).update(**fields):
+                EvaluationState.objects.get_or_create(pk=STATE_ID, defaults=fields)
     transaction.on_commit(replace, robust=True)
+
+
+def _move_slices(item_ids, version) -> bool:
+    """Move the slices of these entries' plans; False when some entry is gone (its plan unknown)."""
+    if not item_ids:
+        return True
+    found, buckets = 0, set()
+    for plan_id, n in (Item.objects.filter(pk__in=id_set(item_ids)).order_by().values("plan_id")
+                       .annotate(n=Count("pk")).values_list("plan_id", "n")):
+        found += n
+        buckets.add(plan_id % SLICES)
+    if found != len(item_ids):
+        return False
+    DataSlice.objects.bulk_create([DataSlice(bucket=b, version=version) for b in sorted(buckets)],
+                                  update_conflicts=True, unique_fields=["bucket"], update_fields=["version"])
+    return True
 
 
 def scope_key(user) -> str:
@@ -122,3 +154,45 @@ def in_force_plan_ids(row=None) -> list:
 def in_force_plans(row=None):
     """Plan.objects.in_force() from the ids read once per data version (one array parameter)."""
     return Plan.objects.filter(pk__in=id_set(in_force_plan_ids(row)))
+
+
+def slice_of(plan_id: int) -> int:
+    return plan_id % SLICES
+
+
+def sliced(kind, scope, as_of, compute, row=None) -> dict:
+    """{slice: partial sums} of the plans in force in each slice (plan id modulo SLICES), each
+    kept in Django's cache under the slice's own version (DataSlice, moved by a change confined
+    to entries of its plans) and the base version (moved by every other change), so the page
+    after a change recomputes the changed slice only and adds the others' cached sums.
+
+    compute(plan_ids) -> {slice: partial}: the partial sums of the entries of these plans (None:
+    of every plan), by slice; a slice without entries may be left out (an empty dict stands for
+    it). kind names the computation and every other input (dates, settings), scope whose entries.
+    Inside a transaction, and for anything the cache cannot give, computed afresh."""
+    row = row or state()
+    if connection.in_atomic_block:
+        return _all_slices(compute(None))
+    versions = dict(DataSlice.objects.values_list("bucket", "version"))  # read after the data version
+    in_force = in_force_plan_ids(row)
+    prefix = ":".join(["tracker", str(SCHEMA), hashlib.sha1(thresholds_key().encode()).hexdigest()[:10], "slice",
+                       kind, scope, as_of.isoformat(), str(row.as_of), str(row.base_version),
+                       hashlib.sha1(",".join(map(str, in_force)).encode()).hexdigest()[:10]])
+    keys = {b: f"{prefix}:{b}:{versions.get(b, 0)}" for b in range(SLICES)}
+    found = cache.get_many(list(keys.values()))
+    parts = {b: found[key] for b, key in keys.items() if key in found}
+    missing = [b for b in range(SLICES) if b not in parts]
+    if missing:
+        if len(missing) > SLICES // 2:
+            fresh = compute(None)
+        else:
+            plans = [pk for pk in in_force if slice_of(pk) in missing]
+            fresh = compute(plans) if plans else {}
+        for b in missing:
+            parts[b] = fresh.get(b) or {}
+        cache.set_many({keys[b]: parts[b] for b in missing}, settings.TRACKER_CACHE_SECONDS)
+    return parts
+
+
+def _all_slices(parts: dict) -> dict:
+    return {b: parts.get(b) or {} for b in range(SLICES)}

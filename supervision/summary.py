@@ -1,10 +1,10 @@
 """Counts of the loop for the dashboard and the unit's 我的事项, scoped like everything else."""
 import datetime
 
-from django.db.models import Count, Q
-from django.db.models.functions import Coalesce
+from django.db.models import Count, IntegerField, Q, Value
+from django.db.models.functions import Coalesce, Mod
 
-from projects.versions import cached, scope_key
+from projects.versions import SLICES, cached, scope_key
 
 from .models import (
     COLOUR_RANK, OPEN_PROBLEM_STATES, OWING_PROBLEM_STATES, Colour, Order, OrderState, Problem, ProblemState,
@@ -53,24 +53,56 @@ def loop_counts(user, today: datetime.date, row=None):
 
 def unit_timeliness(as_of: datetime.date, items) -> dict:
     """{unit id: {problems_due, problems_on_time, orders_due, orders_on_time}} for the unit ranking:
-    two grouped queries. Problems of `items` by their coordinating unit (`Problem.objects.due_by`,
-    `solved_on_time`); orders by the unit they are addressed to, those on `items`, on their
-    problems, or on the unit alone (`Order.objects.due_by`, `answered_on_time`)."""
+    timeliness_parts over `items` and the orders on a unit alone (unit_alone_timeliness)."""
+    result = {}
+    for part in (*timeliness_parts(as_of, items).values(), unit_alone_timeliness(as_of)):
+        add_timeliness(result, part)
+    return result
+
+
+def add_timeliness(into: dict, part: dict):
+    for unit_id, counts in part.items():
+        row = into.setdefault(unit_id, _no_timeliness())
+        for key, n in counts.items():
+            row[key] += n
+
+
+def timeliness_parts(as_of: datetime.date, items, by_slice=False) -> dict:
+    """{slice: {unit id: {problems_due, problems_on_time, orders_due, orders_on_time}}}: two
+    grouped queries. Problems of `items` by their coordinating unit (`Problem.objects.due_by`,
+    `solved_on_time`); orders on `items` or on their problems by the unit they are addressed to
+    (`Order.objects.due_by`, `answered_on_time`). by_slice: by the slice of the entry's plan
+    (projects.versions.slice_of), else all in slice 0."""
     ids = items.order_by().values("pk")
     result = {}
-    problems = (Problem.objects.due_by(as_of).filter(item__in=ids).order_by().values("coordinating_unit_id")
+
+    def part_of(plan_field):
+        return Mod(plan_field, Value(SLICES)) if by_slice else Value(0, output_field=IntegerField())
+
+    problems = (Problem.objects.due_by(as_of).filter(item__in=ids).order_by()
+                .values("coordinating_unit_id", part=part_of("item__plan_id"))
                 .annotate(due=Count("pk"), on_time=Count("pk", filter=solved_on_time(as_of))))
     for r in problems:
-        result.setdefault(r["coordinating_unit_id"], _no_timeliness()).update(
+        result.setdefault(r["part"], {}).setdefault(r["coordinating_unit_id"], _no_timeliness()).update(
             problems_due=r["due"], problems_on_time=r["on_time"])
     # an order has one subject (order_one_subject): its entry, or its problem's entry, tested
     # against the entries once
     orders = (Order.objects.due_by(as_of).annotate(subject_item=Coalesce("item_id", "problem__item_id"))
-              .filter(Q(subject_item__in=ids) | Q(item__isnull=True, problem__isnull=True)).order_by().values("unit_id")
+              .filter(subject_item__in=ids).order_by()
+              .values("unit_id", part=part_of(Coalesce("item__plan_id", "problem__item__plan_id")))
               .annotate(due=Count("pk"), on_time=Count("pk", filter=answered_on_time(as_of))))
     for r in orders:
-        result.setdefault(r["unit_id"], _no_timeliness()).update(orders_due=r["due"], orders_on_time=r["on_time"])
+        result.setdefault(r["part"], {}).setdefault(r["unit_id"], _no_timeliness()).update(
+            orders_due=r["due"], orders_on_time=r["on_time"])
     return result
+
+
+def unit_alone_timeliness(as_of: datetime.date) -> dict:
+    """{unit id: {orders_due, orders_on_time}} of the orders addressed to a unit alone (no entry,
+    no problem): they count in every ranking the unit is in."""
+    rows = (Order.objects.due_by(as_of).filter(item__isnull=True, problem__isnull=True).order_by().values("unit_id")
+            .annotate(due=Count("pk"), on_time=Count("pk", filter=answered_on_time(as_of))))
+    return {r["unit_id"]: {"orders_due": r["due"], "orders_on_time": r["on_time"]} for r in rows}
 
 
 def _no_timeliness():
