@@ -590,13 +590,13 @@ def unit_ranking(user, as_of: datetime.date, plan=None, row=None) -> list:
     their scope; for a unit user only its own units' rows, with their places among all units
     (`rank` of `of`)."""
     if role_of(user) in (Role.PLANNER, Role.LEADER):
-        return _ranking(reach_to_filter(user), scope_key(user), as_of, plan, row)
-    rows = _ranking(None, "all", as_of, plan, row)
+        return ranking_of_scope(reach_to_filter(user), scope_key(user), as_of, plan, row)
+    rows = ranking_of_scope(None, "all", as_of, plan, row)
     mine = set(Unit.objects.filter(members=user).values_list("pk", flat=True))
     return [r for r in rows if r["unit"]["pk"] in mine]
 
 
-def _ranking(organisations, scope, as_of, plan, row) -> list:
+def ranking_of_scope(organisations, scope, as_of, plan, row) -> list:
     """The ranking over the plans of these organisations (None: all), cached under `scope`."""
     key = f"ranking-{ranking_settings_key()}"
 
@@ -745,41 +745,3 @@ def overview(user, as_of: datetime.date, plan=None, month=None, row=None) -> dic
         return combine_overview(sliced(kind, scope_key(user), as_of, of_plans, row), as_of, month)
     return cached(kind, scope_key(user), plan, as_of, compute, row)
 
-
-# ---------------------------------------------------------------- after the nightly run
-
-WARM_ACTIVE_DAYS = 14
-
-
-def warm_dashboards(today: datetime.date | None = None) -> int:
-    """Compute the dashboards (figures, ranking, 总体情况, the loop's counts, trends) the planners and
-    leaders who logged in lately will open first thing, one per scope, into the cache: the
-    nightly run moved every key, and the first page of a province's morning would compute
-    every slice of plans at once. Also the ranking of all units (unit users' places). Only the
-    cache is written; returns how many scopes. Run by Celery after the nightly run."""
-    from django.contrib.auth import get_user_model
-    from django.utils import timezone
-
-    from supervision.summary import loop_counts
-
-    from .trends import trends
-
-    row = state()
-    if row.as_of is None:
-        return 0
-    today = today or timezone.localdate()
-    since = timezone.now() - datetime.timedelta(days=WARM_ACTIVE_DAYS)
-    scopes = set()
-    for user in get_user_model().objects.filter(is_active=True, last_login__gte=since).order_by("-last_login"):
-        if role_of(user) not in (Role.PLANNER, Role.LEADER) or scope_key(user) in scopes:
-            continue
-        scopes.add(scope_key(user))
-        # the page's own calls and arguments (portfolio/dashboard.py): the figures' date, today's month asked
-        dashboard(user, row.as_of, None, row, asked_on=today)
-        unit_ranking(user, row.as_of, None, row)
-        overview(user, row.as_of, None, row=row)
-        loop_counts(user, today, row)
-        trends(user, None, row.as_of, row)
-    if scopes:
-        _ranking(None, "all", row.as_of, None, row)
-    return len(scopes)

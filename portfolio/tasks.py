@@ -37,8 +37,8 @@ def evaluate_flags_task(as_of=None, item_ids=None):
 
 @shared_task(**RELIABLE)
 def warm_dashboards_task():
-    """After the nightly run: planners' and leaders' dashboards into the cache (portfolio/summary.py)."""
-    from .summary import warm_dashboards
+    """After the nightly run: planners' and leaders' dashboards into the cache (portfolio/warm.py)."""
+    from .warm import warm_dashboards
 
     return warm_dashboards()
 
