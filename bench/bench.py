@@ -136,6 +136,12 @@ def file_report(item):
                   "cumulative_investment": (item.total_investment or 1) / 3})
 
 
+def rename_unit(item):
+    unit = Unit.objects.filter(item_links__item=item).first()
+    unit.name = unit.name[:-1] if unit.name.endswith("′") else unit.name + "′"
+    unit.save()
+
+
 def edit_total(item):
     item.total_investment = (item.total_investment or 0) + 1
     item.save()
@@ -242,6 +248,9 @@ def stage(entries):
     result["dashboard_leader"] = measure_page(leader, f"/?as_of={AS_OF}")
     result["dashboard_leader_after_report"] = measure_dashboard_after_change(leader, f"/?as_of={AS_OF}", file_report)
     result["dashboard_leader_after_edit"] = measure_dashboard_after_change(leader, f"/?as_of={AS_OF}", edit_total)
+    # a change not confined to entries: every slice of plans is computed again
+    result["dashboard_leader_after_unit_renamed"] = measure_dashboard_after_change(
+        leader, f"/?as_of={AS_OF}", rename_unit)
     result["dashboard_unit_user"] = measure_page(unit_user, f"/?as_of={AS_OF}")
     result.update(loop_pages(planner, unit_user))
 
@@ -260,6 +269,12 @@ def stage(entries):
     call_command("evaluate_flags", as_of=(AS_OF + datetime.timedelta(days=1)).isoformat(), stdout=out)
     result["evaluate_flags_next_night_s"] = round(time.perf_counter() - t, 2)
     result["evaluate_flags_next_night_output"] = out.getvalue().strip().splitlines()[-1]
+    # what the Celery task queued after the nightly run does: the active leaders' and planners' dashboards
+    from portfolio.warm import warm_dashboards
+
+    t = time.perf_counter()
+    scopes = warm_dashboards()
+    result["warm_dashboards"] = {"s": round(time.perf_counter() - t, 2), "scopes": scopes}
     result["nightly_with_reminders_s"] = nightly_with_reminders(AS_OF + datetime.timedelta(days=2))
     result["evaluate_flags_boundary_nights_s"] = boundary_nights()
     return result
@@ -329,7 +344,7 @@ def boundary_nights():
 def table(results):
     head = ["entries", "login ms", "list ms (queries)", "problems list planner / unit ms",
             "orders list planner / unit ms", "dash leader warm ms", "dash unit warm ms",
-            "dash leader after report / edit ms", "evaluate_flags first / repeat / next night s",
+            "dash leader after report / edit / unit renamed ms", "warm after night s (scopes)", "evaluate_flags first / repeat / next night s",
             "night with 催办 s (sent)", "boundary nights 1 Dec / 6 Dec / 1 Jan / 6 Jan s (evaluation+trends)",
             "csv all: rows, s, peak MB", "rollup xlsx ms", "import ms", "load req/s (errors)",
             "zone planner list ms", "zones compared warm / after report ms"]
@@ -342,7 +357,9 @@ def table(results):
             f'{r["problem_list"]["median_ms"]} / {r["problem_list_unit_user"]["median_ms"]}',
             f'{r["order_list"]["median_ms"]} / {r["order_list_unit_user"]["median_ms"]}',
             r["dashboard_leader"]["median_ms"], r["dashboard_unit_user"]["median_ms"],
-            f'{r["dashboard_leader_after_report"]["median_ms"]} / {r["dashboard_leader_after_edit"]["median_ms"]}',
+            f'{r["dashboard_leader_after_report"]["median_ms"]} / {r["dashboard_leader_after_edit"]["median_ms"]}'
+            f' / {r["dashboard_leader_after_unit_renamed"]["median_ms"]}',
+            f'{r["warm_dashboards"]["s"]} ({r["warm_dashboards"]["scopes"]})',
             f'{e["first"]} / {e["repeat"]} / {r["evaluate_flags_next_night_s"]}',
             f'{r["nightly_with_reminders_s"]["total"]} ({r["nightly_with_reminders_s"]["reminders_sent"]})',
             " / ".join(f"{v}+{r['evaluate_flags_boundary_nights_s'].get(k + ' trends')}" for k, v in r["evaluate_flags_boundary_nights_s"].items() if not k.endswith("trends")),

@@ -6,7 +6,7 @@ the user's scope (docs/architecture.md, "Zones compared"):
 
 * entries, lights (every list), 重大项目 总投资 and 规划期投资 — compute_dashboard's;
 * 年度计划投资 and 1–N月完成投资 against the time progress — the 总体情况's (compute_overview);
-* reporting of the month asked for: due and still owing — reporting_figures' (reporting.owing);
+* reporting of the month asked for: due and still owing — the dashboard's reporting_counts' (reporting.owing);
 * open problems — the dashboard's loop card (supervision Problem.objects.open());
 * indicators lagging — the indicator card's red count (status_counts at the plan's default year).
 

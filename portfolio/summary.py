@@ -355,13 +355,6 @@ def reporting_card(per_list, figures, as_of, list_entries=False) -> dict:
     }
 
 
-def reporting_figures(figures, as_of, list_entries=False) -> dict:
-    """reporting_card over these entries (figures: entry_figures), computed afresh."""
-    per_list = _add_up({key: {"reporting": counts} for key, (counts, _) in
-                        reporting_counts(figures, as_of).items()}, "reporting")
-    return reporting_card(per_list, figures, as_of, list_entries)
-
-
 def flagged_items(figures, as_of, stored) -> list:
     """A unit's entries with open red or yellow findings, worst first, each with its reasons."""
     rows = list(figures.filter(light__in=[Light.RED, Light.YELLOW]).order_by("light", list_order(), "seq")

@@ -51,15 +51,6 @@ def loop_counts(user, today: datetime.date, row=None):
                   lambda _: {"problems": problem_counts(user, today), "orders": order_counts(user, today)}, row)
 
 
-def unit_timeliness(as_of: datetime.date, items) -> dict:
-    """{unit id: {problems_due, problems_on_time, orders_due, orders_on_time}} for the unit ranking:
-    timeliness_parts over `items` and the orders on a unit alone (unit_alone_timeliness)."""
-    result = {}
-    for part in (*timeliness_parts(as_of, items).values(), unit_alone_timeliness(as_of)):
-        add_timeliness(result, part)
-    return result
-
-
 def add_timeliness(into: dict, part: dict):
     for unit_id, counts in part.items():
         row = into.setdefault(unit_id, _no_timeliness())
