@@ -137,7 +137,8 @@ def file_report(item):
 
 
 def rename_unit(item):
-    unit = Unit.objects.filter(item_links__item=item).first()
+    unit = (Unit.objects.filter(item_links__item=item).first()
+            or Unit.objects.filter(item_links__item__plan=item.plan_id).first() or Unit.objects.order_by("pk").first())
     unit.name = unit.name[:-1] if unit.name.endswith("′") else unit.name + "′"
     unit.save()
 
