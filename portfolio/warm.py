@@ -3,6 +3,9 @@ cache by Celery (docs/architecture.md, "Sums by slice of plans")."""
 import datetime
 
 from django.contrib.auth import get_user_model
+from django.core.cache import caches
+from django.core.cache.backends.dummy import DummyCache
+from django.core.cache.backends.locmem import LocMemCache
 from django.utils import timezone
 
 from projects.models import Role, role_of
@@ -20,9 +23,11 @@ def warm_dashboards(today: datetime.date | None = None) -> int:
     leaders who logged in lately will open first thing, one per scope, into the cache: the
     nightly run moved every key, and the first page of a province's morning would compute
     every slice of plans at once. Also the ranking of all units (unit users' places). Only the
-    cache is written; returns how many scopes. Run by Celery after the nightly run."""
+    cache is written; returns how many scopes. Run by Celery after the nightly run; nothing to
+    do when the cache is the worker's own memory (the embedded default: the web process has its
+    own, which this cannot fill)."""
     row = state()
-    if row.as_of is None:
+    if row.as_of is None or isinstance(caches["default"], (LocMemCache, DummyCache)):
         return 0
     today = today or timezone.localdate()
     since = timezone.now() - datetime.timedelta(days=WARM_ACTIVE_DAYS)

@@ -180,3 +180,14 @@ def test_after_the_nightly_run_the_morning_dashboards_are_ready(client, plans):
     assert grouped == [], grouped
     assert page["s"] == summary.compute_dashboard(leader, figures_date(), asked_on=timezone.localdate())
     assert page["ranking"] == summary.compute_ranking(figures_date(), organisations=reach_to_filter(leader))
+
+
+def test_nothing_is_warmed_into_a_cache_the_web_server_does_not_share(plans, settings):
+    from portfolio.warm import warm_dashboards
+
+    make_user("slice_leader5", Role.LEADER).__class__.objects.filter(username="slice_leader5").update(
+        last_login=timezone.now())
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    assert warm_dashboards() == 0
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
+    assert warm_dashboards() == 0
