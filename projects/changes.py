@@ -32,7 +32,7 @@ logger = logging.getLogger(__name__)
 
 # Sent after commit: item_ids, indicator_ids (sets of ids, may be empty), using (database alias),
 # structural (something was marked that is not confined to these entries: a unit, a category, a
-# plan's state or period, a problem: every cached slice of plans is recomputed).
+# plan's state or period, an order on a unit alone: every cached slice of plans is recomputed).
 # A receiver that raises leaves the work in the outbox (see module docstring).
 registry_committed = Signal()
 

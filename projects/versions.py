@@ -15,7 +15,6 @@ from django.db.models import Count
 from django.utils import timezone
 
 from .idsets import id_set
-
 from .models import DataSlice, EvaluationState, Item, Plan, Role, Unit, organisation_of, role_of
 
 STATE_ID = 1
@@ -77,7 +76,7 @@ def _move_slices(item_ids, version) -> bool:
     for plan_id, n in (Item.objects.filter(pk__in=id_set(item_ids)).order_by().values("plan_id")
                        .annotate(n=Count("pk")).values_list("plan_id", "n")):
         found += n
-        buckets.add(plan_id % SLICES)
+        buckets.add(slice_of(plan_id))
     if found != len(item_ids):
         return False
     DataSlice.objects.bulk_create([DataSlice(bucket=b, version=version) for b in sorted(buckets)],
