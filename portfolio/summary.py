@@ -14,11 +14,11 @@ from django.conf import settings
 from django.db.models import (
     Case, CharField, Count, Exists, F, FilteredRelation, IntegerField, Max, Min, OuterRef, Q, Sum, Value, When,
 )
-from django.db.models.functions import Coalesce, ExtractYear, Mod
+from django.db.models.functions import Coalesce, ExtractYear
 
 from projects.idsets import id_set
 from projects.models import Item, ItemStatus, ListKind, Plan, ProjectType, Role, Unit, reach_to_filter, role_of
-from projects.versions import SLICES, cached, in_force_plan_ids, per_version, scope_key, sliced, state  # noqa: F401  (cached and scope_key: part of this module's API)
+from projects.versions import cached, in_force_plan_ids, per_version, scope_key, slice_expression, sliced, state  # noqa: F401  (cached and scope_key: part of this module's API)
 from reporting.calendar import late_month, month_asked
 from reporting.owing import owes_report, reported_for
 
@@ -96,14 +96,6 @@ def stored_date(plan, stored_as_of):
 
 
 # ---------------------------------------------------------------- dashboard
-
-def slice_expression(by_slice: bool, plan_field: str = "plan_id"):
-    """SQL: the slice of the plan named by `plan_field` (projects.versions.slice_of), or one
-    constant slice when the sums are not kept by slice."""
-    if not by_slice:
-        return Value(0, output_field=IntegerField())
-    return Mod(plan_field, Value(SLICES))
-
 
 def dashboard_parts(figures, stored, as_of: datetime.date, asked_on: datetime.date, by_slice: bool) -> dict:
     """{slice: the dashboard's sums over these entries (figures: entry_figures)}: grouped queries,

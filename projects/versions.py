@@ -11,7 +11,8 @@ import secrets
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
-from django.db.models import Count
+from django.db.models import Count, IntegerField, Value
+from django.db.models.functions import Mod
 from django.utils import timezone
 
 from .idsets import id_set
@@ -157,6 +158,14 @@ def in_force_plans(row=None):
 
 def slice_of(plan_id: int) -> int:
     return plan_id % SLICES
+
+
+def slice_expression(by_slice: bool, plan_field="plan_id"):
+    """SQL form of slice_of: the slice of the plan named by `plan_field` (a field path or an
+    expression), or one constant slice when the sums are not kept by slice."""
+    if not by_slice:
+        return Value(0, output_field=IntegerField())
+    return Mod(plan_field, Value(SLICES))
 
 
 def sliced(kind, scope, as_of, compute, row=None) -> dict:

@@ -1,10 +1,10 @@
 """Counts of the loop for the dashboard and the unit's 我的事项, scoped like everything else."""
 import datetime
 
-from django.db.models import Count, IntegerField, Q, Value
-from django.db.models.functions import Coalesce, Mod
+from django.db.models import Count, Q
+from django.db.models.functions import Coalesce
 
-from projects.versions import SLICES, cached, scope_key
+from projects.versions import cached, scope_key, slice_expression
 
 from .models import (
     COLOUR_RANK, OPEN_PROBLEM_STATES, OWING_PROBLEM_STATES, Colour, Order, OrderState, Problem, ProblemState,
@@ -68,7 +68,7 @@ def timeliness_parts(as_of: datetime.date, items, by_slice=False) -> dict:
     result = {}
 
     def part_of(plan_field):
-        return Mod(plan_field, Value(SLICES)) if by_slice else Value(0, output_field=IntegerField())
+        return slice_expression(by_slice, plan_field)
 
     problems = (Problem.objects.due_by(as_of).filter(item__in=ids).order_by()
                 .values("coordinating_unit_id", part=part_of("item__plan_id"))
